@@ -1,0 +1,192 @@
+"""Archived HTML pages (UK Government Web Archive and the like) -> corpus Markdown.
+
+Keeps the page's main content and drops what the archive and the old site wrapped around it:
+the archive banner, navigation, headers and footers, cookie notices, search boxes. Headings
+and numbered paragraphs become anchors exactly as for GOV.UK pages (see indexer/govuk.py).
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bs4 import BeautifulSoup, Comment, Tag
+from charset_normalizer import from_bytes
+
+from indexer.corpus import sha256_bytes
+from indexer.govuk import Block, apply_manifest, html_to_blocks, render_blocks
+from kb.models import Document
+
+
+class ArchivedError(ValueError):
+    """A page this parser cannot use; the message says why."""
+
+
+# Wrapper chrome, matched against id and class names (whole words of them).
+_CHROME = re.compile(
+    r"(^|[-_ ])(wayback|wm-ipp|wb|webarchive|ukgwa|archive-banner|banner|cookie|cookies|"
+    r"skip|skiplinks|nav|navigation|navbar|menu|breadcrumb|breadcrumbs|header|masthead|"
+    r"footer|sidebar|search|share|social|related|print|toolbar|feedback)($|[-_ ])",
+    re.I,
+)
+_MAIN_SELECTORS = (
+    "main", "[role=main]", "#main-content", "#maincontent", "#content-main", "#mainContent",
+    "article", "#content", ".content", "#main", ".main",
+)  # fmt: skip
+_CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_TOOLBAR = re.compile(
+    r"BEGIN (?:WAYBACK|ARCHIVE) TOOLBAR INSERT.*?END (?:WAYBACK|ARCHIVE) TOOLBAR INSERT", re.S | re.I
+)
+
+
+@dataclass
+class Page:
+    title: str | None
+    blocks: list[Block]
+    encoding: str
+
+
+def decode_html(data: bytes, declared: str | None = None, *, detect: bool = True) -> tuple[str, str]:
+    """Bytes -> (text, encoding): BOM, then the HTTP charset, then <meta charset>, then UTF-8.
+
+    With `detect`, undeclared non-UTF-8 bytes are identified by charset-normalizer; without
+    it they are an error. ISO-8859-1 is read as Windows-1252, as browsers do (curly quotes).
+    """
+    if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ArchivedError("binary data, not an HTML page")
+    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
+        if data.startswith(bom):
+            return data.decode(name), name
+    candidates = [declared] if declared else []
+    meta = _META_CHARSET.search(data[:4096])
+    if meta:
+        candidates.append(meta.group(1).decode("ascii", "replace"))
+    for name in candidates:
+        encoding = _codec(name)
+        if encoding:
+            try:
+                return data.decode(encoding), encoding
+            except UnicodeDecodeError:
+                continue  # a wrong declaration: fall back to UTF-8, then to detection
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if not detect:
+            raise ArchivedError(
+                f"not UTF-8 (byte {exc.start}) and no charset declared in the page"
+            ) from exc
+    best = from_bytes(data).best()
+    if best is None:
+        raise ArchivedError("cannot tell the text encoding of the page")
+    encoding = _codec(best.encoding) or "cp1252"
+    return data.decode(encoding, errors="replace"), encoding
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    try:
+        codec = codecs.lookup(name.strip().strip("\"'")).name
+    except LookupError:
+        return None
+    return "cp1252" if codec in ("latin-1", "iso8859-1", "ascii") else codec
+
+
+def _is_chrome(tag: Tag) -> bool:
+    if tag.name in _CHROME_TAGS:
+        return True
+    if tag.get("role") in ("navigation", "banner", "contentinfo", "search"):
+        return True
+    names = [str(tag.get("id") or "")] + list(tag.get("class") or [])
+    return any(_CHROME.search(name) for name in names if name)
+
+
+def extract_main(html: str) -> tuple[str | None, Tag]:
+    """(page title, main content element) with the archive and site chrome removed."""
+    soup = BeautifulSoup(_TOOLBAR.sub("", html), "lxml")
+    for comment in soup.find_all(string=lambda s: isinstance(s, Comment)):
+        comment.extract()
+    title_tag = soup.find("title")
+    page_title = " ".join(title_tag.get_text(" ").split()) if title_tag else None
+    main: Tag | None = None
+    for selector in _MAIN_SELECTORS:
+        found = soup.select_one(selector)
+        if found is not None and found.get_text(strip=True):
+            main = found
+            break
+    root = main or soup.body or soup
+    h1 = root.find("h1")
+    title = " ".join(h1.get_text(" ").split()) if h1 else None
+    # Collect first: removing while iterating skips siblings. Never remove the root itself.
+    chrome = [t for t in root.find_all(True) if t.attrs is not None and _is_chrome(t)]
+    for tag in chrome:
+        if not tag.decomposed:
+            tag.decompose()
+    return title or page_title, root
+
+
+def parse_page(data: bytes, *, base_url: str | None = None, charset: str | None = None,
+               detect: bool = True) -> Page:
+    text, encoding = decode_html(data, charset, detect=detect)
+    title, root = extract_main(text)
+    blocks = html_to_blocks(root, base_url)
+    # The page's own <h1> is the document title, not a section of it.
+    if blocks and blocks[0].kind == "heading" and blocks[0].plain == title:
+        blocks = blocks[1:]
+    if not any(b.plain for b in blocks):
+        raise ArchivedError("no text found in the page's main content")
+    return Page(title=title, blocks=blocks, encoding=encoding)
+
+
+def page_to_markdown(page: Page) -> str:
+    return render_blocks(page.blocks)
+
+
+def _get(source: Any, name: str) -> Any:
+    return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+
+
+def parse_source(source: Any, fetched: Any, settings: Any) -> list[tuple[Document, str]]:
+    """Crawler registry entry for `kind: archived_html` (same shape as govuk.parse_source).
+
+    The manifest entry supplies the facts the page cannot (id, doc_type, status, …).
+    """
+    content = fetched if isinstance(fetched, (bytes, str)) else _get(fetched, "content")
+    if content is None:
+        raise ArchivedError("nothing fetched")
+    raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    url = _get(source, "url") or (None if isinstance(fetched, bytes) else _get(fetched, "url"))
+    charset = None if isinstance(fetched, (bytes, str)) else _get(fetched, "charset")
+    page = parse_page(raw, base_url=url, charset=charset)
+    doc_id = _get(source, "id")
+    if not doc_id:
+        raise ArchivedError("the manifest entry has no id")
+    retrieved = None if isinstance(fetched, (bytes, str)) else _get(fetched, "retrieved_at")
+    document = Document(
+        id=str(doc_id),
+        title=str(_get(source, "title") or page.title or doc_id),
+        doc_type=str(_get(source, "doc_type") or "guidance"),
+        status=str(_get(source, "status") or "in_force"),
+        source_url=url,
+        retrieved_at=str(retrieved or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+        sha256=sha256_bytes(raw),
+        publisher=_get(source, "publisher"),
+        published=_date(_get(source, "published")),
+        valid_from=_date(_get(source, "published")),
+        extra={"archived_page_title": page.title} if page.title else {},
+    )
+    apply_manifest(document, source)
+    return [(document, page_to_markdown(page))]
+
+
+def _date(value: Any) -> str | None:
+    if not value:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)[:10]

@@ -1,0 +1,127 @@
+"""`kb build`: corpus -> passages -> a new index version, switched in atomically."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from indexer.corpus import Problem, iter_corpus, read_document
+from indexer.passages import BodyError, parse_document
+from kb import store
+from kb.config import Settings
+from kb.models import DocumentError, Passage
+from kb.whoosh_engine import write_index
+
+ABANDONED_AFTER_S = 6 * 3600
+
+
+class BuildFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    passages: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    version: str | None = None
+    seconds: float = 0.0
+
+
+def _display(path: Path, roots: list[Path]) -> str:
+    for root in roots:
+        try:
+            return str(path.relative_to(root.parent if root.is_dir() else root.parent))
+        except ValueError:
+            continue
+    return str(path)
+
+
+def build(
+    settings: Settings,
+    corpus: list[Path] | None = None,
+    include_samples: bool = True,
+    strict: bool = False,
+    progress: bool = True,
+) -> BuildReport:
+    started = time.perf_counter()
+    roots = corpus or [settings.corpus]
+    for root in roots:
+        if not root.exists():
+            raise BuildFailed(f"The corpus folder {root} does not exist (set KB_CORPUS).")
+    paths = list(iter_corpus(roots, include_samples=include_samples))
+    report = BuildReport()
+    index_dir = settings.index_dir
+    _remove_stale_builds(index_dir)
+    build_dir = store.start_build(index_dir)
+    summaries: list[dict] = []
+    seen: dict[str, str] = {}
+
+    def passages() -> Iterator[Passage]:
+        for path in tqdm(paths, desc="Indexing", unit="doc", disable=not progress):
+            name = _display(path, roots)
+            try:
+                parsed = read_document(path)
+                doc = parsed.document
+                if doc.id in seen:
+                    raise DocumentError(f"id {doc.id!r} is already used by {seen[doc.id]}")
+                result = parse_document(doc, parsed.body)
+            except (DocumentError, BodyError, OSError) as exc:
+                report.problems.append(Problem(name, str(exc)))
+                continue
+            seen[doc.id] = name
+            if not result.passages:
+                report.problems.append(Problem(name, "no text to index (empty body)"))
+                continue
+            store.write_document_record(build_dir, doc, result.nodes)
+            summaries.append(
+                {
+                    **{k: v for k, v in doc.to_dict().items() if k != "extra"},
+                    "passage_count": len(result.passages),
+                    "source_file": name,
+                }
+            )
+            report.documents += 1
+            yield from result.passages
+
+    try:
+        report.passages = write_index(build_dir / "engine", passages())
+        if strict and report.problems:
+            raise BuildFailed(
+                f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
+                "the index being served was left as it was."
+            )
+        if not report.documents:
+            raise BuildFailed("No documents could be indexed; the index being served was kept.")
+        store.write_json(build_dir / "documents.json", summaries)
+        report.seconds = time.perf_counter() - started
+        report.version = store.publish(
+            index_dir,
+            build_dir,
+            {
+                "engine": "whoosh",
+                "documents": report.documents,
+                "passages": report.passages,
+                "problems": [str(p) for p in report.problems],
+                "seconds": round(report.seconds, 3),
+            },
+        )
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    return report
+
+
+def _remove_stale_builds(index_dir: Path) -> None:
+    now = time.time()
+    for stale in index_dir.glob(".building-*"):
+        try:
+            if now - stale.stat().st_mtime > ABANDONED_AFTER_S:
+                shutil.rmtree(stale, ignore_errors=True)
+        except FileNotFoundError:
+            pass

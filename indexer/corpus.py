@@ -1,0 +1,138 @@
+"""Reading and writing corpus documents: Markdown with YAML front matter.
+
+The corpus is the indexer's single input. Crawlers and `kb add` write into it with
+`write_document`; the builder reads it back with `read_document`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from kb.models import Document, DocumentError
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
+# Characters that would change meaning at the start of a Markdown line.
+_LINE_START = re.compile(r"^(\s*)([#>+\-*=|]|\d+[.)](?=\s|$)|\{)", re.M)
+_INLINE = re.compile(r"([\\`*_\[\]<>])")
+
+
+@dataclass
+class CorpusFile:
+    path: Path
+    document: Document
+    body: str
+
+
+@dataclass
+class Problem:
+    """A corpus file the build could not use, and why: reported by name, never fatal."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+def split_front_matter(text: str) -> tuple[dict, str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise DocumentError("no YAML front matter (the file must start with a '---' line)")
+    try:
+        meta = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 2}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DocumentError(f"front matter is not valid YAML{where}: {problem}") from exc
+    return meta, text[match.end() :]
+
+
+def read_document(path: Path) -> CorpusFile:
+    """Parse one corpus file; raises DocumentError with a reason a person can act on."""
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not UTF-8 text (byte {exc.start})") from exc
+    meta, body = split_front_matter(text)
+    return CorpusFile(path=path, document=Document.from_front_matter(meta), body=body)
+
+
+def iter_corpus(roots: list[Path], include_samples: bool = True) -> Iterator[Path]:
+    """Every Markdown document under the roots, in a stable order.
+
+    README.md files and names starting with '_' or '.' are documentation, not documents.
+    """
+    for root in roots:
+        if root.is_file():
+            yield root
+            continue
+        for path in sorted(root.rglob("*.md")):
+            rel = path.relative_to(root)
+            if any(part.startswith((".", "_")) for part in rel.parts):
+                continue
+            if path.name.lower() == "readme.md":
+                continue
+            if not include_samples and "samples" in rel.parts[:-1]:
+                continue
+            yield path
+
+
+def render_document(document: Document, body: str) -> str:
+    meta = yaml.safe_dump(
+        document.front_matter(), sort_keys=False, allow_unicode=True, width=100
+    )
+    return f"---\n{meta}---\n\n{body.strip()}\n"
+
+
+def write_document(path: Path, document: Document, body: str) -> None:
+    """Write atomically, so a reader never sees half a document."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = render_document(document, body)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def escape_text(text: str) -> str:
+    """Escape source text so Markdown shows it literally (no stray lists, emphasis or HTML)."""
+    text = _INLINE.sub(r"\\\1", text)
+
+    def protect(match: re.Match) -> str:
+        marker = match.group(2)
+        if marker[0].isdigit():  # "1." starts a list: escape the dot, "1\."
+            return match.group(1) + marker[:-1] + "\\" + marker[-1]
+        return match.group(1) + "\\" + marker
+
+    return _LINE_START.sub(protect, text)
+
+
+def anchored(anchor: str, text: str, **attrs: str) -> str:
+    """A block with an anchor line, as the corpus format expects: '{#section-3-2}\\n(2) …'."""
+    extra = "".join(f' {k}="{v}"' for k, v in attrs.items() if v)
+    return f"{{#{anchor}{extra}}}\n{text.strip()}\n"
+
+
+def heading(level: int, text: str, anchor: str | None = None, **attrs: str) -> str:
+    line = "#" * level + " " + " ".join(text.split())
+    if anchor is None:
+        return line + "\n"
+    return anchored(anchor, line, **attrs)

@@ -1,0 +1,159 @@
+"""`kb crawl`: fetch every source in the manifest, parse it by kind, write corpus documents.
+
+A source that fails (network, parse) writes nothing, so what an earlier crawl wrote stays.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from indexer.corpus import write_document
+from indexer.http import Fetcher, FetchResult, SourceFailed
+from indexer.manifest import ManifestError, Source, allowed_hosts, load_manifest, manifest_files
+from kb.config import Settings
+from kb.models import Document, DocumentError
+
+# kind -> "module:function" with the signature
+#   parse_source(source: Source, fetcher: Fetcher, settings: Settings) -> list[(Document, str)]
+# Imported lazily, so one missing parser fails only its own sources.
+PARSERS = {
+    "legislation": "indexer.clml:parse_source",
+    "govuk": "indexer.govuk:parse_source",
+    "archived_html": "indexer.archived:parse_source",
+    "pdf": "indexer.pdfdoc:parse_source",
+}
+
+
+@dataclass
+class SourceReport:
+    source: Source
+    status: str  # 'fetched' | 'not_modified' | 'mirror' | 'failed'
+    reason: str = ""
+    url: str | None = None
+    documents: list[str] = field(default_factory=list)
+    fetches: list[FetchResult] = field(default_factory=list)
+
+
+def load_parser(source: Source):
+    target = source.parser or PARSERS.get(source.kind)
+    if not target:
+        raise SourceFailed(f"no parser is registered for kind '{source.kind}'")
+    module_name, _, func = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SourceFailed(f"parser {target} for kind '{source.kind}' is unavailable: {exc}") from exc
+    parse = getattr(module, func, None)
+    if parse is None:
+        raise SourceFailed(f"parser {target} for kind '{source.kind}' does not exist")
+    return parse
+
+
+def crawl_source(source: Source, fetcher: Fetcher, settings: Settings, out: Path) -> SourceReport:
+    start = len(fetcher.results)
+    report = SourceReport(source=source, status="failed", url=source.url)
+    try:
+        parse = load_parser(source)
+        documents = parse(source, fetcher, settings)
+        checked = [(_checked(doc), body) for doc, body in documents]
+        if not checked:
+            raise SourceFailed("the parser produced no documents")
+        for document, body in checked:
+            write_document(out / f"{document.id}.md", document, body)
+            report.documents.append(document.id)
+    except SourceFailed as exc:
+        report.reason, report.url = exc.reason, exc.url or source.url
+    except Exception as exc:  # a parser bug or bad content fails its source, not the crawl
+        report.reason = f"{exc.__class__.__name__}: {exc}"
+    report.fetches = fetcher.results[start:]
+    if not report.reason:
+        kinds = {r.status for r in report.fetches}
+        report.status = next(
+            (s for s in ("fetched", "mirror", "not_modified") if s in kinds), "fetched"
+        )
+    return report
+
+
+def _checked(document: Document) -> Document:
+    """Round-trip the front matter, so nothing is written that the builder cannot read."""
+    try:
+        return Document.from_front_matter(document.front_matter())
+    except DocumentError as exc:
+        raise SourceFailed(f"document {document.id!r} is invalid: {exc}") from exc
+
+
+def run_crawl(
+    sources: list[Source],
+    settings: Settings,
+    out: Path,
+    fetcher: Fetcher,
+    progress: bool = True,
+) -> list[SourceReport]:
+    reports = []
+    bar = tqdm(sources, desc="crawl", unit="source", disable=None if progress else True)
+    for source in bar:
+        bar.set_postfix_str(source.id)
+        reports.append(crawl_source(source, fetcher, settings, out))
+    bar.close()
+    return reports
+
+
+def format_report(reports: list[SourceReport]) -> list[str]:
+    counts = {s: sum(r.status == s for r in reports) for s in ("fetched", "mirror")}
+    counts["not_modified"] = sum(r.status == "not_modified" for r in reports)
+    failed = [r for r in reports if r.status == "failed"]
+    lines = []
+    for r in reports:
+        label = r.status.replace("_", " ")
+        what = ", ".join(r.documents) if r.documents else ""
+        lines.append(f"  {label:<12} {r.source.id:<24} {what}".rstrip())
+    summary = (
+        f"{counts['fetched']} fetched, {counts['not_modified']} not modified, "
+        f"{counts['mirror']} from mirror, {len(failed)} failed"
+    )
+    lines.append(summary)
+    for r in failed:
+        lines.append(f"FAILED {r.source.id} ({r.url or 'no URL'}): {r.reason}")
+    return lines
+
+
+@click.command("crawl")
+@click.option("--sources", "sources_file", type=click.Path(exists=True, path_type=Path),
+              help="A manifest file or folder (default: $KB_SOURCES, else <corpus>/sources/).")
+@click.option("--mirror", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Read DIR/<host>/<path> instead of the network (air-gapped use).")
+@click.option("--only", "only", multiple=True, metavar="ID", help="Crawl only this source id.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Where corpus documents go (default: <corpus>/crawled).")
+@click.option("--delay", type=float, metavar="SECONDS",
+              help="Seconds between requests to one host (default: $KB_CRAWL_DELAY or 1).")
+def crawl(sources_file, mirror, only, out, delay):
+    """Fetch the sources manifest's legislation and guidance into the corpus."""
+    settings = Settings.from_env()
+    try:
+        sources = load_manifest(manifest_files(sources_file, settings), settings)
+    except ManifestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if only:
+        unknown = sorted(set(only) - {s.id for s in sources})
+        if unknown:
+            known = ", ".join(s.id for s in sources)
+            raise click.ClickException(f"unknown source id {', '.join(unknown)} (known: {known})")
+        sources = [s for s in sources if s.id in only]
+    out = out or settings.corpus / "crawled"
+    fetcher = Fetcher(
+        settings, mirror=mirror, allowed_hosts=allowed_hosts(sources, settings), delay=delay
+    )
+    reports = run_crawl(sources, settings, out, fetcher)
+    for line in format_report(reports):
+        click.echo(line)
+    failed = sum(r.status == "failed" for r in reports)
+    if failed:
+        click.echo(f"crawl finished with {failed} failed source(s); earlier copies were kept.",
+                   err=True)
+        raise SystemExit(1)

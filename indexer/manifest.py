@@ -1,0 +1,187 @@
+"""The sources manifest: which instruments and guidance `kb crawl` fetches (corpus/sources/README.md).
+
+Every `*.yaml` in `<corpus>/sources/` is read, unless `--sources FILE` or KB_SOURCES names one
+file (or folder). Entries of any kind are accepted; each kind is handled by its parser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import yaml
+
+from kb.config import Settings
+
+# Kinds whose URLs are built from a configured base (never written into the manifest).
+BASES = {"legislation": "legislation_url", "govuk": "govuk_url", "archived_html": "archive_url"}
+VERSIONS = ("latest", "enacted", "made", "created")
+KNOWN = {
+    "id", "kind", "path", "url", "title", "short_title", "aliases", "scope", "version",
+    "notes", "parser",
+}
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PIN = re.compile(r"^[A-Za-z]+/[0-9A-Za-z]+(-[0-9A-Za-z]+)?(/[0-9A-Za-z.-]+)*$")
+_LEGISLATION_PATH = re.compile(r"^[a-z]+/\d{4}/\d+$|^[a-z]+/[A-Za-z0-9]+/\d{4}/\d+$")
+
+
+class ManifestError(ValueError):
+    """A manifest problem, naming the file and the entry."""
+
+
+@dataclass
+class Source:
+    id: str
+    kind: str
+    path: str | None = None  # below the kind's base URL (legislation: 'ukpga/1999/27')
+    url: str | None = None  # the official URL, built from the base and path
+    title: str | None = None
+    short_title: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    scope: list[str] | None = None  # None: the whole instrument
+    version: str = "latest"
+    notes: str | None = None
+    parser: str | None = None  # "module:function", overriding the kind's registered parser
+    file: str = ""  # the manifest file it came from
+    extra: dict[str, Any] = field(default_factory=dict)  # fields other kinds define
+
+
+def manifest_files(option: str | Path | None = None, settings: Settings | None = None) -> list[Path]:
+    """`--sources FILE`, else $KB_SOURCES, else every *.yaml in <corpus>/sources/."""
+    settings = settings or Settings.from_env()
+    chosen = option or os.environ.get("KB_SOURCES")
+    root = Path(chosen).expanduser() if chosen else settings.corpus / "sources"
+    if root.is_file():
+        return [root]
+    if not root.is_dir():
+        raise ManifestError(f"{root}: no such sources file or folder")
+    files = sorted(p for p in root.glob("*.y*ml") if not p.name.startswith((".", "_")))
+    if not files:
+        raise ManifestError(f"{root}: no *.yaml sources manifest in this folder")
+    return files
+
+
+def load_manifest(files: list[Path], settings: Settings | None = None) -> list[Source]:
+    settings = settings or Settings.from_env()
+    sources: list[Source] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        for source in _load_file(path, settings):
+            if source.id in seen:
+                raise ManifestError(
+                    f"{path}: source '{source.id}' is already defined in {seen[source.id]}"
+                )
+            seen[source.id] = str(path)
+            sources.append(source)
+    return sources
+
+
+def allowed_hosts(sources: list[Source], settings: Settings) -> set[str]:
+    """Hosts the crawl may contact: the configured base of each kind used, and any entry URL."""
+    hosts = set()
+    for source in sources:
+        if source.kind in BASES:
+            hosts.add(urlparse(getattr(settings, BASES[source.kind])).netloc.lower())
+        if source.url:
+            hosts.add(urlparse(source.url).netloc.lower())
+    hosts.discard("")
+    return hosts
+
+
+def _load_file(path: Path, settings: Settings) -> list[Source]:
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"{path}: not valid YAML: {exc}") from exc
+    if data is None:
+        return []
+    entries = data.get("sources") if isinstance(data, dict) else data
+    if not isinstance(entries, list):
+        raise ManifestError(f"{path}: expected a 'sources:' list")
+    return [_entry(path, i, entry, settings) for i, entry in enumerate(entries, 1)]
+
+
+def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
+    name = entry.get("id") if isinstance(entry, dict) else None
+    where = f"{path}: source #{number}" + (f" ({name})" if name else "")
+
+    def fail(problem: str) -> ManifestError:
+        return ManifestError(f"{where}: {problem}")
+
+    if not isinstance(entry, dict):
+        raise fail("each source must be a mapping of fields")
+    for required in ("id", "kind"):
+        if not entry.get(required):
+            raise fail(f"'{required}' is required")
+    source_id, kind = str(entry["id"]), str(entry["kind"])
+    if not _ID.match(source_id):
+        raise fail("'id' must be lower-case letters, digits, '.', '_' or '-'")
+    strings = ("path", "url", "title", "short_title", "notes", "parser", "version")
+    for key in strings:
+        if key in entry and entry[key] is not None and not isinstance(entry[key], (str, int)):
+            raise fail(f"'{key}' must be a string")
+    source_path = _str(entry.get("path"))
+    url = _str(entry.get("url"))
+    if kind in BASES:
+        variable = "KB_" + BASES[kind].upper()
+        if url:
+            raise fail(f"give 'path', not 'url': the base comes from {variable}")
+        if not source_path:
+            raise fail(f"'path' is required (it is appended to {variable})")
+        source_path = source_path.strip("/")
+        url = f"{getattr(settings, BASES[kind]).rstrip('/')}/{source_path}"
+    elif url and urlparse(url).scheme not in ("http", "https"):
+        raise fail(f"'url' must be an http(s) URL, got {url!r}")
+    if kind == "legislation" and not _LEGISLATION_PATH.match(source_path or ""):
+        raise fail(f"'path' must look like 'ukpga/1999/27', got {source_path!r}")
+
+    version = str(entry.get("version") or "latest")
+    if version not in VERSIONS and not _DATE.match(version):
+        raise fail(f"'version' must be one of {', '.join(VERSIONS)} or a date YYYY-MM-DD")
+    aliases = entry.get("aliases") or []
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, list) or not all(isinstance(a, (str, int)) for a in aliases):
+        raise fail("'aliases' must be a list of strings")
+    scope = entry.get("scope")
+    if scope in (None, "all", "whole"):
+        scope = None
+    elif isinstance(scope, list) and scope and all(isinstance(s, str) for s in scope):
+        bad = [s for s in scope if not _PIN.match(s.strip("/"))]
+        if bad:
+            raise fail(f"scope items must be pins like 'part/1' or 'section/137-139': {bad}")
+        scope = [s.strip("/") for s in scope]
+    else:
+        raise fail("'scope' must be 'all' or a list of pins ('part/1', 'section/3A')")
+    parser = _str(entry.get("parser"))
+    if parser and ":" not in parser:
+        raise fail("'parser' must be 'module:function'")
+    return Source(
+        id=source_id,
+        kind=kind,
+        path=source_path,
+        url=url,
+        title=_str(entry.get("title")),
+        short_title=_str(entry.get("short_title")),
+        aliases=[str(a) for a in aliases],
+        scope=scope,
+        version=version,
+        notes=_str(entry.get("notes")),
+        parser=parser,
+        file=str(path),
+        extra={k: v for k, v in entry.items() if k not in KNOWN},
+    )
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None

@@ -1,0 +1,263 @@
+"""Turn a corpus document's Markdown body into nodes (its structure) and passages (what is searched).
+
+The rules are those of corpus/README.md: anchor lines name provisions, a node's own text runs to
+the next anchor or heading, and a node with text of its own is a passage.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.attrs import attrs_block_plugin
+
+from kb import pins
+from kb.models import Document, Node, Passage
+
+_md = MarkdownIt("commonmark", {"html": False}).use(attrs_block_plugin)
+
+_NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(\S.*)$")
+_NUMBERED_PARA = re.compile(r"^(\d+(?:\.\d+)+)\.?\s+\S")
+_ANCHOR_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+class BodyError(ValueError):
+    """A body the indexer cannot turn into passages (e.g. two provisions with one anchor)."""
+
+
+@dataclass
+class ParsedDocument:
+    document: Document
+    nodes: list[Node]
+    passages: list[Passage]
+
+
+def parse_document(document: Document, body: str) -> ParsedDocument:
+    nodes = parse_nodes(document, body)
+    return ParsedDocument(document, nodes, make_passages(document, nodes))
+
+
+def _blocks(tokens: list[Token]) -> list[list[Token]]:
+    """Group the token stream into top-level blocks (a heading, a paragraph, a whole list)."""
+    blocks: list[list[Token]] = []
+    current: list[Token] = []
+    for token in tokens:
+        current.append(token)
+        if token.level == 0 and token.nesting <= 0:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    return blocks
+
+
+def plain_text(tokens: list[Token]) -> str:
+    """The words of some tokens, without Markdown syntax."""
+    lines: list[str] = []
+    for token in tokens:
+        if token.type == "inline":
+            bits = []
+            for child in token.children or []:
+                if child.type in ("softbreak", "hardbreak"):
+                    bits.append(" ")
+                elif child.content:
+                    bits.append(child.content)
+            lines.append("".join(bits))
+        elif token.type in ("code_block", "fence"):
+            lines.append(token.content)
+    return " ".join(" ".join(lines).split())
+
+
+def _strip_number(text: str, pin: str) -> str:
+    """'3 General duty' -> 'General duty'; 'Part I: Best value' -> 'Best value'."""
+    steps = pins.pin_steps(pin)
+    if not steps or not steps[-1][1] or steps[-1][0] in pins.SLUGGED:
+        return text
+    word, number, _ = steps[-1]
+    pattern = rf"^(?:{re.escape(word)}\s+|{pins.NUMBERED.get(word, ('', ''))[1]}\s+)?"
+    pattern += rf"{re.escape(number)}\b[.:)]?\s*[-–—:.]?\s*"
+    stripped = re.sub(pattern, "", text, count=1, flags=re.I)
+    return stripped
+
+
+def _display(pin: str, title: str, legislation: bool) -> str:
+    if pin.startswith(("heading/", "crossheading/")) or pin == "preamble":
+        return title
+    steps = pins.pin_steps(pin)
+    if not legislation and steps and steps[0][0] == "para":
+        return f"{steps[0][1]} {title}".strip()
+    return f"{pins.display_label(pin)} {title}".strip()
+
+
+def _is_prefix(parent: str, child: str) -> bool:
+    return child.startswith(parent + "/")
+
+
+def parse_nodes(document: Document, body: str) -> list[Node]:
+    legislation = document.is_legislation
+    source_lines = body.splitlines()
+    tokens = _md.parse(body)
+    nodes: list[Node] = []
+    by_pin: dict[str, Node] = {}
+    headings: list[tuple[int, str, Node | None]] = []  # (level, display text, node)
+    current: Node | None = None
+    used_slugs: set[str] = set()
+
+    def add(node: Node) -> Node:
+        if node.pin in by_pin:
+            raise BodyError(f"two provisions share the anchor '{node.anchor}'")
+        nodes.append(node)
+        by_pin[node.pin] = node
+        return node
+
+    def unique_slug(prefix: str, text: str) -> str:
+        base = f"{prefix}-{pins.slugify(text)}"
+        anchor, n = base, 2
+        while anchor in used_slugs:
+            anchor, n = f"{base}-{n}", n + 1
+        used_slugs.add(anchor)
+        return anchor
+
+    for block in _blocks(tokens):
+        opener = block[0]
+        attrs = {k: str(v) for k, v in (opener.attrs or {}).items()}
+        anchor = attrs.pop("id", None)
+        if anchor is not None and not _ANCHOR_OK.match(anchor):
+            raise BodyError(f"anchor '{anchor}' may use only letters, digits, '.', '_' and '-'")
+        text = plain_text(block)
+        lines = opener.map or (0, 0)
+        source = "\n".join(source_lines[lines[0] : lines[1]]).strip()
+
+        if opener.type == "heading_open":
+            level = int(opener.tag[1])
+            if anchor is None:
+                numbered = _NUMBERED_HEADING.match(text)
+                if not legislation and numbered:
+                    anchor = "para-" + numbered.group(1)
+                else:
+                    anchor = unique_slug("crossheading" if legislation else "heading", text)
+            pin = pins.anchor_to_pin(anchor)
+            title = _strip_number(text, pin)
+            display = _display(pin, title, legislation)
+            while headings and headings[-1][0] >= level:
+                headings.pop()
+            parent = next((n for _, _, n in reversed(headings) if n is not None), None)
+            node = add(
+                Node(
+                    pin=pin,
+                    anchor=anchor,
+                    label=pins.display_label(pin) if legislation else _para_label(pin),
+                    title=title,
+                    depth=len(headings),
+                    parent=parent.pin if parent else None,
+                    heading_path=[h for _, h, _ in headings] + [display],
+                    is_heading=True,
+                    status=attrs.pop("status", None),
+                    status_note=attrs.pop("status_note", None),
+                    attrs=attrs,
+                )
+            )
+            headings.append((level, display, node))
+            current = node
+            continue
+
+        if anchor is None and not legislation and opener.type == "paragraph_open":
+            numbered = _NUMBERED_PARA.match(text)
+            if numbered:
+                anchor = "para-" + numbered.group(1)
+        if anchor is not None:
+            pin = pins.anchor_to_pin(anchor)
+            parent = _parent_for(pin, nodes, headings)
+            node = add(
+                Node(
+                    pin=pin,
+                    anchor=anchor,
+                    label=pins.label(pin) if legislation else _para_label(pin),
+                    title="",
+                    depth=(parent.depth + 1) if parent else 0,
+                    parent=parent.pin if parent else None,
+                    heading_path=[h for _, h, _ in headings],
+                    status=attrs.pop("status", None),
+                    status_note=attrs.pop("status_note", None),
+                    attrs=attrs,
+                )
+            )
+            node.markdown = source
+            node.text = text
+            current = node
+            continue
+
+        if current is None:
+            current = add(
+                Node(
+                    pin="preamble",
+                    anchor="preamble",
+                    label="",
+                    title="Introductory text",
+                    depth=0,
+                    heading_path=[],
+                )
+            )
+        current.markdown = f"{current.markdown}\n\n{source}".strip()
+        current.text = f"{current.text} {text}".strip()
+    return nodes
+
+
+def _para_label(pin: str) -> str:
+    if pin.startswith(("heading/", "crossheading/")) or pin == "preamble":
+        return ""
+    return pins.label(pin)
+
+
+def _parent_for(pin: str, nodes: list[Node], headings: list) -> Node | None:
+    for node in reversed(nodes):
+        if _is_prefix(node.pin, pin):
+            return node
+    return next((n for _, _, n in reversed(headings) if n is not None), None)
+
+
+def make_passages(document: Document, nodes: list[Node]) -> list[Passage]:
+    by_pin = {node.pin: node for node in nodes}
+    passages: list[Passage] = []
+    for order, node in enumerate(nodes):
+        if not node.text:
+            continue
+        status, status_date = _status(document, node, by_pin)
+        heading_title = node.title if node.is_heading else ""
+        passage_id = f"{document.id}/{node.pin}"
+        passages.append(
+            Passage(
+                id=passage_id,
+                document_id=document.id,
+                pin=node.pin,
+                anchor=node.anchor,
+                label=node.label,
+                title=document.title,
+                heading=" › ".join(node.heading_path),
+                citation=pins.oscola(document, node.pin, heading_title),
+                short_citation=pins.short_citation(document, node.pin, heading_title),
+                url=f"/p/{passage_id}",
+                source_url=pins.source_url(document, node.pin),
+                status=status,
+                status_date=status_date,
+                doc_type=document.doc_type,
+                text=node.text,
+                order=order,
+                valid_from=document.valid_from,
+                valid_to=document.valid_to,
+                sample=document.sample,
+                aliases=[a for a in [document.short_title, *document.aliases] if a],
+            )
+        )
+    return passages
+
+
+def _status(document: Document, node: Node, by_pin: dict[str, Node]) -> tuple[str, str | None]:
+    walk: Node | None = node
+    while walk is not None:
+        if walk.status:
+            return walk.status, walk.attrs.get("status_date") or document.status_date
+        walk = by_pin.get(walk.parent) if walk.parent else None
+    return document.status, document.status_date

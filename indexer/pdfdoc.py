@@ -1,0 +1,268 @@
+"""PDF guidance -> corpus Markdown, with page numbers kept as pinpoints.
+
+pypdf gives each page's text as lines. Running headers and footers (lines that recur at the top
+or bottom of most pages, page numbers aside) are dropped, words hyphenated across lines are
+joined, lines are regrouped into headings and paragraphs, and then the shared renderer in
+indexer/govuk.py anchors them: numbered paragraphs as `para-2.3` and other text as `page-23`
+where a new page starts. Every anchored block records the page it starts on (`page="23"`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError, PyPdfError
+
+from indexer.corpus import sha256_bytes
+from indexer.govuk import Block, apply_manifest, head, md_escape, para, render_blocks
+from kb.models import Document
+
+DEFAULT_MAX_PAGES = 1000
+EDGE_LINES = 3  # lines at the top and bottom of a page where running heads live
+
+_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s+of\s+\d{1,4})?$", re.I)
+_NUMBERED_HEADING = re.compile(r"^\d{1,3}(?:\.\d{1,3})*\.?\s+\S")
+_NUMBERED_PARA = re.compile(r"^\d{1,3}(?:\.\d{1,3})+\.?\s+\S|^\d{1,3}\.\s+[A-Z\"'‘“(]")
+_BULLET = re.compile(r"^[•●▪◦∙·*\-–]\s+")
+_TERMINAL = tuple(".:;?!")
+
+
+class PdfError(ValueError):
+    """A PDF that cannot be ingested; the message says why and what would help."""
+
+
+@dataclass
+class PdfText:
+    blocks: list[Block]
+    page_count: int
+    pages_read: int
+    title: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def open_pdf(data: bytes) -> PdfReader:
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise PdfError("not a PDF file (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+    except (PdfReadError, PyPdfError, ValueError, OSError) as exc:
+        raise PdfError(f"damaged PDF: {exc}") from exc
+    if reader.is_encrypted:
+        # Many PDFs are encrypted only to restrict printing: those open with an empty password.
+        try:
+            opened = reader.decrypt("")
+        except Exception as exc:  # pypdf raises several types for unsupported ciphers
+            raise PdfError(f"encrypted PDF: cannot decrypt ({exc})") from exc
+        if not opened:
+            raise PdfError("encrypted PDF: it needs a password; save an unprotected copy")
+    return reader
+
+
+def read_pdf(data: bytes, *, max_pages: int | None = DEFAULT_MAX_PAGES) -> PdfText:
+    """Text of a PDF as blocks, page by page, reading at most `max_pages` pages."""
+    reader = open_pdf(data)
+    try:
+        count = len(reader.pages)
+    except (PdfReadError, PyPdfError, ValueError, KeyError) as exc:
+        raise PdfError(f"damaged PDF: cannot read its page tree ({exc})") from exc
+    if count == 0:
+        raise PdfError("the PDF has no pages")
+    limit = count if not max_pages else min(count, max_pages)
+    warnings: list[str] = []
+    if limit < count:
+        warnings.append(f"read the first {limit} of {count} pages (page cap {max_pages})")
+    pages: list[list[str]] = []
+    for number in range(limit):
+        try:
+            text = reader.pages[number].extract_text() or ""
+        except Exception as exc:  # one bad page should not lose the document
+            warnings.append(f"page {number + 1}: text could not be read ({exc})")
+            text = ""
+        pages.append([line.strip() for line in text.splitlines()])
+    if not any(line for lines in pages for line in lines):
+        raise PdfError("no text layer: needs OCR (a scanned or image-only PDF)")
+    blank = sum(1 for lines in pages if not any(lines))
+    if blank:
+        warnings.append(f"{blank} page(s) without a text layer (scanned pages need OCR)")
+    pages = strip_running_lines(pages)
+    title = _metadata_title(reader)
+    return PdfText(
+        blocks=lines_to_blocks(pages),
+        page_count=count,
+        pages_read=limit,
+        title=title,
+        warnings=warnings,
+    )
+
+
+def _metadata_title(reader: PdfReader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:
+        return None
+    title = " ".join(str(title or "").split())
+    return title if len(title) > 3 and not title.lower().startswith(("microsoft", "untitled")) else None
+
+
+def _key(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
+
+
+def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
+    """Drop page numbers and lines repeated at the top or bottom of most pages."""
+    pages = [[line for line in lines if line] for lines in pages]
+    seen: Counter[str] = Counter()
+    for lines in pages:
+        seen.update({_key(line) for line in lines[:EDGE_LINES] + lines[-EDGE_LINES:]})
+    with_text = sum(1 for lines in pages if lines)
+    threshold = max(2, with_text // 2 + 1) if with_text >= 3 else None
+    running = {key for key, n in seen.items() if threshold and n >= threshold}
+    cleaned: list[list[str]] = []
+    for lines in pages:
+        edge = set(range(min(EDGE_LINES, len(lines))))
+        edge |= set(range(max(0, len(lines) - EDGE_LINES), len(lines)))
+        cleaned.append([
+            line
+            for i, line in enumerate(lines)
+            if not (i in edge and (_key(line) in running or _PAGE_NUMBER.match(line)))
+        ])
+    return cleaned
+
+
+def _join(text: str, line: str) -> str:
+    if not text:
+        return line
+    # "consult-" + "ation" -> "consultation"; "well-" + "Being" or "2023-" + "24" keep the hyphen.
+    if re.search(r"[A-Za-z]-$", text) and line[:1].islower():
+        return text[:-1] + line
+    return f"{text} {line}"
+
+
+def _looks_like_heading(line: str, previous: str | None, following: str | None) -> bool:
+    if len(line) > 80 or len(line.split()) > 12 or line.endswith(_TERMINAL + (",",)):
+        return False
+    if not (line[:1].isupper() or line[:1].isdigit()) or _PAGE_NUMBER.match(line):
+        return False
+    if _BULLET.match(line):
+        return False
+    if previous is not None and not previous.endswith(_TERMINAL):
+        return False  # the tail of a sentence broken across lines
+    if following is not None and following[:1].islower():
+        return False  # a sentence that goes on below
+    if line[:1].isdigit() and not _NUMBERED_HEADING.match(line):
+        return False
+    return True
+
+
+def lines_to_blocks(pages: list[list[str]]) -> list[Block]:
+    """Regroup cleaned page lines into headings and paragraphs, carrying page numbers."""
+    widths = sorted(len(line) for lines in pages for line in lines)
+    typical = widths[int(len(widths) * 0.9)] if widths else 80
+    blocks: list[Block] = []
+    text, start, end, kind = "", 0, 0, "para"
+    last_line: str | None = None
+    seen_numbered_heading = False
+
+    def close() -> None:
+        nonlocal text
+        if text and kind == "list":
+            plain = " ".join(text.split())
+            item = "- " + md_escape(plain)
+            if blocks and blocks[-1].kind == "list" and blocks[-1].page == start:
+                blocks[-1].text += "\n" + item
+                blocks[-1].plain += " " + plain
+            else:
+                blocks.append(Block("list", item, plain, page=start))
+        elif text:
+            blocks.append(para(text, page=start, page_end=end))
+        text = ""
+
+    for page_no, lines in enumerate(pages, start=1):
+        for i, line in enumerate(lines):
+            previous = lines[i - 1] if i else last_line
+            following = lines[i + 1] if i + 1 < len(lines) else None
+            continues = bool(text) and not text.endswith(_TERMINAL) and line[:1].islower()
+            if not continues and _looks_like_heading(line, previous if text or i else None,
+                                                     following):
+                close()
+                numbered = bool(_NUMBERED_HEADING.match(line))
+                seen_numbered_heading |= numbered
+                level = 2 + line.split()[0].rstrip(".").count(".") if numbered else (
+                    3 if seen_numbered_heading else 2
+                )
+                blocks.append(head(line, min(level, 4), page=page_no))
+                last_line = line + "."  # what follows a heading starts afresh
+                continue
+            bullet = _BULLET.match(line)
+            new_block = (
+                not text
+                or bool(bullet)
+                or bool(_NUMBERED_PARA.match(line))
+                or (i == 0 and not continues)
+                or (
+                    previous is not None
+                    and previous.endswith(_TERMINAL)
+                    and len(previous) < 0.7 * typical
+                )
+            )
+            if new_block:
+                close()
+                start = page_no
+                kind = "list" if bullet else "para"
+                line = line[bullet.end():] if bullet else line
+            text = _join(text, line)
+            end = page_no
+            last_line = line
+    close()
+    return blocks
+
+
+def pdf_to_markdown(pdf: PdfText) -> str:
+    return render_blocks(pdf.blocks, page_anchors=True)
+
+
+def _get(source: Any, name: str) -> Any:
+    return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+
+
+def parse_source(source: Any, fetched: Any, settings: Any) -> list[tuple[Document, str]]:
+    """Crawler registry entry for `kind: pdf` (same shape as govuk.parse_source).
+
+    The manifest entry supplies id, title, doc_type and status; `max_pages` may cap the read.
+    """
+    content = fetched if isinstance(fetched, bytes) else _get(fetched, "content")
+    if content is None:
+        raise PdfError("nothing fetched")
+    pdf = read_pdf(bytes(content), max_pages=_get(source, "max_pages") or DEFAULT_MAX_PAGES)
+    doc_id = _get(source, "id")
+    if not doc_id:
+        raise PdfError("the manifest entry has no id")
+    retrieved = None if isinstance(fetched, bytes) else _get(fetched, "retrieved_at")
+    document = Document(
+        id=str(doc_id),
+        title=str(_get(source, "title") or pdf.title or doc_id),
+        doc_type=str(_get(source, "doc_type") or "guidance"),
+        status=str(_get(source, "status") or "in_force"),
+        source_url=_get(source, "url"),
+        retrieved_at=str(retrieved or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
+        sha256=sha256_bytes(bytes(content)),
+        publisher=_get(source, "publisher"),
+        extra=pdf_extra(pdf),
+    )
+    apply_manifest(document, source)
+    return [(document, pdf_to_markdown(pdf))]
+
+
+def pdf_extra(pdf: PdfText) -> dict[str, Any]:
+    extra: dict[str, Any] = {"pages": pdf.page_count}
+    if pdf.pages_read < pdf.page_count:
+        extra["pages_read"] = pdf.pages_read
+    if pdf.warnings:
+        extra["conversion_warnings"] = pdf.warnings
+    return extra

@@ -1,0 +1,608 @@
+"""Citation resolver: turn the ways people cite legislation into canonical passage ids.
+
+    >>> resolve("s 3(2) LGA 1999", DEFAULT_REGISTRY).id
+    'ukpga/1999/27/section/3/2'
+
+Pins follow legislation.gov.uk URI paths (see kb.pins). Roman-numbered Parts and
+Chapters ("Part I", "pt ii") are converted to Arabic ("part/1", "part/2") so that every
+spelling of one Part gives one id; numerals beyond XXXIX and letters ("Part L") are kept
+as written, upper-cased.
+
+Instruments are matched by name through a `Registry`: titles (with or without "the" and
+parentheticals), short titles, aliases, acronyms of Act titles ("LGA 1999"), chapter
+numbers ("1999 c. 27") and SI numbers ("SI 2006/246", "S.I. 2006 No. 246"), all
+case-insensitively and tolerant of dots and spacing ("L.G.A. 1999").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb import cite_tokens as tok
+from kb.models import Document
+from kb.pins import oscola, short_citation
+
+LEGISLATION_URL = "https://www.legislation.gov.uk"
+
+_ACT_TYPES = {"ukpga", "ukla", "asp", "anaw", "asc", "nia", "apni", "mwa", "apgb", "aep", "gbla"}
+_SI_TYPES = {"uksi", "ssi", "wsi", "nisr", "nisi", "ukdsi", "sdsi", "wdsi", "nidsr", "uksro"}
+_STOP_WORDS = {"and", "of", "in", "the", "for", "to", "on", "with", "a"}
+_YEAR_END = re.compile(r"\s*,?\s*(\d{4})$")
+_PARENS = re.compile(r"\s*\([^)]*\)")
+# A title without its year is only a safe alias when it is long enough to be distinctive:
+# "Local Government and Public Involvement in Health Act", not "Local Government Act".
+_MIN_YEARLESS_WORDS = 5
+
+
+@dataclass(frozen=True)
+class Instrument:
+    id: str  # document id in the index: "ukpga/1999/27"
+    title: str
+    short_title: str | None = None
+    doc_type: str = "act"
+    aliases: tuple[str, ...] = ()
+    identifier: str | None = None  # legislation.gov.uk path, ISBN, circular number
+    source_url: str | None = None
+
+    @property
+    def is_legislation(self) -> bool:
+        return self.doc_type in ("act", "si")
+
+    @property
+    def year(self) -> str | None:
+        for value in (self.identifier, self.id):
+            parts = (value or "").split("/")
+            if len(parts) >= 3 and parts[1].isdigit() and len(parts[1]) == 4:
+                return parts[1]
+        found = _YEAR_END.search(self.title)
+        return found.group(1) if found else None
+
+    def to_document(self) -> Document:
+        return Document(
+            id=self.id,
+            title=self.title,
+            doc_type=self.doc_type,
+            status="in_force",
+            short_title=self.short_title,
+            identifier=self.identifier,
+            aliases=list(self.aliases),
+            source_url=self.source_url,
+        )
+
+    @classmethod
+    def from_document(cls, doc: Document) -> Instrument:
+        return cls(
+            id=doc.id,
+            title=doc.title,
+            short_title=doc.short_title,
+            doc_type=doc.doc_type,
+            aliases=tuple(doc.aliases),
+            identifier=doc.identifier,
+            source_url=doc.source_url,
+        )
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> Instrument:
+        """A sources-manifest entry: id, title, short_title, aliases, identifier[, doc_type]."""
+        identifier = entry.get("identifier") or None
+        aliases = entry.get("aliases") or []
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        return cls(
+            id=str(entry["id"]).strip("/"),
+            title=str(entry["title"]).strip(),
+            short_title=entry.get("short_title") or None,
+            doc_type=entry.get("doc_type") or _guess_type(identifier or str(entry["id"])),
+            aliases=tuple(str(a) for a in aliases),
+            identifier=identifier,
+            source_url=entry.get("source_url") or None,
+        )
+
+
+def _guess_type(identifier: str) -> str:
+    kind = identifier.split("/")[0].lower()
+    if kind in _SI_TYPES:
+        return "si"
+    return "act" if kind in _ACT_TYPES else "guidance"
+
+
+@dataclass(frozen=True)
+class CitationRef:
+    """A citation found in text: an instrument, a pin (None for the whole instrument), a span."""
+
+    instrument: str  # instrument id
+    pin: str | None
+    start: int
+    end: int
+    text: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.instrument}/{self.pin}" if self.pin else self.instrument
+
+
+@dataclass(frozen=True)
+class Resolution:
+    ref: str
+    instrument: Instrument
+    pin: str | None
+    start: int = 0
+    end: int = 0
+
+    @property
+    def id(self) -> str:
+        return f"{self.instrument.id}/{self.pin}" if self.pin else self.instrument.id
+
+    @property
+    def citation(self) -> str:
+        return oscola(self.instrument.to_document(), self.pin)
+
+    @property
+    def short_citation(self) -> str:
+        return short_citation(self.instrument.to_document(), self.pin)
+
+    def url(self, base_url: str = LEGISLATION_URL) -> str | None:
+        inst = self.instrument
+        if inst.is_legislation:
+            path = inst.identifier if inst.identifier and "/" in inst.identifier else inst.id
+            return "/".join(bit for bit in (base_url.rstrip("/"), path, self.pin) if bit)
+        if inst.source_url:
+            anchor = "#" + self.pin.replace("/", "-") if self.pin else ""
+            return inst.source_url + anchor
+        return None
+
+    def to_dict(self, in_index: bool, base_url: str = LEGISLATION_URL) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "id": self.id,
+            "citation": self.citation,
+            "short_citation": self.short_citation,
+            "url": self.url(base_url),
+            "in_index": bool(in_index),
+        }
+
+
+# --- names -------------------------------------------------------------------------------
+
+
+def _key_words(name: str) -> list[tuple[str, bool]]:
+    """Normalised words of a name, each flagged when it is an acronym ("LGA", "S.I.")."""
+    text = name.replace("&", " and ").replace("’", "").replace("'", "")
+    text = re.sub(r"\s*/\s*", "/", text)
+    raw = re.findall(r"[A-Za-z0-9/]+", text)
+    words: list[tuple[str, bool]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) > 1:
+            words.append(("".join(run).lower(), True))
+        elif run:
+            words.append((run[0].lower(), run[0].isupper() and run[0].isalpha()))
+        run.clear()
+
+    for word in raw:
+        if len(word) == 1 and word.isalpha():
+            run.append(word)
+            continue
+        flush()
+        acronym = word.isalpha() and word.isupper() and len(word) > 1
+        words.append((word.lower(), acronym))
+    flush()
+    if words and words[0][0] == "the":
+        words = words[1:]
+    return words
+
+
+def name_key(name: str) -> str:
+    """'the L.G.A., 1999' -> 'lga 1999'; the lookup key for instrument names."""
+    return " ".join(word for word, _ in _key_words(name))
+
+
+def _word_pattern(word: str, acronym: bool) -> str:
+    if "/" in word:
+        return r"\s*/\s*".join(re.escape(bit) for bit in word.split("/"))
+    if word == "and":
+        return "(?:and|&)"
+    if acronym:
+        return r"\.?[ ]?".join(re.escape(ch) for ch in word) + r"\.?"
+    return re.escape(word)
+
+
+def _name_pattern(name: str) -> str:
+    words = _key_words(name)
+    out = ""
+    for i, (word, acronym) in enumerate(words):
+        if i:
+            prev = words[i - 1][0][-1]
+            same = prev.isdigit() == word[0].isdigit()
+            out += r"[\s.,()\-–]+" if same else r"[\s.,()\-–]*"
+        out += _word_pattern(word, acronym)
+    return out
+
+
+def _acronym(title: str) -> str | None:
+    """'Local Government and Public Involvement in Health Act 2007' -> 'LGPIHA 2007'."""
+    found = _YEAR_END.search(title)
+    if not found or not re.search(r"\bAct\b", title):
+        return None
+    words = re.findall(r"[A-Za-z]+", _PARENS.sub("", title[: found.start()]))
+    initials = "".join(w[0].upper() for w in words if w.lower() not in _STOP_WORDS)
+    return f"{initials} {found.group(1)}" if len(initials) > 1 else None
+
+
+def _names(inst: Instrument) -> tuple[list[str], list[str]]:
+    """(explicit names, derived names) an instrument is cited by."""
+    explicit = [inst.title] + ([inst.short_title] if inst.short_title else []) + list(inst.aliases)
+    derived: list[str] = []
+    bare = _PARENS.sub("", inst.title)
+    if bare != inst.title:
+        derived.append(bare)
+    for title in (inst.title, bare):
+        found = _YEAR_END.search(title)
+        if found:
+            yearless = title[: found.start()]
+            if len(yearless.split()) >= _MIN_YEARLESS_WORDS:
+                derived.append(yearless)
+    path = (inst.identifier or inst.id).split("/")
+    if len(path) == 3 and path[1].isdigit() and path[2].isdigit():
+        kind, year, number = path
+        if kind in _ACT_TYPES:
+            derived += [f"{year} c {number}", f"{year} chapter {number}"]
+        elif kind in _SI_TYPES:
+            derived += [f"SI {year}/{number}", f"SI {year} No {number}", f"{year} No {number}"]
+    elif inst.identifier:
+        derived.append(inst.identifier)
+    acronym = _acronym(inst.title) if inst.doc_type == "act" else None
+    if acronym:
+        derived.append(acronym)
+    year = inst.year
+    if year:
+        for alias in inst.aliases:
+            if not re.search(r"\d", alias):
+                derived.append(f"{alias} {year}")
+    return explicit, derived
+
+
+# --- registry ----------------------------------------------------------------------------
+
+
+@dataclass
+class Registry:
+    """The instruments citations can name, and the names they can be named by."""
+
+    instruments: dict[str, Instrument] = field(default_factory=dict)
+    _keys: dict[str, str] = field(default_factory=dict, repr=False)
+    _names: dict[str, str] = field(default_factory=dict, repr=False)  # key -> a spelling
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index()
+
+    @classmethod
+    def from_instruments(cls, instruments: Iterable[Instrument]) -> Registry:
+        merged: dict[str, Instrument] = {}
+        for inst in instruments:
+            old = merged.get(inst.id)
+            if old:
+                aliases = tuple(dict.fromkeys(inst.aliases + old.aliases))
+                inst = Instrument(
+                    id=inst.id,
+                    title=inst.title,
+                    short_title=inst.short_title or old.short_title,
+                    doc_type=inst.doc_type,
+                    aliases=aliases,
+                    identifier=inst.identifier or old.identifier,
+                    source_url=inst.source_url or old.source_url,
+                )
+            merged[inst.id] = inst
+        return cls(merged)
+
+    @classmethod
+    def from_documents(
+        cls,
+        docs: Iterable[Document],
+        extra: Iterable[dict[str, Any] | Instrument] = (),
+        include_defaults: bool = True,
+    ) -> Registry:
+        """Indexed documents win over manifest entries, which win over the built-in defaults."""
+        found: list[Instrument] = list(DEFAULT_INSTRUMENTS) if include_defaults else []
+        found += [e if isinstance(e, Instrument) else Instrument.from_dict(e) for e in extra]
+        found += [Instrument.from_document(doc) for doc in docs]
+        return cls.from_instruments(found)
+
+    def _index(self) -> None:
+        keys: dict[str, str] = {}
+        names: dict[str, str] = {}
+        derived_keys: dict[str, set[str]] = {}
+        for inst in self.instruments.values():
+            explicit, derived = _names(inst)
+            for name in explicit:
+                key = name_key(name)
+                if key and key not in keys:
+                    keys[key], names[key] = inst.id, name
+            for name in derived:
+                key = name_key(name)
+                if key:
+                    derived_keys.setdefault(key, set()).add(inst.id)
+                    names.setdefault(key, name)
+        for key, ids in derived_keys.items():
+            if key not in keys and len(ids) == 1:  # an ambiguous derived name is dropped
+                keys[key] = next(iter(ids))
+        self._keys, self._names = keys, {k: names[k] for k in keys}
+        self._by_identifier = {}
+        for inst in self.instruments.values():
+            for value in (inst.identifier, inst.id):
+                if value:
+                    self._by_identifier.setdefault(value.lower(), inst.id)
+        ordered = sorted(keys, key=len, reverse=True)
+        alternatives = "|".join(_name_pattern(self._names[k]) for k in ordered)
+        self._pattern_keys = ordered
+        self._pattern = (
+            re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
+            if alternatives
+            else None
+        )
+
+    def get(self, instrument_id: str) -> Instrument | None:
+        return self.instruments.get(instrument_id)
+
+    def lookup(self, name: str) -> Instrument | None:
+        """The instrument a whole string names ("L.G.A. 1999", "the TUPE Regulations"?), or None."""
+        inst_id = self._keys.get(name_key(name))
+        return self.instruments[inst_id] if inst_id else None
+
+    def by_identifier(self, identifier: str) -> Instrument | None:
+        inst_id = self._by_identifier.get(identifier.lower().strip("/"))
+        return self.instruments[inst_id] if inst_id else None
+
+    def by_year(
+        self, year: str, kind: str, prefer: Instrument | None = None
+    ) -> Instrument | None:
+        """'the 2007 Act' -> the one Act of 2007 known (the preferred one if it fits)."""
+
+        def fits(inst: Instrument) -> bool:
+            if inst.year != year:
+                return False
+            if kind == "Act":
+                return inst.doc_type == "act"
+            return inst.doc_type == "si" and kind.lower() in inst.title.lower()
+
+        if prefer and fits(prefer):
+            return prefer
+        found = [inst for inst in self.instruments.values() if fits(inst)]
+        return found[0] if len(found) == 1 else None
+
+    def scan(self, text: str) -> list[tuple[int, int, Instrument]]:
+        """Instrument names in text, longest name first at each position."""
+        if not self._pattern:
+            return []
+        out = []
+        for match in self._pattern.finditer(text):
+            inst = self.lookup(match.group())
+            if inst is None:  # matched through punctuation the key does not keep
+                inst = self._fuzzy_key(match.group())
+            if inst:
+                out.append((match.start(), match.end(), inst))
+        return out
+
+    def _fuzzy_key(self, text: str) -> Instrument | None:
+        for key in self._pattern_keys:
+            if re.fullmatch(_name_pattern(self._names[key]), text, re.IGNORECASE):
+                return self.instruments[self._keys[key]]
+        return None
+
+    def candidates(self, text: str, limit: int = 5) -> list[dict[str, str]]:
+        """Instruments whose names are close to text, for "did you mean"."""
+        key = name_key(text)
+        if not key:
+            return []
+        found = difflib.get_close_matches(key, list(self._keys), n=limit * 3, cutoff=0.6)
+        seen: dict[str, dict[str, str]] = {}
+        for match in found:
+            inst = self.instruments[self._keys[match]]
+            seen.setdefault(inst.id, {"id": inst.id, "title": inst.title})
+        return list(seen.values())[:limit]
+
+
+DEFAULT_INSTRUMENTS = (
+    Instrument(
+        id="ukpga/1999/27",
+        title="Local Government Act 1999",
+        short_title="LGA 1999",
+        doc_type="act",
+        aliases=("LGA 1999", "1999 c. 27"),
+        identifier="ukpga/1999/27",
+    ),
+    Instrument(
+        id="ukpga/2007/28",
+        title="Local Government and Public Involvement in Health Act 2007",
+        short_title="LGPIHA 2007",
+        doc_type="act",
+        aliases=("LGPIHA 2007", "2007 c. 28"),
+        identifier="ukpga/2007/28",
+    ),
+    Instrument(
+        id="uksi/2006/246",
+        title="Transfer of Undertakings (Protection of Employment) Regulations 2006",
+        short_title="TUPE 2006",
+        doc_type="si",
+        aliases=("TUPE", "TUPE 2006", "SI 2006/246"),
+        identifier="uksi/2006/246",
+    ),
+)
+DEFAULT_REGISTRY = Registry.from_instruments(DEFAULT_INSTRUMENTS)
+
+
+# --- resolving ---------------------------------------------------------------------------
+
+_TRAIL_GAP = re.compile(r"\s*,?\s*\(?\s*(?:(?:of|to|in|into)\s+)?(?:the\s+)?", re.IGNORECASE)
+_LEAD_GAP = re.compile(r"\s*[,(]?\s*")
+_CHAIN_GAP = re.compile(r"\s*(?:,\s*and|,\s*or|,|and|or|&)\s*", re.IGNORECASE)
+_ALIAS_PAREN = re.compile(r"\s*\(\s*")
+
+
+@dataclass(frozen=True)
+class _Named:
+    """An instrument named in text, by name, URL or back-reference ("the 2007 Act")."""
+
+    start: int
+    end: int
+    instrument: Instrument | None
+    explicit: bool  # a name or URL, not "this Act"
+
+
+def _as_instrument(value: Instrument | str | None, registry: Registry) -> Instrument | None:
+    if value is None or isinstance(value, Instrument):
+        return value
+    return registry.get(value) or registry.by_identifier(value) or registry.lookup(value)
+
+
+def _pin_for(pin: tok.PinRef, inst: Instrument) -> str:
+    return pin.pin("paragraph" if inst.is_legislation else "para")
+
+
+def _scan(
+    text: str, registry: Registry, default: Instrument | None, strict: bool
+) -> tuple[list[CitationRef], list[tok.UrlToken]]:
+    urls = tok.scan_urls(text)
+    masked = tok.mask(text, [(u.start, u.end) for u in urls])
+    named = [_Named(s, e, inst, True) for s, e, inst in registry.scan(masked)]
+    masked = tok.mask(masked, [(n.start, n.end) for n in named])
+    for ctx in tok.scan_context(masked):
+        if ctx.year:
+            inst = registry.by_year(ctx.year, ctx.kind, prefer=default)
+        else:
+            inst = default  # "this Act", "these Regulations", "the Act"
+        named.append(_Named(ctx.start, ctx.end, inst, False))
+    masked = tok.mask(masked, [(n.start, n.end) for n in named])
+    unknown = [_Named(s, e, None, True) for s, e in tok.scan_unknown_titles(masked)]
+    named += unknown
+    masked = tok.mask(masked, [(n.start, n.end) for n in unknown])
+    named.sort(key=lambda n: n.start)
+    phrases = tok.scan_pins(masked, strict)
+
+    def after(end: int) -> _Named | None:
+        for n in named:
+            if n.start >= end:
+                return n if _TRAIL_GAP.fullmatch(text, end, n.start) else None
+        return None
+
+    def before(start: int) -> _Named | None:
+        for n in reversed(named):
+            if n.end <= start:
+                return n if _LEAD_GAP.fullmatch(text, n.end, start) else None
+        return None
+
+    # Phrases joined by "and" / "," share the instrument named after the last or before the first.
+    chains: list[list[tok.PinPhrase]] = []
+    for phrase in phrases:
+        if chains and _CHAIN_GAP.fullmatch(text, chains[-1][-1].end, phrase.start):
+            chains[-1].append(phrase)
+        else:
+            chains.append([phrase])
+
+    refs: list[CitationRef] = []
+    used: set[int] = set()
+    for chain in chains:
+        # An instrument named next to the pins wins over the default, even when it is one
+        # the registry does not know ("s 149 of the Equality Act 2010": left out).
+        source = after(chain[-1].end) or before(chain[0].start)
+        inst = source.instrument if source else default
+        if inst is None:
+            continue
+        if source:
+            used.add(source.start)
+        for p_i, phrase in enumerate(chain):
+            for r_i, pin in enumerate(phrase.refs):
+                start, end = pin.start, pin.end
+                first = p_i == 0 and r_i == 0
+                last = p_i == len(chain) - 1 and r_i == len(phrase.refs) - 1
+                if source and source.start >= phrase.end and last:
+                    end = source.end
+                if source and source.end <= phrase.start and first:
+                    start = source.start
+                refs.append(CitationRef(inst.id, _pin_for(pin, inst), start, end, ""))
+
+    for url in urls:
+        inst = registry.by_identifier(url.identifier)
+        if inst:
+            refs.append(CitationRef(inst.id, url.pin, url.start, url.end, ""))
+    bare = [n for n in named if n.explicit and n.start not in used and n.instrument]
+    for n in _merge_parenthesised(bare, text):
+        refs.append(CitationRef(n.instrument.id, None, n.start, n.end, ""))
+    refs.sort(key=lambda r: (r.start, r.end))
+    return [
+        CitationRef(r.instrument, r.pin, r.start, r.end, text[r.start : r.end]) for r in refs
+    ], urls
+
+
+def _merge_parenthesised(bare: list[_Named], text: str) -> list[_Named]:
+    """'Transfer of Undertakings (Protection of Employment) Regulations (TUPE)' is one name."""
+    out: list[_Named] = []
+    for n in bare:
+        prev = out[-1] if out else None
+        if (
+            prev
+            and prev.instrument == n.instrument
+            and _ALIAS_PAREN.fullmatch(text, prev.end, n.start)
+            and text[n.end : n.end + 1] == ")"
+        ):
+            out[-1] = _Named(prev.start, n.end + 1, n.instrument, True)
+        else:
+            out.append(n)
+    return out
+
+
+def find_citations(
+    text: str,
+    registry: Registry | None = None,
+    default_instrument: Instrument | str | None = None,
+) -> list[CitationRef]:
+    """Citations inside prose, in order. A pin naming no instrument ("regulation 13") is
+    given default_instrument (the document being read) or left out."""
+    registry = registry or DEFAULT_REGISTRY
+    default = _as_instrument(default_instrument, registry)
+    return _scan(text, registry, default, strict=True)[0]
+
+
+def resolve(
+    ref: str,
+    registry: Registry | None = None,
+    default_instrument: Instrument | str | None = None,
+) -> Resolution | None:
+    """The provision a string that is a citation names, or None."""
+    registry = registry or DEFAULT_REGISTRY
+    default = _as_instrument(default_instrument, registry)
+    text = ref.strip()
+    found, _ = _scan(text, registry, default, strict=False)
+    if not found:
+        inst = registry.lookup(text)
+        return Resolution(ref, inst, None, 0, len(text)) if inst else None
+    first = found[0]
+    return Resolution(ref, registry.get(first.instrument), first.pin, first.start, first.end)
+
+
+def unresolved(ref: str, registry: Registry | None = None) -> dict[str, Any]:
+    """The error body for a string that names no known instrument, with near misses."""
+    registry = registry or DEFAULT_REGISTRY
+    text = ref.strip()
+    urls = tok.scan_urls(text)
+    if urls:
+        message = f"{urls[0].identifier} is not a known instrument"
+        rest = ""
+    else:
+        rest = tok.mask(text, [(p.start, p.end) for p in tok.scan_pins(text, strict=False)])
+        rest = re.sub(r"^\W*(?:(?:of|to|in)\s+)?", "", rest.replace(tok.MASK, " ").strip())
+        if not rest:
+            message = f"{text!r} cites a provision but names no instrument"
+        else:
+            message = f"{text!r} names no known instrument"
+    return {
+        "error": "unresolved",
+        "message": message,
+        "candidates": registry.candidates(rest) if rest else [],
+    }

@@ -1,0 +1,191 @@
+"""The `kb` command: build, search, serve (and crawl, add, cite as they land)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kb.config import Settings
+from kb.store import IndexMissing
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """Statutory guidance knowledge base: crawl, build and search legislation and guidance."""
+    ctx.ensure_object(dict)
+    ctx.obj.setdefault("settings", Settings.from_env())
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj["settings"]
+
+
+@cli.command()
+@click.option(
+    "--corpus",
+    "corpus",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    help="Corpus folder or file (repeatable). Default: KB_CORPUS or the bundled corpus/.",
+)
+@click.option("--no-samples", is_flag=True, help="Leave out the invented sample documents.")
+@click.option("--strict", is_flag=True, help="Fail (and keep the old index) if any file has a problem.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+def build(ctx, corpus, no_samples, strict, quiet):
+    """Index the corpus into a new index version and switch to it atomically."""
+    from indexer.build import BuildFailed
+    from indexer.build import build as run_build
+
+    settings = _settings(ctx)
+    try:
+        report = run_build(
+            settings,
+            corpus=list(corpus) or None,
+            include_samples=not no_samples,
+            strict=strict,
+            progress=not quiet,
+        )
+    except BuildFailed as exc:
+        click.secho(f"Build failed: {exc}", fg="red", err=True)
+        sys.exit(1)
+    for problem in report.problems:
+        click.secho(f"problem: {problem}", fg="yellow", err=True)
+    click.echo(
+        f"Indexed {report.documents} documents, {report.passages} passages "
+        f"in {report.seconds:.2f}s; {len(report.problems)} problem(s). "
+        f"Serving version {report.version} from {settings.index_dir}."
+    )
+
+
+def _open(ctx):
+    from kb.service import KnowledgeBase
+
+    kb = KnowledgeBase(_settings(ctx))
+    try:
+        return kb, kb.current()
+    except IndexMissing as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+@click.option("--limit", default=10, show_default=True, type=int)
+@click.option("--offset", default=0, type=int)
+@click.option("--type", "doc_type", multiple=True, help="Only this doc_type (repeatable).")
+@click.option("--status", multiple=True, help="Only this status, or 'current' (repeatable).")
+@click.option("--document", multiple=True, help="Only this document id (repeatable).")
+@click.pass_context
+def search(ctx, query, as_json, limit, offset, doc_type, status, document):
+    """Search passages and print them with their citations."""
+    from kb.search import RequestError, run_search
+
+    kb, version = _open(ctx)
+    params = {"q": " ".join(query), "limit": limit, "offset": offset}
+    try:
+        response = run_search(
+            version,
+            params,
+            doc_type=list(doc_type),
+            status=list(status),
+            document=list(document),
+        )
+    except RequestError as exc:
+        if as_json:
+            click.echo(json.dumps(exc.to_dict(), indent=2))
+        else:
+            click.secho(exc.message, fg="red", err=True)
+        sys.exit(1)
+    finally:
+        kb.close()
+    if as_json:
+        click.echo(json.dumps(response, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{response['total']} passages match {response['query']!r}")
+    if response["relaxed"]:
+        click.echo("No passage has all your words; showing passages with any of them.")
+    for n, hit in enumerate(response["results"], start=response["offset"] + 1):
+        click.echo("")
+        status_flag = "" if hit["status"] in ("in_force",) else f" [{hit['status'].upper()}]"
+        click.secho(f"{n}. {hit['citation']}{status_flag}", bold=True)
+        if hit["heading"]:
+            click.echo(f"   {hit['heading']}")
+        click.echo(f"   {_plain(hit['snippet_html'])}")
+        click.echo(f"   {hit['id']}")
+
+
+def _plain(snippet_html: str) -> str:
+    import html
+    import re
+
+    marked = snippet_html.replace("<mark>", "\x1b[1m").replace("</mark>", "\x1b[0m")
+    return html.unescape(re.sub(r"<[^>]+>", "", marked))
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Waitress worker threads.")
+@click.pass_context
+def serve(ctx, host, port, threads):
+    """Serve the web pages and the JSON API with the Waitress production server."""
+    from waitress import serve as waitress_serve
+
+    from kb.web import create_app
+
+    settings = _settings(ctx)
+    app = create_app(settings)
+    with app.app_context():
+        try:
+            app.extensions["kb"].current()
+        except IndexMissing as exc:
+            click.secho(str(exc), fg="red", err=True)
+            sys.exit(2)
+    click.echo(f"Serving http://{host}:{port}/ (index in {settings.index_dir}); Ctrl+C stops.")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="statutory-kb")
+
+
+@cli.command()
+@click.pass_context
+def info(ctx):
+    """Show the settings and the index being served."""
+    settings = _settings(ctx)
+    click.echo(f"KB_HOME    {settings.home.resolve()}")
+    click.echo(f"KB_CORPUS  {settings.corpus.resolve()}")
+    kb, version = _open(ctx)
+    try:
+        manifest = version.manifest
+        click.echo(f"index      {manifest['version']} ({manifest['engine']})")
+        click.echo(f"documents  {manifest['documents']}")
+        click.echo(f"passages   {manifest['passages']}")
+    finally:
+        kb.close()
+
+
+def _register_optional() -> None:
+    """Commands owned by other modules; each registers only once its module exists."""
+    import importlib
+
+    for module, name in (
+        ("indexer.crawl", "crawl"),
+        ("indexer.local", "add"),
+        ("kb.cite_cli", "cite"),
+    ):
+        try:
+            command = getattr(importlib.import_module(module), name)
+        except (ImportError, AttributeError):
+            continue
+        cli.add_command(command)
+
+
+_register_optional()
+
+
+def main() -> None:
+    cli(obj={})

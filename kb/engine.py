@@ -1,0 +1,71 @@
+"""The seam between the service and a search engine.
+
+Everything above this line (CLI, web pages, API) speaks SearchRequest / SearchResponse and
+passage dicts; everything below it is one engine's business. Whoosh serves this corpus
+(kb/whoosh_engine.py); a larger corpus can plug another engine in by implementing the same
+two functions and the Engine protocol.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from kb.models import Passage
+
+MAX_LIMIT = 100
+MAX_OFFSET = 1000
+FACETS = ("document_id", "doc_type", "status")
+
+
+@dataclass
+class SearchRequest:
+    q: str
+    doc_type: list[str] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)  # may include "current"
+    document: list[str] = field(default_factory=list)
+    limit: int = 10
+    offset: int = 0
+
+
+@dataclass
+class SearchResponse:
+    query: str
+    total: int
+    results: list[dict[str, Any]]
+    facets: dict[str, list[dict[str, Any]]]
+    limit: int
+    offset: int
+    relaxed: bool = False  # no passage had every word, so any-word matches are shown
+    took_ms: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "relaxed": self.relaxed,
+            "took_ms": round(self.took_ms, 2),
+            "results": self.results,
+            "facets": self.facets,
+        }
+
+
+class Engine(Protocol):
+    """What the service needs from an index version, whichever engine wrote it."""
+
+    def search(self, request: SearchRequest) -> SearchResponse: ...
+
+    def passage(self, passage_id: str) -> dict[str, Any] | None: ...
+
+    def passages_of(self, document_id: str) -> list[dict[str, Any]]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+Writer = Callable[[Path, Iterable[Passage], Callable[[int], None] | None], int]

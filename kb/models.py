@@ -1,0 +1,220 @@
+"""Documents, nodes and passages: the small typed records every layer passes around."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DOC_TYPES = (
+    "act",
+    "si",
+    "statutory_guidance",
+    "code_of_practice",
+    "guidance",
+    "circular",
+    "correspondence",
+    "local_policy",
+)
+LEGISLATION_TYPES = ("act", "si")
+STATUSES = (
+    "in_force",
+    "partially_in_force",
+    "repealed",
+    "prospective",
+    "withdrawn",
+    "superseded",
+)
+# Material a user may rely on today; everything else is shown with a warning.
+CURRENT_STATUSES = ("in_force", "partially_in_force", "prospective")
+
+REQUIRED_FIELDS = ("id", "title", "doc_type", "status")
+
+
+class DocumentError(ValueError):
+    """Front matter that cannot be turned into a Document."""
+
+
+def _date(value: Any, name: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value).strip()
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError as exc:
+        raise DocumentError(f"{name} must be a date (YYYY-MM-DD), got {text!r}") from exc
+
+
+def _timestamp(value: Any) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+@dataclass
+class Document:
+    """One source document: an Act, an SI, a piece of guidance, a council policy."""
+
+    id: str
+    title: str
+    doc_type: str
+    status: str
+    short_title: str | None = None
+    identifier: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    publisher: str | None = None
+    source_url: str | None = None
+    retrieved_at: str | None = None
+    sha256: str | None = None
+    licence: str | None = None
+    attribution: str | None = None
+    status_date: str | None = None
+    status_note: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    published: str | None = None
+    extent: str | None = None
+    sample: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_legislation(self) -> bool:
+        return self.doc_type in LEGISLATION_TYPES
+
+    @property
+    def is_current(self) -> bool:
+        return self.status in CURRENT_STATUSES
+
+    @property
+    def year(self) -> str | None:
+        for value in (self.published, self.valid_from):
+            if value:
+                return value[:4]
+        if self.identifier:
+            parts = self.identifier.split("/")
+            if len(parts) >= 2 and parts[1].isdigit():
+                return parts[1]
+        return None
+
+    @property
+    def cite_name(self) -> str:
+        return self.short_title or self.title
+
+    @classmethod
+    def from_front_matter(cls, meta: dict[str, Any]) -> Document:
+        if not isinstance(meta, dict):
+            raise DocumentError("front matter must be a YAML mapping")
+        missing = [name for name in REQUIRED_FIELDS if not meta.get(name)]
+        if missing:
+            raise DocumentError("front matter is missing " + ", ".join(missing))
+        doc_id = str(meta["id"]).strip().strip("/")
+        if not doc_id or any(ch.isspace() for ch in doc_id) or ".." in doc_id.split("/"):
+            raise DocumentError(f"id {meta['id']!r} must be a path without spaces")
+        doc_type = str(meta["doc_type"])
+        if doc_type not in DOC_TYPES:
+            raise DocumentError(f"doc_type {doc_type!r} is not one of {', '.join(DOC_TYPES)}")
+        status = str(meta["status"])
+        if status not in STATUSES:
+            raise DocumentError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+        aliases = meta.get("aliases") or []
+        if isinstance(aliases, str):
+            aliases = [aliases]
+        if not isinstance(aliases, list):
+            raise DocumentError("aliases must be a list of strings")
+        known = {f.name for f in cls.__dataclass_fields__.values()} - {"extra"}
+        extra = {k: v for k, v in meta.items() if k not in known}
+        return cls(
+            id=doc_id,
+            title=str(meta["title"]).strip(),
+            doc_type=doc_type,
+            status=status,
+            short_title=_str(meta.get("short_title")),
+            identifier=_str(meta.get("identifier")),
+            aliases=[str(a) for a in aliases],
+            publisher=_str(meta.get("publisher")),
+            source_url=_str(meta.get("source_url")),
+            retrieved_at=_timestamp(meta.get("retrieved_at")),
+            sha256=_str(meta.get("sha256")),
+            licence=_str(meta.get("licence")),
+            attribution=_str(meta.get("attribution")),
+            status_date=_date(meta.get("status_date"), "status_date"),
+            status_note=_str(meta.get("status_note")),
+            valid_from=_date(meta.get("valid_from"), "valid_from"),
+            valid_to=_date(meta.get("valid_to"), "valid_to"),
+            published=_date(meta.get("published"), "published"),
+            extent=_str(meta.get("extent")),
+            sample=bool(meta.get("sample", False)),
+            extra=extra,
+        )
+
+    def front_matter(self) -> dict[str, Any]:
+        """The mapping written back as YAML front matter (empty fields left out)."""
+        data = asdict(self)
+        extra = data.pop("extra")
+        data = {k: v for k, v in data.items() if v not in (None, [], False)}
+        data.update(extra)
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass
+class Node:
+    """An anchored element of a document: a division (Part, Chapter) or a provision."""
+
+    pin: str  # path below the document id: "section/3/2", "para/2.3", "heading/scope"
+    anchor: str  # HTML id in the reader: "section-3-2"
+    label: str  # "s 3(2)", "para 2.3", "Part I"
+    title: str  # heading text without its number, or "" for a numbered paragraph
+    depth: int  # nesting depth for the table of contents
+    markdown: str = ""  # the node's own text, as Markdown
+    text: str = ""  # the same, as plain text
+    status: str | None = None  # a provision-level status overriding the document's
+    status_note: str | None = None
+    parent: str | None = None  # pin of the enclosing node
+    heading_path: list[str] = field(default_factory=list)
+    is_heading: bool = False
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Passage:
+    """The citable, searchable unit: one provision or paragraph with its own text."""
+
+    id: str
+    document_id: str
+    pin: str
+    anchor: str
+    label: str
+    title: str  # document title
+    heading: str  # heading path joined with " › "
+    citation: str
+    short_citation: str
+    url: str  # permalink in this knowledge base
+    source_url: str | None
+    status: str
+    status_date: str | None
+    doc_type: str
+    text: str  # plain text, Markdown stripped
+    order: int
+    valid_from: str | None = None
+    valid_to: str | None = None
+    sample: bool = False
+    aliases: list[str] = field(default_factory=list)  # the document's other names
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,173 @@
+"""Pinpoints: the path of a provision below its document, and how it is labelled and cited.
+
+A pin follows legislation.gov.uk's URI paths ("section/3/2/a", "regulation/13/2/a",
+"schedule/8/paragraph/5"). Guidance uses "para/2.3" for numbered paragraphs and
+"heading/<slug>" for unnumbered headed sections. In a page the pin becomes an HTML
+anchor with "-" for "/" ("section-3-2-a"), as legislation.gov.uk's own fragments do.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kb.models import Document
+
+# Keywords that are followed by a number, then by unnamed sub-levels: (2), (a), (i).
+NUMBERED = {
+    "part": ("pt", "Part"),
+    "chapter": ("ch", "Chapter"),
+    "section": ("s", "Section"),
+    "regulation": ("reg", "Regulation"),
+    "article": ("art", "Article"),
+    "rule": ("r", "Rule"),
+    "schedule": ("sch", "Schedule"),
+    "paragraph": ("para", "Paragraph"),
+    "para": ("para", "Paragraph"),
+    "annex": ("annex", "Annex"),
+    "appendix": ("app", "Appendix"),
+    "crossheading": ("", ""),
+}
+# Keywords that take the rest of the anchor as one slug.
+SLUGGED = {"heading", "crossheading"}
+DIVISIONS = {"part", "chapter", "crossheading", "annex", "appendix"}
+
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    slug = _SLUG_RE.sub("-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "untitled"
+
+
+def anchor_to_pin(anchor: str) -> str:
+    """'section-3-2-a' -> 'section/3/2/a'; 'heading-scope-and-purpose' -> 'heading/scope-and-purpose'."""
+    parts = anchor.split("-")
+    out: list[str] = []
+    i = 0
+    while i < len(parts):
+        word = parts[i]
+        if word in SLUGGED and i + 1 < len(parts):
+            out += [word, "-".join(parts[i + 1 :])]
+            break
+        if word in NUMBERED and i + 1 < len(parts):
+            out += [word, parts[i + 1]]
+            i += 2
+            continue
+        if not out:  # a free-form anchor: keep it whole
+            return anchor
+        out.append(word)
+        i += 1
+    return "/".join(out)
+
+
+def pin_to_anchor(pin: str) -> str:
+    return pin.replace("/", "-")
+
+
+def pin_steps(pin: str) -> list[tuple[str, str, list[str]]]:
+    """Split a pin into (keyword, number, sub-levels) steps.
+
+    'schedule/8/paragraph/5/1' -> [('schedule', '8', []), ('paragraph', '5', ['1'])]
+    """
+    parts = pin.split("/")
+    steps: list[tuple[str, str, list[str]]] = []
+    i = 0
+    while i < len(parts):
+        word = parts[i]
+        if word in NUMBERED and i + 1 < len(parts):
+            steps.append((word, parts[i + 1], []))
+            i += 2
+        elif steps:
+            steps[-1][2].append(parts[i])
+            i += 1
+        else:
+            steps.append((word, "", []))
+            i += 1
+    return steps
+
+
+def is_division(pin: str) -> bool:
+    steps = pin_steps(pin)
+    if not steps:
+        return False
+    last, _, subs = steps[-1]
+    if last in DIVISIONS and not subs:
+        return True
+    return last == "schedule" and not subs
+
+
+def label(pin: str) -> str:
+    """OSCOLA-style pinpoint label: 's 3(2)(a)', 'reg 13A', 'sch 8, para 5(1)', 'para 2.3'."""
+    steps = pin_steps(pin)
+    if not steps or pin == "preamble":
+        return ""
+    bits = []
+    for word, number, subs in steps:
+        if word == "heading":
+            continue
+        abbrev = NUMBERED.get(word, (word, word))[0]
+        text = f"{abbrev} {number}".strip() + "".join(f"({s})" for s in subs)
+        bits.append(text)
+    return ", ".join(bits)
+
+
+def display_label(pin: str) -> str:
+    """Label for headings and tables of contents: 'Part I', 's 3', 'Schedule 8'."""
+    steps = pin_steps(pin)
+    if len(steps) == 1 and steps[0][0] in ("part", "chapter", "schedule", "annex", "appendix"):
+        word, number, subs = steps[0]
+        return f"{NUMBERED[word][1]} {number}" + "".join(f"({s})" for s in subs)
+    if steps and steps[0][0] == "heading":
+        return ""
+    return label(pin)
+
+
+def oscola(doc: Document, pin: str | None, heading: str = "") -> str:
+    """The citation a lawyer can paste, e.g. 'Local Government Act 1999, s 3(2)'."""
+    where = label(pin) if pin and not pin.startswith("heading/") else ""
+    if doc.doc_type == "act":
+        base = doc.title
+    elif doc.doc_type == "si":
+        number = _si_number(doc)
+        base = f"{doc.title}, {number}" if number else doc.title
+    else:
+        year = doc.year
+        base = doc.title
+        if doc.publisher and year:
+            base = f"{doc.publisher}, {doc.title} ({year})"
+        elif year:
+            base = f"{doc.title} ({year})"
+        if not where and heading:
+            where = f"'{heading}'"
+        return f"{base} {where}".strip() if where.startswith("para") else _join(base, where)
+    return _join(base, where)
+
+
+def short_citation(doc: Document, pin: str | None, heading: str = "") -> str:
+    """A compact form for lists and search results: 'LGA 1999 s 3(2)'."""
+    where = label(pin) if pin and not pin.startswith("heading/") else ""
+    if not where and heading:
+        where = f"'{heading}'"
+    return f"{doc.cite_name} {where}".strip()
+
+
+def _si_number(doc: Document) -> str | None:
+    if not doc.identifier:
+        return None
+    parts = doc.identifier.split("/")
+    if len(parts) >= 3 and parts[0].endswith("si"):
+        return f"SI {parts[1]}/{parts[2]}"
+    return None
+
+
+def _join(base: str, where: str) -> str:
+    return f"{base}, {where}" if where else base
+
+
+def source_url(doc: Document, pin: str) -> str | None:
+    """Where the pinpoint lives at its publisher: a URI path for legislation, a fragment otherwise."""
+    if not doc.source_url:
+        return None
+    if doc.is_legislation and not pin.startswith("heading/"):
+        return doc.source_url.rstrip("/") + "/" + pin
+    return doc.source_url + "#" + pin_to_anchor(pin)

@@ -1,0 +1,133 @@
+"""Checking what people type into the search box before any engine sees it.
+
+The syntax officers use: plain words, "quoted phrases", AND / OR / NOT, brackets, a trailing
+wildcard (consult*) and a few field filters (type:act, status:withdrawn, title:tupe).
+Anything else is refused with a message that says what to change, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 40
+MIN_WILDCARD_PREFIX = 3
+
+# What a person may type before a colon, and the index field it searches.
+FIELDS = {
+    "title": "title",
+    "heading": "heading",
+    "text": "body",
+    "cite": "cite_text",
+    "type": "doc_type",
+    "doc_type": "doc_type",
+    "status": "status",
+    "doc": "document_id",
+    "document": "document_id",
+}
+OPERATORS = ("AND", "OR", "NOT")
+
+_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
+
+
+class QueryError(ValueError):
+    """A query we will not run, with a message fit to show the person who typed it."""
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    text: str  # the query, rewritten with index field names
+    terms: tuple[str, ...]  # the words and phrases a person typed, for messages and spelling
+
+
+def check(raw: str) -> CheckedQuery:
+    text = " ".join((raw or "").split())
+    if not text:
+        raise QueryError("Type some words to search for.")
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"Your search is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS}. "
+            "Use a few distinctive words or a short quoted phrase."
+        )
+    if text.count('"') % 2:
+        raise QueryError('A quotation mark is not closed. Put phrases in pairs of "quotes".')
+
+    tokens = _TOKEN.findall(text)
+    depth = 0
+    previous: str | None = None  # "start", "operator", "open", "term", "close"
+    out: list[str] = []
+    terms: list[str] = []
+    for token in tokens:
+        kind = _kind(token)
+        if kind == "open":
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+            if depth < 0:
+                raise QueryError("A closing bracket ')' has no opening bracket '('.")
+            if previous in ("open", None):
+                raise QueryError("Empty brackets: put some words between '(' and ')'.")
+        elif kind == "operator":
+            if token in ("AND", "OR") and previous in (None, "operator", "open"):
+                raise QueryError(f"'{token}' needs words on both sides, as in: duty {token} power.")
+        elif kind == "term":
+            token = _check_term(token)
+            terms.append(token.split(":", 1)[-1])
+        if kind == "operator" and previous == "operator" and token != "NOT":
+            raise QueryError(f"Two operators in a row before '{token}'.")
+        out.append(token)
+        previous = kind if kind != "term" else "term"
+    if depth:
+        raise QueryError("A bracket '(' is not closed.")
+    if previous == "operator":
+        raise QueryError(f"'{out[-1]}' at the end needs words after it.")
+    if not terms:
+        raise QueryError("Type some words to search for, not only operators or brackets.")
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"Your search has {len(terms)} terms; the limit is {MAX_TERMS}.")
+    return CheckedQuery(text=" ".join(out), terms=tuple(terms))
+
+
+def _kind(token: str) -> str:
+    if token == "(":
+        return "open"
+    if token == ")":
+        return "close"
+    if token in OPERATORS:
+        return "operator"
+    return "term"
+
+
+def _check_term(token: str) -> str:
+    if token.startswith('"'):
+        if not token.strip('"').strip():
+            raise QueryError('An empty phrase "" has nothing to search for.')
+        return token
+    name, colon, value = token.partition(":")
+    if colon and value.startswith("//"):  # a pasted URL is words, not a field
+        return token.replace(":", " ")
+    if colon and not value and name.lower() not in FIELDS:
+        token, colon = name, ""  # "Note:" typed as prose: drop the colon rather than fail
+    if colon and not name.startswith('"') and re.fullmatch(r"[A-Za-z_]+", name):
+        field = FIELDS.get(name.lower())
+        if field is None:
+            allowed = ", ".join(f"{f}:" for f in sorted(set(FIELDS) - {"doc_type", "document"}))
+            raise QueryError(f"You can't search the field '{name}'. Fields you can use: {allowed}")
+        if not value:
+            raise QueryError(f"'{name}:' needs a value after the colon, as in {name}:duty.")
+        _check_wildcard(value)
+        return f"{field}:{value}"
+    _check_wildcard(token)
+    return token.replace(":", " ") if colon else token
+
+
+def _check_wildcard(word: str) -> None:
+    if "*" not in word and "?" not in word:
+        return
+    prefix = re.split(r"[*?]", word, maxsplit=1)[0]
+    if len(prefix) < MIN_WILDCARD_PREFIX:
+        raise QueryError(
+            f"'{word}': a wildcard needs at least {MIN_WILDCARD_PREFIX} letters before it, "
+            "as in consult*."
+        )

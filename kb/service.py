@@ -1,0 +1,140 @@
+"""The knowledge base as the web app and CLI see it: the current index version, reopened on switch."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kb import store
+from kb.config import Settings
+from kb.engine import Engine
+from kb.whoosh_engine import WhooshEngine
+
+RETIRE_AFTER_S = 60.0
+
+
+@dataclass
+class IndexVersion:
+    """One published index version: its engine, manifest and documents."""
+
+    name: str
+    path: Path
+    engine: Engine
+    manifest: dict[str, Any]
+    documents: list[dict[str, Any]]
+    by_id: dict[str, dict[str, Any]] = field(init=False)
+
+    def __post_init__(self):
+        self.by_id = {doc["id"]: doc for doc in self.documents}
+        self.document_record = functools.lru_cache(maxsize=256)(self._document_record)
+
+    @classmethod
+    def open(cls, path: Path) -> IndexVersion:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
+        return cls(path.name, path, WhooshEngine(path / "engine"), manifest, documents)
+
+    def _document_record(self, document_id: str) -> dict[str, Any] | None:
+        if document_id not in self.by_id:
+            return None
+        record = self.path / "docs" / f"{store.doc_key(document_id)}.json"
+        return json.loads(record.read_text(encoding="utf-8"))
+
+    def provision(self, passage_id: str) -> dict[str, Any] | None:
+        """A passage, or a provision that only groups passages (s 3 made of s 3(1), s 3(2)).
+
+        Returns the document summary, its node, the indexed passage if there is one, and the
+        passages it contains, so a page or the API can show the whole provision.
+        """
+        found = self.document_for_passage_id(passage_id)
+        if found is None:
+            return None
+        document, pin = found
+        record = self.document_record(document["id"])
+        nodes = record["nodes"] if record else []
+        node = next((n for n in nodes if n["pin"] == pin), None)
+        if node is None:
+            return None
+        prefix = pin + "/"
+        inside = [n for n in nodes if n["pin"] == pin or n["pin"].startswith(prefix)]
+        if node.get("is_heading"):
+            index = nodes.index(node)
+            inside = [node]
+            for other in nodes[index + 1 :]:
+                if other.get("is_heading") and other["depth"] <= node["depth"]:
+                    break
+                inside.append(other)
+        return {
+            "id": f"{document['id']}/{pin}",
+            "document": document,
+            "record": record,
+            "node": node,
+            "passage": self.engine.passage(f"{document['id']}/{pin}"),
+            "members": [f"{document['id']}/{n['pin']}" for n in inside if n.get("text")],
+            "text": "\n".join(n["text"] for n in inside if n.get("text")),
+        }
+
+    def document_for_passage_id(self, passage_id: str) -> tuple[dict[str, Any], str] | None:
+        """Split a passage or node id into its document and pin, longest document id first."""
+        parts = passage_id.strip("/").split("/")
+        for cut in range(len(parts) - 1, 0, -1):
+            doc_id = "/".join(parts[:cut])
+            if doc_id in self.by_id:
+                return self.by_id[doc_id], "/".join(parts[cut:])
+        return None
+
+
+class KnowledgeBase:
+    """Thread-safe access to the current index version.
+
+    A request takes the version in force when it starts and finishes on it, even if a build
+    switches CURRENT meanwhile; old versions are closed a while after they were replaced.
+    """
+
+    def __init__(self, settings: Settings, check_interval: float = 1.0):
+        self.settings = settings
+        self.check_interval = check_interval
+        self._lock = threading.Lock()
+        self._version: IndexVersion | None = None
+        self._checked_at = 0.0
+        self._retired: list[tuple[float, IndexVersion]] = []
+
+    def current(self) -> IndexVersion:
+        now = time.monotonic()
+        version = self._version
+        if version is not None and now - self._checked_at < self.check_interval:
+            return version
+        with self._lock:
+            self._checked_at = now
+            name = store.current_version(self.settings.index_dir)
+            if self._version is not None and name == self._version.name:
+                return self._version
+            fresh = IndexVersion.open(store.current_dir(self.settings.index_dir))
+            if self._version is not None:
+                self._retired.append((now, self._version))
+            self._version = fresh
+            self._close_retired(now)
+            return fresh
+
+    def _close_retired(self, now: float) -> None:
+        keep = []
+        for retired_at, old in self._retired:
+            if now - retired_at > RETIRE_AFTER_S:
+                old.engine.close()
+            else:
+                keep.append((retired_at, old))
+        self._retired = keep
+
+    def close(self) -> None:
+        with self._lock:
+            for _, old in self._retired:
+                old.engine.close()
+            self._retired.clear()
+            if self._version is not None:
+                self._version.engine.close()
+                self._version = None

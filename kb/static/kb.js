@@ -1,0 +1,43 @@
+// Progressive enhancement only: every page works without this file.
+(function () {
+  "use strict";
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.style.position = "absolute";
+    area.style.left = "-9999px";
+    document.body.appendChild(area);
+    area.select();
+    try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
+    return Promise.resolve();
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    var status = document.createElement("div");
+    status.className = "visually-hidden";
+    status.setAttribute("role", "status");
+    document.body.appendChild(status);
+    document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var text = button.getAttribute("data-copy");
+        copyText(text).then(function () {
+          button.classList.add("copied");
+          button.firstChild.textContent = "Copied";
+          status.textContent = "Citation copied: " + text;
+          setTimeout(function () {
+            button.classList.remove("copied");
+            button.firstChild.textContent = "Copy citation";
+          }, 2000);
+        });
+      });
+    });
+    var target = document.querySelector(".document .is-target");
+    if (target && !window.location.hash) {
+      target.scrollIntoView({ block: "center" });
+    }
+  });
+})();

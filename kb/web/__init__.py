@@ -1,0 +1,58 @@
+"""The Flask app factory: pages for people, a JSON API mirroring them, and shared error handling."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kb.config import PROJECT_ROOT, Settings
+from kb.service import KnowledgeBase
+from kb.store import IndexMissing
+
+
+def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "kb" / "static"),
+    )
+    app.config["KB_SETTINGS"] = settings
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    app.extensions["kb"] = kb or KnowledgeBase(settings)
+
+    from kb.web import api, pages, render
+
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    render.install(app)
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.path == "/healthz"
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if wants_json():
+            error = (exc.name or "error").lower().replace(" ", "_")
+            return jsonify(error=error, message=exc.description), exc.code
+        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(IndexMissing)
+    def index_missing(exc: IndexMissing):
+        if wants_json():
+            return jsonify(error="index_unavailable", message=str(exc)), 503
+        return render_template("error.html", code=503, message=str(exc)), 503
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
+        )
+        return response
+
+    return app

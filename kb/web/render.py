@@ -1,0 +1,61 @@
+"""Turning stored documents into what a page shows: Markdown to safe HTML, labels for statuses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+from kb.models import CURRENT_STATUSES
+
+# Raw HTML in the corpus is shown as text, never rendered.
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+_md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "/", "#", "mailto:"))
+
+STATUS_LABELS = {
+    "in_force": "In force",
+    "partially_in_force": "Partially in force",
+    "repealed": "Repealed",
+    "prospective": "Prospective (not yet in force)",
+    "withdrawn": "Withdrawn",
+    "superseded": "Superseded",
+}
+DOC_TYPE_LABELS = {
+    "act": "Act",
+    "si": "Statutory instrument",
+    "statutory_guidance": "Statutory guidance",
+    "code_of_practice": "Code of practice",
+    "guidance": "Guidance",
+    "circular": "Circular",
+    "correspondence": "Correspondence",
+    "local_policy": "Local policy",
+}
+
+
+def markdown(text: str) -> Markup:
+    return Markup(_md.render(text or ""))
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def is_current(status: str) -> bool:
+    return status in CURRENT_STATUSES
+
+
+def node_tree(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Nodes for the table of contents: headings and top-level provisions only."""
+    return [n for n in nodes if n.get("is_heading")]
+
+
+def install(app) -> None:
+    app.jinja_env.filters["markdown"] = markdown
+    app.jinja_env.globals.update(
+        status_label=status_label,
+        is_current=is_current,
+        doc_type_label=lambda t: DOC_TYPE_LABELS.get(t, t),
+        STATUS_LABELS=STATUS_LABELS,
+        DOC_TYPE_LABELS=DOC_TYPE_LABELS,
+    )

@@ -1,0 +1,283 @@
+"""The Whoosh engine: writes an index version and answers searches over it."""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from whoosh import columns, fields, index, qparser, query, scoring, sorting
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
+
+from kb.engine import FACETS, SearchRequest, SearchResponse
+from kb.models import CURRENT_STATUSES, Passage
+
+# Superseded, withdrawn and repealed text still matches, but ranks below current text.
+NOT_CURRENT_FACTOR = 0.3
+SHORT_PASSAGE_CHARS = 320
+SEARCH_FIELDS = ["title", "names", "heading", "body", "cite_text"]
+STORED_ONLY = (
+    "citation",
+    "pin",
+    "anchor",
+    "label",
+    "short_citation",
+    "url",
+    "source_url",
+    "status_date",
+    "valid_from",
+    "valid_to",
+    "sample",
+)
+
+
+def _analyzer():
+    # minsize=1 keeps section numbers ("3", "a") searchable.
+    return StemmingAnalyzer(minsize=1)
+
+
+def make_schema() -> fields.Schema:
+    text = _analyzer()
+    schema = fields.Schema(
+        id=fields.ID(stored=True, unique=True),
+        document_id=fields.ID(stored=True, sortable=True),
+        doc_type=fields.ID(stored=True, sortable=True),
+        status=fields.ID(stored=True, sortable=True),
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=3.0),
+        names=fields.TEXT(analyzer=text, field_boost=2.5),
+        heading=fields.TEXT(analyzer=text, stored=True, field_boost=2.0),
+        body=fields.TEXT(analyzer=text, stored=True),
+        cite_text=fields.TEXT(analyzer=text, field_boost=1.5),
+        rank=fields.COLUMN(columns.NumericColumn("f", default=1.0)),
+        order=fields.NUMERIC(int, stored=True, sortable=True),
+    )
+    for name in STORED_ONLY:
+        schema.add(name, fields.STORED())
+    return schema
+
+
+def write_index(
+    path: Path, passages: Iterable[Passage], progress: Callable[[int], None] | None = None
+) -> int:
+    """Write every passage into a new Whoosh index at path; returns the number written."""
+    path.mkdir(parents=True, exist_ok=True)
+    ix = index.create_in(str(path), make_schema())
+    writer = ix.writer(limitmb=256, procs=1)
+    count = 0
+    try:
+        for passage in passages:
+            writer.add_document(
+                id=passage.id,
+                document_id=passage.document_id,
+                doc_type=passage.doc_type,
+                status=passage.status,
+                title=passage.title,
+                names=" ".join(passage.aliases),
+                heading=passage.heading,
+                body=passage.text,
+                cite_text=f"{passage.citation} {passage.short_citation}",
+                citation=passage.citation,
+                rank=1.0 if passage.status in CURRENT_STATUSES else NOT_CURRENT_FACTOR,
+                order=passage.order,
+                pin=passage.pin,
+                anchor=passage.anchor,
+                label=passage.label,
+                short_citation=passage.short_citation,
+                url=passage.url,
+                source_url=passage.source_url,
+                status_date=passage.status_date,
+                valid_from=passage.valid_from,
+                valid_to=passage.valid_to,
+                sample=passage.sample,
+            )
+            count += 1
+            if progress:
+                progress(1)
+    except BaseException:
+        writer.cancel()
+        raise
+    writer.commit(optimize=True)
+    ix.close()
+    return count
+
+
+class _RankScorer(scoring.BaseScorer):
+    """BM25F times the passage's rank factor (1 for current text, less for the rest)."""
+
+    def __init__(self, inner, ranks):
+        self.inner = inner
+        self.ranks = ranks
+
+    def supports_block_quality(self):
+        return self.inner.supports_block_quality()
+
+    def max_quality(self):
+        return self.inner.max_quality()  # factors are <= 1, so still an upper bound
+
+    def block_quality(self, matcher):
+        return self.inner.block_quality(matcher)
+
+    def score(self, matcher):
+        return self.inner.score(matcher) * self.ranks[matcher.id()]
+
+
+class RankedBM25F(scoring.BM25F):
+    def scorer(self, searcher, fieldname, text, qf=1):
+        inner = super().scorer(searcher, fieldname, text, qf)
+        reader = searcher.reader()
+        if not reader.has_column("rank"):
+            return inner
+        return _RankScorer(inner, reader.column_reader("rank"))
+
+
+class _MarkFormatter(Formatter):
+    """Escapes the passage text first, then wraps only the matched terms in <mark>."""
+
+    between = " … "
+
+    def _text(self, text):
+        return html.escape(text, quote=False)
+
+    def format_token(self, text, token, replace=False):
+        return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
+
+
+def _any_of(field: str, values: list[str]) -> query.Query | None:
+    if not values:
+        return None
+    return query.Or([query.Term(field, v) for v in values])
+
+
+def _filters(request: SearchRequest) -> query.Query | None:
+    statuses: list[str] = []
+    for status in request.status:
+        statuses.extend(CURRENT_STATUSES if status == "current" else [status])
+    parts = [
+        q
+        for q in (
+            _any_of("doc_type", request.doc_type),
+            _any_of("status", statuses),
+            _any_of("document_id", request.document),
+        )
+        if q is not None
+    ]
+    if not parts:
+        return None
+    return parts[0] if len(parts) == 1 else query.And(parts)
+
+
+class WhooshEngine:
+    """Serves one index version. Safe to share between threads: each has its own searcher."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.ix = index.open_dir(str(self.path))
+        self.weighting = RankedBM25F()
+        schema = self.ix.schema
+        self._parser_all = self._parser(schema, qparser.AndGroup)
+        self._parser_any = self._parser(schema, qparser.OrGroup.factory(0.9))
+        self._local = threading.local()
+        self._searchers: list = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _parser(schema, group):
+        parser = qparser.MultifieldParser(SEARCH_FIELDS, schema, group=group)
+        # Ranges, boosts and match-everything are not part of the syntax we offer.
+        for plugin in (qparser.RangePlugin, qparser.BoostPlugin, qparser.EveryPlugin):
+            parser.remove_plugin_class(plugin)
+        return parser
+
+    def _searcher(self):
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self.ix.searcher(weighting=self.weighting)
+            self._local.searcher = searcher
+            with self._lock:
+                self._searchers.append(searcher)
+        return searcher
+
+    def count(self) -> int:
+        return self._searcher().doc_count()
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        searcher = self._searcher()
+        parsed = self._parser_all.parse(request.q)
+        facet_map = sorting.Facets()
+        for name in FACETS:
+            facet_map.add_field(name, maptype=sorting.Count)
+        filter_q = _filters(request)
+        wanted = request.offset + request.limit
+
+        def run(q):
+            return searcher.search(
+                q, limit=max(wanted, 1), filter=filter_q, groupedby=facet_map, terms=True
+            )
+
+        results = run(parsed)
+        relaxed = False
+        if results.scored_length() == 0 and len(parsed.all_terms()) > 1:
+            any_q = self._parser_any.parse(request.q)
+            if any_q != parsed:
+                results = run(any_q)
+                relaxed = results.scored_length() > 0
+        results.formatter = _MarkFormatter()
+        hits = []
+        for hit in results[request.offset : wanted]:
+            item = self._record(hit.fields())
+            # A short provision is shown whole; a long one as fragments around the matches.
+            short = len(item["text"]) <= SHORT_PASSAGE_CHARS
+            results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
+            item["score"] = round(hit.score, 4)
+            item["snippet_html"] = hit.highlights("body", top=2) or _lead(item["text"])
+            hits.append(item)
+        facets = {
+            name: [
+                {"value": value, "count": count}
+                for value, count in sorted(
+                    results.groups(name).items(), key=lambda kv: (-kv[1], kv[0])
+                )
+            ]
+            for name in FACETS
+        }
+        return SearchResponse(
+            query=request.q,
+            total=len(results),
+            results=hits,
+            facets=facets,
+            limit=request.limit,
+            offset=request.offset,
+            relaxed=relaxed,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def passage(self, passage_id: str) -> dict[str, Any] | None:
+        stored = self._searcher().document(id=passage_id)
+        return self._record(stored) if stored else None
+
+    def passages_of(self, document_id: str) -> list[dict[str, Any]]:
+        found = self._searcher().documents(document_id=document_id)
+        return sorted((self._record(f) for f in found), key=lambda p: p["order"])
+
+    @staticmethod
+    def _record(stored: dict[str, Any]) -> dict[str, Any]:
+        record = {name: None for name in STORED_ONLY} | dict(stored)
+        record["text"] = record.pop("body", "")
+        return record
+
+    def close(self) -> None:
+        with self._lock:
+            for searcher in self._searchers:
+                searcher.close()
+            self._searchers.clear()
+        self.ix.close()
+
+
+def _lead(text: str, limit: int = 240) -> str:
+    cut = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+    return html.escape(cut, quote=False)

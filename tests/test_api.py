@@ -1,0 +1,140 @@
+"""The JSON API v1 contract, and every bad input it must refuse with a 4xx and a reason."""
+
+import pytest
+
+RESULT_KEYS = {
+    "id",
+    "document_id",
+    "title",
+    "heading",
+    "citation",
+    "short_citation",
+    "url",
+    "source_url",
+    "snippet_html",
+    "text",
+    "doc_type",
+    "status",
+    "score",
+}
+
+
+def test_search_contract(client):
+    response = client.get("/api/v1/search?q=duty+to+consult")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["query"] == "duty to consult"
+    assert body["total"] >= 2
+    assert set(body["facets"]) == {"document_id", "doc_type", "status"}
+    first = body["results"][0]
+    assert RESULT_KEYS <= set(first)
+    assert first["url"] == f"/p/{first['id']}"
+    assert first["status_date"] is not None or first["status"] == "in_force"
+
+
+def test_search_filters_and_pagination(client):
+    body = client.get("/api/v1/search?q=consult&doc_type=act&limit=2&offset=1").get_json()
+    assert body["limit"] == 2 and body["offset"] == 1
+    assert len(body["results"]) == 2
+    assert all(r["doc_type"] == "act" for r in body["results"])
+    current = client.get("/api/v1/search?q=joiners&status=current").get_json()
+    assert current["results"] and all(r["status"] != "withdrawn" for r in current["results"])
+
+
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ("q=%22duty", "quotation mark"),
+        ("q=duty+AND", "needs words"),
+        ("q=id:*", "field 'id'"),
+        ("q=" + "a" * 10_000, "characters long"),
+        ("q=duty&limit=-1", "'limit' must be between"),
+        ("q=duty&limit=100000", "'limit' must be between"),
+        ("q=duty&offset=-5", "'offset' must be between"),
+        ("q=duty&offset=99999999", "'offset' must be between"),
+        ("q=duty&limit=ten", "whole number"),
+        ("q=duty&status=alive", "Unknown status"),
+        ("q=duty&doc_type=poem", "Unknown doc_type"),
+        ("q=", "Type some words"),
+        ("", "Type some words"),
+    ],
+)
+def test_bad_search_input_is_a_400_with_a_message(client, query, message):
+    response = client.get(f"/api/v1/search?{query}")
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["error"] in ("invalid_query", "bad_request")
+    assert message in body["message"]
+
+
+def test_passage_endpoint(client):
+    body = client.get("/api/v1/passages/ukpga/2031/7/section/2/2").get_json()
+    assert body["citation"] == "Example Services Act 2031, s 2(2)"
+    assert body["short_citation"] == "ESA 2031 s 2(2)"
+    assert body["indexed"] is True
+    assert body["text"].startswith("(2) For the purpose")
+    assert body["contains"] == [
+        "ukpga/2031/7/section/2/2/a",
+        "ukpga/2031/7/section/2/2/b",
+        "ukpga/2031/7/section/2/2/c",
+    ]
+    assert body["parent"] == "ukpga/2031/7/section/2"
+
+
+def test_a_grouping_provision_returns_its_whole_text(client):
+    body = client.get("/api/v1/passages/ukpga/2031/7/section/2").get_json()
+    assert body["citation"] == "Example Services Act 2031, s 2"
+    assert body["indexed"] is False
+    assert "(1) A relevant authority must" in body["text"]
+    assert "(c) representatives" in body["text"]
+
+
+def test_withdrawn_passage_carries_status_and_date(client):
+    body = client.get("/api/v1/passages/code/example-workforce-code-2019/para/2.1").get_json()
+    assert body["status"] == "withdrawn"
+    assert body["status_date"] == "2030-06-30"
+    assert "Withdrawn on 30 June 2030" in body["status_note"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/passages/ukpga/2031/7/section/99",
+        "/api/v1/passages/nothing/here",
+        "/api/v1/documents/ukpga/1066/1",
+        "/api/v1/nowhere",
+    ],
+)
+def test_unknown_things_are_json_404s(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json()["error"] == "not_found"
+
+
+def test_documents_and_document(client):
+    docs = client.get("/api/v1/documents").get_json()
+    assert docs["total"] == 4
+    act = next(d for d in docs["documents"] if d["id"] == "ukpga/2031/7")
+    assert act["passage_count"] == 18 and act["sample"] is True
+    body = client.get("/api/v1/documents/ukpga/2031/7").get_json()
+    pins = [c["pin"] for c in body["contents"]]
+    assert pins[:3] == ["preamble", "part/1", "crossheading/continuous-improvement"]
+
+
+def test_healthz(client):
+    body = client.get("/healthz").get_json()
+    assert body["status"] == "ok"
+    assert body["documents"] == 4 and body["passages"] == 33
+    assert body["index_version"].startswith("v")
+
+
+def test_wrong_method_is_json(client):
+    response = client.post("/api/v1/search?q=duty")
+    assert response.status_code == 405 and response.is_json
+
+
+def test_security_headers(client):
+    headers = client.get("/api/v1/documents").headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]

@@ -1,0 +1,94 @@
+"""The `kb` command as a new user runs it: build, search, serve."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from click.testing import CliRunner
+
+from kb.cli import cli
+from tests.conftest import SAMPLES
+
+
+def env_for(tmp_path):
+    return {"KB_HOME": str(tmp_path / "home"), "KB_CORPUS": str(SAMPLES)}
+
+
+def test_build_then_search_json_prints_ids_and_citations(tmp_path):
+    runner = CliRunner()
+    env = env_for(tmp_path)
+    built = runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
+    assert built.exit_code == 0, built.output
+    assert "Indexed 4 documents, 33 passages" in built.output
+    result = runner.invoke(cli, ["search", "--json", "duty"], env=env, obj={})
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["total"] > 0
+    assert all(r["id"] and r["citation"] for r in body["results"])
+
+
+def test_search_prints_citations_for_people(tmp_path):
+    runner = CliRunner()
+    env = env_for(tmp_path)
+    runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
+    result = runner.invoke(cli, ["search", "new", "joiners", "--type", "act"], env=env, obj={})
+    assert result.exit_code == 0
+    assert "1. Example Services Act 2031, s 4(2)" in result.output
+    assert "ukpga/2031/7/section/4/2" in result.output
+
+
+def test_bad_query_exits_non_zero_with_a_message(tmp_path):
+    runner = CliRunner()
+    env = env_for(tmp_path)
+    runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
+    result = runner.invoke(cli, ["search", "--json", '"unclosed'], env=env, obj={})
+    assert result.exit_code == 1
+    assert json.loads(result.output)["error"] == "invalid_query"
+
+
+def test_search_without_an_index_says_to_build(tmp_path):
+    result = CliRunner().invoke(cli, ["search", "duty"], env=env_for(tmp_path), obj={})
+    assert result.exit_code == 2
+    assert "Run `kb build` first" in result.output
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_a_production_server(tmp_path):
+    env = {**os.environ, **env_for(tmp_path)}
+    subprocess.run([sys.executable, "-m", "kb", "build", "--quiet"], env=env, check=True)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = json.load(r)
+                    server = r.headers["Server"]
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert health["passages"] == 33
+        assert server == "statutory-kb"  # waitress, not Flask's development server
+        url = f"http://127.0.0.1:{port}/api/v1/search?q=duty+to+consult"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            assert json.load(r)["results"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

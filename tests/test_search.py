@@ -1,0 +1,136 @@
+"""Search over the sample corpus: ranking, phrases, operators, filters, facets, highlights."""
+
+import pytest
+
+from indexer.build import build
+from kb.engine import SearchRequest
+from kb.query import QueryError, check
+from kb.service import KnowledgeBase
+from tests.conftest import make_settings
+
+
+def search(kb, q, **kw):
+    return kb.current().engine.search(SearchRequest(q=check(q).text, **kw))
+
+
+def ids(response):
+    return [hit["id"] for hit in response.results]
+
+
+def test_duty_to_consult_finds_the_guidance_and_the_statutory_duty(sample_kb):
+    top = ids(search(sample_kb, "duty to consult"))[:2]
+    assert set(top) == {
+        "guidance/example-commissioning-guidance-2031/para/2.1",
+        "ukpga/2031/7/section/2/2",
+    }
+
+
+def test_new_joiners_terms_puts_current_law_above_the_withdrawn_code(sample_kb):
+    results = search(sample_kb, "new joiners terms").results
+    assert results[0]["id"] == "ukpga/2031/7/section/4/2"
+    withdrawn = [i for i, h in enumerate(results) if h["status"] == "withdrawn"]
+    current = [i for i, h in enumerate(results) if h["status"] == "in_force"]
+    assert withdrawn and min(withdrawn) > min(current)
+
+
+def test_quoted_phrase_needs_the_words_together(sample_kb):
+    assert ids(search(sample_kb, '"duty to consult"')) == [
+        "guidance/example-commissioning-guidance-2031/para/2.1"
+    ]
+
+
+def test_boolean_operators(sample_kb):
+    both = set(ids(search(sample_kb, "consult AND unions", limit=50)))
+    assert "ukpga/2031/7/section/4/3" in both
+    without = set(ids(search(sample_kb, "consult NOT unions", limit=50)))
+    assert "ukpga/2031/7/section/4/3" not in without
+    assert "ukpga/2031/7/section/2/2" in without
+    either = set(ids(search(sample_kb, "pension OR tenders", limit=50)))
+    assert {"ukpga/2031/7/section/4/3", "guidance/example-commissioning-guidance-2031/para/3.2"} <= either
+
+
+def test_stemming_matches_word_forms(sample_kb):
+    assert "guidance/example-commissioning-guidance-2031/para/2.3" in ids(search(sample_kb, "consulting"))
+
+
+def test_heading_words_find_the_provisions_under_them(sample_kb):
+    found = ids(search(sample_kb, "protection transferred staff"))
+    assert found[0].startswith("ukpga/2031/7/section/4/")
+
+
+def test_field_filters_in_the_query_and_as_parameters(sample_kb):
+    assert all(h["doc_type"] == "act" for h in search(sample_kb, "consult type:act").results)
+    filtered = search(sample_kb, "consult", status=["withdrawn"])
+    assert filtered.results and all(h["status"] == "withdrawn" for h in filtered.results)
+    current = search(sample_kb, "joiners", status=["current"])
+    assert current.results and all(h["status"] != "withdrawn" for h in current.results)
+    doc = search(sample_kb, "consult", document=["ukpga/2031/7"])
+    assert doc.results and {h["document_id"] for h in doc.results} == {"ukpga/2031/7"}
+
+
+def test_facets_count_every_match_not_just_the_page(sample_kb):
+    response = search(sample_kb, "consult", limit=1)
+    assert len(response.results) == 1
+    counts = {f["value"]: f["count"] for f in response.facets["doc_type"]}
+    assert sum(counts.values()) == response.total > 1
+    assert {"act", "statutory_guidance"} <= set(counts)
+
+
+def test_pagination_walks_through_all_results(sample_kb):
+    everything = ids(search(sample_kb, "consult", limit=50))
+    pages = ids(search(sample_kb, "consult", limit=2)) + ids(
+        search(sample_kb, "consult", limit=2, offset=2)
+    )
+    assert pages == everything[:4]
+
+
+def test_no_passage_with_every_word_falls_back_to_any_word(sample_kb):
+    response = search(sample_kb, "unions zebra")
+    assert response.relaxed and response.results
+
+
+def test_highlights_mark_matches_and_escape_html(tmp_path, write_md):
+    write_md(
+        "x.md",
+        {"id": "guidance/x", "title": "X", "doc_type": "guidance", "status": "in_force"},
+        "1.1 Never run <script>alert('consult')</script> & always consult <b>staff</b>.\n",
+    )
+    settings = make_settings(tmp_path, tmp_path / "corpus")
+    build(settings, progress=False)
+    kb = KnowledgeBase(settings)
+    snippet = search(kb, "consult").results[0]["snippet_html"]
+    kb.close()
+    assert "<script>" not in snippet and "<b>" not in snippet
+    assert "&lt;script&gt;" in snippet and "&amp;" in snippet
+    assert snippet.count("<mark>") == 2 and "<mark>consult</mark>" in snippet
+
+
+@pytest.mark.parametrize(
+    "q,message",
+    [
+        ('"duty to consult', "quotation mark is not closed"),
+        ("duty AND", "at the end needs words"),
+        ("AND duty", "needs words on both sides"),
+        ("duty OR OR power", "needs words on both sides"),
+        ("(duty", "not closed"),
+        ("duty)", "no opening bracket"),
+        ("id:*", "can't search the field 'id'"),
+        ("body:duty", "can't search the field 'body'"),
+        ("*", "wildcard needs at least 3 letters"),
+        ("co*", "wildcard needs at least 3 letters"),
+        ("x" * 10_000, "10,000 characters long"),
+        ("title:", "needs a value"),
+        ("()", "Empty brackets"),
+        ('""', "empty phrase"),
+        ("AND", "needs words"),
+    ],
+)
+def test_malformed_queries_are_refused_with_a_reason(q, message):
+    with pytest.raises(QueryError, match=message):
+        check(q)
+
+
+def test_ordinary_punctuation_is_fine():
+    assert check("s 3(2) LGA 1999").text
+    assert check("Note: consult").terms == ("Note", "consult")
+    assert check("https://www.legislation.gov.uk/ukpga/1999/27/section/3").text
