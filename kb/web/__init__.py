@@ -22,11 +22,12 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.json.sort_keys = False
     app.extensions["kb"] = kb or KnowledgeBase(settings)
 
-    from kb.web import api, pages, render
+    from kb.web import api, metrics, pages, render
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     render.install(app)
+    metrics.install(app)
 
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.path == "/healthz"
