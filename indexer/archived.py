@@ -8,7 +8,6 @@ and numbered paragraphs become anchors exactly as for GOV.UK pages (see indexer/
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +16,16 @@ from bs4 import BeautifulSoup, Comment, Tag
 from charset_normalizer import from_bytes
 
 from indexer.corpus import sha256_bytes
-from indexer.govuk import Block, apply_manifest, html_to_blocks, render_blocks
+from indexer.govuk import (
+    Block,
+    _get,
+    _now,
+    apply_manifest,
+    fetch_source,
+    html_to_blocks,
+    manifest_doc_id,
+    render_blocks,
+)
 from kb.models import Document
 
 
@@ -66,6 +74,11 @@ def decode_html(data: bytes, declared: str | None = None, *, detect: bool = True
     meta = _META_CHARSET.search(data[:4096])
     if meta:
         candidates.append(meta.group(1).decode("ascii", "replace"))
+    if candidates and not data.isascii():
+        try:  # UTF-8 bytes under a single-byte declaration: the declaration is what is wrong
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     for name in candidates:
         encoding = _codec(name)
         if encoding:
@@ -147,46 +160,28 @@ def page_to_markdown(page: Page) -> str:
     return render_blocks(page.blocks)
 
 
-def _get(source: Any, name: str) -> Any:
-    return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
+    """Crawler registry entry for `kind: archived_html` (see indexer/crawl.py).
 
-
-def parse_source(source: Any, fetched: Any, settings: Any) -> list[tuple[Document, str]]:
-    """Crawler registry entry for `kind: archived_html` (same shape as govuk.parse_source).
-
-    The manifest entry supplies the facts the page cannot (id, doc_type, status, …).
+    Fetches `source.url` (the archive base + the entry's path) through the crawler's Fetcher, or
+    takes the page bytes directly. The manifest entry supplies what the page cannot: doc_id
+    (else `guidance/<id>`, `code/<id>` for codes), doc_type, status and dates.
     """
-    content = fetched if isinstance(fetched, (bytes, str)) else _get(fetched, "content")
-    if content is None:
-        raise ArchivedError("nothing fetched")
-    raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-    url = _get(source, "url") or (None if isinstance(fetched, bytes) else _get(fetched, "url"))
-    charset = None if isinstance(fetched, (bytes, str)) else _get(fetched, "charset")
-    page = parse_page(raw, base_url=url, charset=charset)
-    doc_id = _get(source, "id")
-    if not doc_id:
-        raise ArchivedError("the manifest entry has no id")
-    retrieved = None if isinstance(fetched, (bytes, str)) else _get(fetched, "retrieved_at")
+    url = _get(source, "url")
+    fetched = fetch_source(fetcher, url)
+    charset = re.search(r"charset=([\w.:-]+)", fetched.content_type or "", re.I)
+    page = parse_page(fetched.data, base_url=url, charset=charset.group(1) if charset else None)
+    doc_type = str(_get(source, "doc_type") or "guidance")
     document = Document(
-        id=str(doc_id),
-        title=str(_get(source, "title") or page.title or doc_id),
-        doc_type=str(_get(source, "doc_type") or "guidance"),
-        status=str(_get(source, "status") or "in_force"),
+        id=str(manifest_doc_id(source, doc_type)),
+        title=str(_get(source, "title") or page.title or _get(source, "id")),
+        doc_type=doc_type,
+        status="in_force",  # the manifest's status is applied below
         source_url=url,
-        retrieved_at=str(retrieved or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
-        sha256=sha256_bytes(raw),
+        retrieved_at=str(fetched.retrieved_at or _now()),
+        sha256=fetched.sha256 or sha256_bytes(fetched.data),
         publisher=_get(source, "publisher"),
-        published=_date(_get(source, "published")),
-        valid_from=_date(_get(source, "published")),
         extra={"archived_page_title": page.title} if page.title else {},
     )
     apply_manifest(document, source)
     return [(document, page_to_markdown(page))]
-
-
-def _date(value: Any) -> str | None:
-    if not value:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)[:10]

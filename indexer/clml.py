@@ -41,6 +41,7 @@ ACT_TYPES = {"ukpga", "ukla", "asp", "anaw", "asc", "mwa", "nia", "aep", "aosp",
 SI_TYPES = {"uksi", "ssi", "wsi", "nisr", "nisi", "ukmo", "uksro", "ukci", "ukdsi", "sdsi"}
 VERSION_SUFFIXES = {"enacted", "made", "created", "adopted", "new", "revision"}
 PROVISIONS = ("P1", "P2", "P3", "P4", "P5", "P6")
+GROUPS = ("P1group", "P2group", "P3group")
 DIVISIONS = ("Part", "Chapter", "Pblock", "PsubBlock", "Schedule")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DOTS = re.compile(r"^[\s.…]*$")
@@ -215,9 +216,10 @@ def _roman(text: str) -> int:
     return total
 
 
-def _leading_int(text: str) -> int | None:
-    match = re.match(r"\d+", text)
-    return int(match.group()) if match else None
+def _number_key(text: str) -> tuple[int, str] | None:
+    """'3A' -> (3, 'A'), so that 3 < 3A < 4 in scope ranges."""
+    match = re.fullmatch(r"(\d+)([A-Za-z]*)", text)
+    return (int(match.group(1)), match.group(2).upper()) if match else None
 
 
 def in_scope(pin: str, scope: Iterable[str]) -> bool:
@@ -231,11 +233,10 @@ def in_scope(pin: str, scope: Iterable[str]) -> bool:
         for have, need in zip(steps, want, strict=False):
             if have == need:
                 continue
-            lo, _, hi = need.partition("-")
-            num = _leading_int(have)
-            if hi and lo.isdigit() and hi.isdigit() and num is not None:
-                if int(lo) <= num <= int(hi):
-                    continue
+            low, dash, high = need.partition("-")
+            lo, hi, num = _number_key(low), _number_key(high), _number_key(have)
+            if dash and lo and hi and num and lo <= num <= hi:
+                continue
             ok = False
             break
         if ok:
@@ -256,6 +257,7 @@ class Ctx:
     labels: dict[str, str]
     statuses: list[tuple[str, str | None]] = field(default_factory=list)  # (pin, status) of P1s
     matched: int = 0  # provisions inside the scope
+    anchors: set[str] = field(default_factory=set)
 
 
 def _pin(el: etree._Element, ctx: Ctx, fallback: str) -> str:
@@ -477,14 +479,15 @@ def _provision(
     children_started = False
     for child in para if para is not None else []:
         cname = local(child)
-        if cname in PROVISIONS or cname == "P1group":
+        if cname in PROVISIONS or cname in GROUPS:
             children_started = True
             target = out.children
-            if cname == "P1group":
-                for p1 in child.findall(q("P1")):
-                    target.extend(
-                        _provision(p1, ctx, pin, level + 1, included, status, child, shown)
-                    )
+            if cname in GROUPS:  # P1group … P3group: a titled wrapper round provisions
+                for sub in child:
+                    if local(sub) in PROVISIONS:
+                        target.extend(
+                            _provision(sub, ctx, pin, level + 1, included, status, child, shown)
+                        )
             else:
                 target.extend(
                     _provision(child, ctx, pin, level + 1, included, status, None, shown)
@@ -500,8 +503,9 @@ def _provision(
                 text = _clean(" ".join(_inline(t) for t in item.iter(q("Text"))))
                 items.append(f"- {text}")
             target.append("\n".join(items))
-        elif cname == "AppendText" and target and not target[-1].startswith(">"):
-            target[-1] = target[-1] + escape_text(_clean("".join(child.itertext())))
+        elif cname == "AppendText":  # punctuation closing a quotation: dropped after a quote
+            if target and not target[-1].startswith(">"):
+                target[-1] = target[-1] + escape_text(_clean("".join(child.itertext())))
         elif cname in ("Text", "Para"):
             texts = [child] if cname == "Text" else list(child.iter(q("Text")))
             for t in texts:
@@ -519,14 +523,24 @@ def _provision(
         ctx.matched += 1
     if name == "P1" and included:
         ctx.statuses.append((pin, status))
+    # Revised texts can hold two versions of one provision (e.g. for England and for Wales):
+    # the first keeps the anchor, a later one is shown, unanchored, as part of it.
+    duplicate = included and anchor in ctx.anchors
+    if included:
+        ctx.anchors.add(anchor)
     if name == "P1":
         title = _clean(_title(group)) if group is not None and group.find(q("P1")) is el else ""
         if title and _DOTS.match(title.replace("\\", "")):
             title = ""
-        out.head = heading(min(level, 6), f"{escape_text(num)} {title}".strip(), anchor, **attrs)
+        text = f"{escape_text(num)} {title}".strip()
+        if duplicate:
+            out.head = f"**{text}** (another version{', extent ' + extent if extent else ''})\n"
+        else:
+            out.head = heading(min(level, 6), text, anchor, **attrs)
     else:
         first = out.text.pop(0) if out.text else ""
-        out.head = anchored(anchor, f"({escape_text(num)}) {first}".strip(), **attrs)
+        text = f"({escape_text(num)}) {first}".strip()
+        out.head = text + "\n" if duplicate else anchored(anchor, text, **attrs)
     out.notes = notes
     if not included:
         return out.children  # only sub-provisions named in the scope

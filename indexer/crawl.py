@@ -26,6 +26,7 @@ PARSERS = {
     "govuk": "indexer.govuk:parse_source",
     "archived_html": "indexer.archived:parse_source",
     "pdf": "indexer.pdfdoc:parse_source",
+    "local": "indexer.local:parse_source",
 }
 
 

@@ -12,7 +12,8 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
@@ -139,7 +140,9 @@ def render_blocks(blocks: Iterable[Block], *, page_anchors: bool = False) -> str
                 out.append(anchored(unique(f"para-{number}"), block.text, **_pages(block)))
                 continue
         new_page = block.page is not None and block.page != node_page
-        if page_anchors and new_page and not in_numbered:
+        # A new paragraph on a new page is cited by that page even after a numbered one;
+        # a list running on from a numbered paragraph stays with it.
+        if page_anchors and new_page and (not in_numbered or block.kind == "para"):
             node_page = block.page
             attrs = _pages(block)
             out.append(anchored(unique(f"page-{block.page}"), _block_markdown(block), **attrs))
@@ -601,16 +604,6 @@ def _attachment_line(item: dict[str, Any]) -> str:
 # Crawler entry point
 
 
-@dataclass
-class Fetched:
-    """What `parse_source` needs from a fetch (anything with .content works too)."""
-
-    content: bytes
-    retrieved_at: str | None = None
-    sha256: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
 def api_url(settings: Any, base_path: str) -> str:
     """`https://www.gov.uk/api/content/<base_path>` under the configured GOV.UK base."""
     return settings.govuk_url.rstrip("/") + "/api/content/" + base_path.lstrip("/")
@@ -624,39 +617,75 @@ def base_path_of(path_or_url: str) -> str:
 
 
 def _get(source: Any, name: str) -> Any:
+    """A manifest field: a mapping's key, a Source attribute, or one kept in Source.extra."""
     if isinstance(source, dict):
         return source.get(name)
-    return getattr(source, name, None)
+    value = getattr(source, name, None)
+    if value in (None, "", []):
+        value = (getattr(source, "extra", None) or {}).get(name)
+    return value
+
+
+@dataclass
+class Fetch:
+    data: bytes
+    url: str | None = None
+    retrieved_at: str | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+
+
+def fetch_source(fetcher: Any, url: str | None, validate: Any = None) -> Fetch:
+    """Bytes for a source: through the crawler's Fetcher (`.get(url)`), or given directly."""
+    if isinstance(fetcher, (bytes, str)):
+        data = fetcher.encode("utf-8") if isinstance(fetcher, str) else fetcher
+        return Fetch(data, url)
+    if hasattr(fetcher, "get") and not isinstance(fetcher, dict):
+        from indexer.http import SourceFailed
+
+        if not url:
+            raise SourceFailed("the manifest entry gives no URL to fetch")
+        result = fetcher.get(url, validate=validate)
+        if not result.ok:
+            raise SourceFailed(result.reason, url=url)
+        return Fetch(
+            Path(result.body_path).read_bytes(), url, result.fetched_at, result.sha256,
+            result.content_type,
+        )
+    content = _get(fetcher, "content")
+    if content is None:
+        raise GovukError("nothing fetched")
+    return Fetch(bytes(content), url, _get(fetcher, "retrieved_at"), _get(fetcher, "sha256"))
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 MANIFEST_FIELDS = ("short_title", "identifier", "aliases", "doc_type", "extent")
 
 
-def parse_source(source: Any, fetched: Any, settings: Any) -> list[tuple[Document, str]]:
-    """Crawler registry entry for `kind: govuk`.
+def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
+    """Crawler registry entry for `kind: govuk` (see indexer/crawl.py).
 
-    `source` is a manifest entry (mapping or object: id, doc_type, short_title, aliases, status,
-    status_date, status_note, …); `fetched` the Content API response (bytes, or an object with
-    `.content` and optionally `.retrieved_at` / `.sha256`). Manifest facts win over GOV.UK's,
-    except that a GOV.UK withdrawal always wins over a manifest that says the item is current.
+    `source` is a manifest Source (or a mapping) whose `path` is the GOV.UK base path;
+    `fetcher` the crawler's Fetcher (the Content API URL is fetched through it), or the
+    response bytes themselves. The document id is the entry's `doc_id`, else `guidance/<slug>`.
+    Manifest facts win over GOV.UK's, except that a GOV.UK withdrawal always wins.
     """
-    content = fetched if isinstance(fetched, (bytes, str)) else _get(fetched, "content")
-    if content is None:
-        raise GovukError("nothing fetched")
-    raw = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    path = _get(source, "path") or ""
+    url = api_url(settings, base_path_of(str(path))) if path else None
+    fetched = fetch_source(fetcher, url)
     try:
-        data = json.loads(raw.decode("utf-8-sig"))
+        data = json.loads(fetched.data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GovukError(f"Content API response is not JSON: {exc}") from exc
-    retrieved_at = None if isinstance(fetched, (bytes, str)) else _get(fetched, "retrieved_at")
-    retrieved_at = retrieved_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    sha = (None if isinstance(fetched, (bytes, str)) else _get(fetched, "sha256"))
     results = parse_content_item(
         data,
         base_url=settings.govuk_url,
-        retrieved_at=str(retrieved_at),
-        sha256=sha or sha256_bytes(raw),
-        doc_id=_get(source, "id"),
+        retrieved_at=str(fetched.retrieved_at or _now()),
+        sha256=fetched.sha256 or sha256_bytes(fetched.data),
+        doc_id=_get(source, "doc_id") or (_get(source, "id") if isinstance(source, dict) else None),
     )
     for document, _ in results:
         apply_manifest(document, source)
@@ -670,12 +699,28 @@ def apply_manifest(document: Document, source: Any) -> None:
             setattr(document, name, list(value) if name == "aliases" else str(value))
     if _get(source, "publisher") and not document.publisher:
         document.publisher = str(_get(source, "publisher"))
+    if _get(source, "published") and not document.published:
+        document.published = _date(_get(source, "published"))
+        document.valid_from = document.valid_from or document.published
     status = _get(source, "status")
-    if status and document.status != "withdrawn":
+    if status and not (document.status == "withdrawn" and status != "withdrawn"):
+        if document.status != status:
+            document.status_date = document.status_note = None
         document.status = str(status)
-        document.status_date = _date(_get(source, "status_date")) or document.status_date
-        document.status_note = _get(source, "status_note") or document.status_note
+        document.status_date = document.status_date or _date(_get(source, "status_date"))
+        document.status_note = document.status_note or _get(source, "status_note")
     elif status and status != "withdrawn" and document.status == "withdrawn":
         document.extra["manifest_status"] = str(status)
     if _get(source, "notes"):
         document.extra["manifest_notes"] = str(_get(source, "notes"))
+
+
+def manifest_doc_id(source: Any, doc_type: str) -> str:
+    """The corpus id for a manifest entry: its `doc_id`, else `guidance/<id>` (`code/` for codes)."""
+    explicit = _get(source, "doc_id")
+    if explicit:
+        return str(explicit)
+    source_id = str(_get(source, "id") or "")
+    if "/" in source_id:
+        return source_id
+    return ("code/" if doc_type == "code_of_practice" else "guidance/") + source_id

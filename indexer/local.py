@@ -380,21 +380,23 @@ def add(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, doc_type:
         ctx.exit(1)
 
 
-def parse_source(source: Any, fetched: Any, settings: Any) -> list[tuple[Document, str]]:
+def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
     """Crawler registry entry for `kind: local`: a file read in place (path from the project root).
 
-    The manifest entry's facts (id, title, doc_type, status, …) win over the file's own.
+    Nothing is fetched. The manifest entry's facts (doc_id, else `local/<id>`; title, doc_type,
+    status, …) win over the file's own.
     """
-    from indexer.govuk import apply_manifest
+    from indexer.govuk import _get, apply_manifest
 
-    raw_path = source.get("path") if isinstance(source, dict) else getattr(source, "path", None)
+    raw_path = _get(source, "path")
     if not raw_path:
         raise LocalError("the manifest entry has no path")
-    path = Path(raw_path)
+    path = Path(str(raw_path))
     path = path if path.is_absolute() else PROJECT_ROOT / path
-    get = source.get if isinstance(source, dict) else lambda k: getattr(source, k, None)
-    options = Options(doc_type=get("doc_type"), title=get("title"), status=get("status"),
-                      doc_id=get("id"))  # fmt: skip
+    source_id = str(_get(source, "id") or "")
+    doc_id = _get(source, "doc_id") or (source_id if "/" in source_id else f"local/{source_id}")
+    options = Options(doc_type=_get(source, "doc_type"), title=_get(source, "title"),
+                      status=_get(source, "status"), doc_id=doc_id)  # fmt: skip
     converted = convert_file(path, options)
     apply_manifest(converted.document, source)
     return [(converted.document, converted.body)]

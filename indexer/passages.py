@@ -21,6 +21,12 @@ _md = MarkdownIt("commonmark", {"html": False}).use(attrs_block_plugin)
 _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(\S.*)$")
 _NUMBERED_PARA = re.compile(r"^(\d+(?:\.\d+)+)\.?\s+\S")
 _ANCHOR_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# The attrs plugin reads `{#para-2}` but not `{#para-2.3}`; its quoted form takes any id.
+_ANCHOR_LINE = re.compile(r"^\{#([^\s}]+)(.*)\}[ \t]*$", re.M)
+
+
+def _quote_anchor_ids(body: str) -> str:
+    return _ANCHOR_LINE.sub(lambda m: '{id="' + m.group(1) + '"' + m.group(2) + "}", body)
 
 
 class BodyError(ValueError):
@@ -97,6 +103,7 @@ def _is_prefix(parent: str, child: str) -> bool:
 
 def parse_nodes(document: Document, body: str) -> list[Node]:
     legislation = document.is_legislation
+    body = _quote_anchor_ids(body)
     source_lines = body.splitlines()
     tokens = _md.parse(body)
     nodes: list[Node] = []
@@ -165,7 +172,8 @@ def parse_nodes(document: Document, body: str) -> list[Node]:
 
         if anchor is None and not legislation and opener.type == "paragraph_open":
             numbered = _NUMBERED_PARA.match(text)
-            if numbered:
+            # A repeated number (a quoted paragraph, a typo) stays part of the text before it.
+            if numbered and pins.anchor_to_pin("para-" + numbered.group(1)) not in by_pin:
                 anchor = "para-" + numbered.group(1)
         if anchor is not None:
             pin = pins.anchor_to_pin(anchor)

@@ -9,7 +9,6 @@ where a new page starts. Every anchored block records the page it starts on (`pa
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 from collections import Counter
@@ -20,7 +19,18 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
 
 from indexer.corpus import sha256_bytes
-from indexer.govuk import Block, apply_manifest, head, md_escape, para, render_blocks
+from indexer.govuk import (
+    Block,
+    _get,
+    _now,
+    apply_manifest,
+    fetch_source,
+    head,
+    manifest_doc_id,
+    md_escape,
+    para,
+    render_blocks,
+)
 from kb.models import Document
 
 DEFAULT_MAX_PAGES = 1000
@@ -111,7 +121,12 @@ def _metadata_title(reader: PdfReader) -> str | None:
 
 
 def _key(line: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(line.lower().split()))
+    """Lines that differ only in their numbers ("Page 3", "Page 4") share a key; a numbered
+    paragraph or heading keeps its number, since that is what makes it content."""
+    line = " ".join(line.lower().split())
+    if _NUMBERED_HEADING.match(line):
+        return line
+    return re.sub(r"\d+", "#", line)
 
 
 def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
@@ -227,31 +242,24 @@ def pdf_to_markdown(pdf: PdfText) -> str:
     return render_blocks(pdf.blocks, page_anchors=True)
 
 
-def _get(source: Any, name: str) -> Any:
-    return source.get(name) if isinstance(source, dict) else getattr(source, name, None)
+def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
+    """Crawler registry entry for `kind: pdf` (see indexer/crawl.py).
 
-
-def parse_source(source: Any, fetched: Any, settings: Any) -> list[tuple[Document, str]]:
-    """Crawler registry entry for `kind: pdf` (same shape as govuk.parse_source).
-
-    The manifest entry supplies id, title, doc_type and status; `max_pages` may cap the read.
+    Fetches `source.url` through the crawler's Fetcher (or takes the PDF bytes directly). The
+    manifest entry supplies doc_id, title, doc_type and status; `max_pages` caps the read.
     """
-    content = fetched if isinstance(fetched, bytes) else _get(fetched, "content")
-    if content is None:
-        raise PdfError("nothing fetched")
-    pdf = read_pdf(bytes(content), max_pages=_get(source, "max_pages") or DEFAULT_MAX_PAGES)
-    doc_id = _get(source, "id")
-    if not doc_id:
-        raise PdfError("the manifest entry has no id")
-    retrieved = None if isinstance(fetched, bytes) else _get(fetched, "retrieved_at")
+    url = _get(source, "url")
+    fetched = fetch_source(fetcher, url)
+    pdf = read_pdf(fetched.data, max_pages=int(_get(source, "max_pages") or DEFAULT_MAX_PAGES))
+    doc_type = str(_get(source, "doc_type") or "guidance")
     document = Document(
-        id=str(doc_id),
-        title=str(_get(source, "title") or pdf.title or doc_id),
-        doc_type=str(_get(source, "doc_type") or "guidance"),
-        status=str(_get(source, "status") or "in_force"),
-        source_url=_get(source, "url"),
-        retrieved_at=str(retrieved or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")),
-        sha256=sha256_bytes(bytes(content)),
+        id=manifest_doc_id(source, doc_type),
+        title=str(_get(source, "title") or pdf.title or _get(source, "id")),
+        doc_type=doc_type,
+        status="in_force",  # the manifest's status is applied below
+        source_url=url,
+        retrieved_at=str(fetched.retrieved_at or _now()),
+        sha256=fetched.sha256 or sha256_bytes(fetched.data),
         publisher=_get(source, "publisher"),
         extra=pdf_extra(pdf),
     )

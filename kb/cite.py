@@ -277,6 +277,8 @@ class Registry:
     instruments: dict[str, Instrument] = field(default_factory=dict)
     _keys: dict[str, str] = field(default_factory=dict, repr=False)
     _names: dict[str, str] = field(default_factory=dict, repr=False)  # key -> a spelling
+    _by_identifier: dict[str, str] = field(default_factory=dict, repr=False)
+    _ordered: list[str] = field(default_factory=list, repr=False)  # keys, longest first
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -340,7 +342,7 @@ class Registry:
                     self._by_identifier.setdefault(value.lower(), inst.id)
         ordered = sorted(keys, key=len, reverse=True)
         alternatives = "|".join(_name_pattern(self._names[k]) for k in ordered)
-        self._pattern_keys = ordered
+        self._ordered = ordered
         self._pattern = (
             re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
             if alternatives
@@ -351,7 +353,7 @@ class Registry:
         return self.instruments.get(instrument_id)
 
     def lookup(self, name: str) -> Instrument | None:
-        """The instrument a whole string names ("L.G.A. 1999", "the TUPE Regulations"?), or None."""
+        """The instrument a whole string names ("L.G.A. 1999", "the Local Government Act 1999")."""
         inst_id = self._keys.get(name_key(name))
         return self.instruments[inst_id] if inst_id else None
 
@@ -359,9 +361,7 @@ class Registry:
         inst_id = self._by_identifier.get(identifier.lower().strip("/"))
         return self.instruments[inst_id] if inst_id else None
 
-    def by_year(
-        self, year: str, kind: str, prefer: Instrument | None = None
-    ) -> Instrument | None:
+    def by_year(self, year: str, kind: str, prefer: Instrument | None = None) -> Instrument | None:
         """'the 2007 Act' -> the one Act of 2007 known (the preferred one if it fits)."""
 
         def fits(inst: Instrument) -> bool:
@@ -390,7 +390,7 @@ class Registry:
         return out
 
     def _fuzzy_key(self, text: str) -> Instrument | None:
-        for key in self._pattern_keys:
+        for key in self._ordered:
             if re.fullmatch(_name_pattern(self._names[key]), text, re.IGNORECASE):
                 return self.instruments[self._keys[key]]
         return None
@@ -439,10 +439,10 @@ DEFAULT_REGISTRY = Registry.from_instruments(DEFAULT_INSTRUMENTS)
 
 # --- resolving ---------------------------------------------------------------------------
 
-_TRAIL_GAP = re.compile(r"\s*,?\s*\(?\s*(?:(?:of|to|in|into)\s+)?(?:the\s+)?", re.IGNORECASE)
-_LEAD_GAP = re.compile(r"\s*[,(]?\s*")
+_TRAIL_GAP = re.compile(r"\s*[,–—]?\s*\(?\s*(?:(?:of|to|in|into)\s+)?(?:the\s+)?", re.IGNORECASE)
+_LEAD_GAP = re.compile(r"\s*[,:(]?\s*")
 _CHAIN_GAP = re.compile(r"\s*(?:,\s*and|,\s*or|,|and|or|&)\s*", re.IGNORECASE)
-_ALIAS_PAREN = re.compile(r"\s*\(\s*")
+_NAME_GAP = re.compile(r"\s*,?\s*\(?\s*")
 
 
 @dataclass(frozen=True)
@@ -465,24 +465,35 @@ def _pin_for(pin: tok.PinRef, inst: Instrument) -> str:
     return pin.pin("paragraph" if inst.is_legislation else "para")
 
 
-def _scan(
-    text: str, registry: Registry, default: Instrument | None, strict: bool
-) -> tuple[list[CitationRef], list[tok.UrlToken]]:
-    urls = tok.scan_urls(text)
-    masked = tok.mask(text, [(u.start, u.end) for u in urls])
-    named = [_Named(s, e, inst, True) for s, e, inst in registry.scan(masked)]
+def _named_in(
+    text: str, masked: str, registry: Registry, default: Instrument | None
+) -> tuple[list[_Named], str]:
+    """Instruments named in text, in order, and the text with them masked out."""
+    named = _merge_names([_Named(s, e, inst, True) for s, e, inst in registry.scan(masked)], text)
+    masked = tok.mask(masked, [(n.start, n.end) for n in named])
+    named += [_Named(s, e, None, True) for s, e in tok.scan_unknown_titles(masked)]
+    named.sort(key=lambda n: n.start)
     masked = tok.mask(masked, [(n.start, n.end) for n in named])
     for ctx in tok.scan_context(masked):
         if ctx.year:
             inst = registry.by_year(ctx.year, ctx.kind, prefer=default)
+        elif ctx.determiner in ("that", "said", "the said"):  # the instrument last named
+            earlier = [n.instrument for n in named if n.explicit and n.end <= ctx.start]
+            # (an unknown instrument counts: "s 189 of that Act" then names nothing known)
+            inst = earlier[-1] if earlier else None
         else:
             inst = default  # "this Act", "these Regulations", "the Act"
         named.append(_Named(ctx.start, ctx.end, inst, False))
-    masked = tok.mask(masked, [(n.start, n.end) for n in named])
-    unknown = [_Named(s, e, None, True) for s, e in tok.scan_unknown_titles(masked)]
-    named += unknown
-    masked = tok.mask(masked, [(n.start, n.end) for n in unknown])
     named.sort(key=lambda n: n.start)
+    return named, tok.mask(masked, [(n.start, n.end) for n in named])
+
+
+def _scan(
+    text: str, registry: Registry, default: Instrument | None, strict: bool
+) -> list[CitationRef]:
+    urls = tok.scan_urls(text)
+    masked = tok.mask(text, [(u.start, u.end) for u in urls])
+    named, masked = _named_in(text, masked, registry, default)
     phrases = tok.scan_pins(masked, strict)
 
     def after(end: int) -> _Named | None:
@@ -531,27 +542,28 @@ def _scan(
         inst = registry.by_identifier(url.identifier)
         if inst:
             refs.append(CitationRef(inst.id, url.pin, url.start, url.end, ""))
-    bare = [n for n in named if n.explicit and n.start not in used and n.instrument]
-    for n in _merge_parenthesised(bare, text):
-        refs.append(CitationRef(n.instrument.id, None, n.start, n.end, ""))
+    for n in named:
+        if n.explicit and n.instrument and n.start not in used:
+            refs.append(CitationRef(n.instrument.id, None, n.start, n.end, ""))
     refs.sort(key=lambda r: (r.start, r.end))
-    return [
-        CitationRef(r.instrument, r.pin, r.start, r.end, text[r.start : r.end]) for r in refs
-    ], urls
+    return [CitationRef(r.instrument, r.pin, r.start, r.end, text[r.start : r.end]) for r in refs]
 
 
-def _merge_parenthesised(bare: list[_Named], text: str) -> list[_Named]:
-    """'Transfer of Undertakings (Protection of Employment) Regulations (TUPE)' is one name."""
+def _merge_names(named: list[_Named], text: str) -> list[_Named]:
+    """Adjacent names of one instrument are one name: "Transfer of Undertakings (Protection of
+    Employment) Regulations (TUPE)", "… Regulations 2006, SI 2006/246"."""
     out: list[_Named] = []
-    for n in bare:
+    for n in named:
         prev = out[-1] if out else None
-        if (
-            prev
-            and prev.instrument == n.instrument
-            and _ALIAS_PAREN.fullmatch(text, prev.end, n.start)
-            and text[n.end : n.end + 1] == ")"
-        ):
-            out[-1] = _Named(prev.start, n.end + 1, n.instrument, True)
+        gap = _NAME_GAP.fullmatch(text, prev.end, n.start) if prev else None
+        if prev and gap and prev.instrument == n.instrument:
+            end = n.end
+            if "(" in gap.group():
+                if text[n.end : n.end + 1] != ")":
+                    out.append(n)
+                    continue
+                end += 1
+            out[-1] = _Named(prev.start, end, n.instrument, True)
         else:
             out.append(n)
     return out
@@ -566,7 +578,7 @@ def find_citations(
     given default_instrument (the document being read) or left out."""
     registry = registry or DEFAULT_REGISTRY
     default = _as_instrument(default_instrument, registry)
-    return _scan(text, registry, default, strict=True)[0]
+    return _scan(text, registry, default, strict=True)
 
 
 def resolve(
@@ -578,10 +590,9 @@ def resolve(
     registry = registry or DEFAULT_REGISTRY
     default = _as_instrument(default_instrument, registry)
     text = ref.strip()
-    found, _ = _scan(text, registry, default, strict=False)
+    found = _scan(text, registry, default, strict=False)
     if not found:
-        inst = registry.lookup(text)
-        return Resolution(ref, inst, None, 0, len(text)) if inst else None
+        return None
     first = found[0]
     return Resolution(ref, registry.get(first.instrument), first.pin, first.start, first.end)
 

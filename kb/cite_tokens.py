@@ -36,7 +36,8 @@ _NUM = r"(?:\d+[A-Za-z]{0,3}(?:\.\d+[A-Za-z]?)*|[IVXLCivxlc]+)(?![\w])"
 _SUB = r"\(\s?(?-i:\d+[A-Z]{0,2}|[a-z]{1,4})\s?\)"
 _SUBS = rf"(?:[ \t]?{_SUB})*"
 _HEAD = re.compile(
-    rf"(?<![\w'’])(?P<kw>{_KW_ALT})\.?\s*(?P<num>{_NUM})(?P<subs>{_SUBS})", re.IGNORECASE
+    rf"(?<![\w])(?<![A-Za-z]['’])(?P<kw>{_KW_ALT})\.?\s*(?P<num>{_NUM})(?P<subs>{_SUBS})",
+    re.IGNORECASE,
 )
 _RANGE_SEPS = {"to", "-", "–", "—", "‑", "−"}
 _ITEM = re.compile(
@@ -166,15 +167,19 @@ def roman_to_int(text: str) -> int | None:
     return total
 
 
-def normalise_number(keyword: str, number: str, strict: bool) -> str | None:
-    """Canonical pin number: '3a' -> '3A'; Parts 'I'/'ii' -> '1'/'2' (see module docs of kb.cite)."""
+def normalise_number(keyword: str, number: str, strict: bool, spelled: str = "") -> str | None:
+    """Canonical pin number: '3a' -> '3A'; Parts 'I'/'ii' -> '1'/'2' (see kb.cite's docs).
+
+    strict (prose) wants a Roman numeral upper-case after a capitalised keyword ("Part I"),
+    so that "for the most part I agree" is not a citation.
+    """
     if number[0].isdigit():
         head = re.match(r"\d+", number).group()
         return head + number[len(head) :].upper()
     if keyword not in ROMAN_KEYWORDS:
         return None
-    if strict and not number.isupper():
-        return None  # "for the most part i ..." in prose
+    if strict and not (number.isupper() and spelled[:1].isupper()):
+        return None
     value = roman_to_int(number)
     return str(value) if value else number.upper()
 
@@ -191,7 +196,7 @@ def scan_units(text: str, strict: bool = True) -> list[Unit]:
         if not head:
             return units
         keyword = KEYWORD[head["kw"].lower()]
-        number = normalise_number(keyword, head["num"], strict)
+        number = normalise_number(keyword, head["num"], strict, head["kw"])
         if number is None:
             pos = head.start() + 1
             continue
@@ -209,7 +214,7 @@ def scan_units(text: str, strict: bool = True) -> list[Unit]:
                 keep = last.subs[: max(len(last.subs) - len(new), 0)]
                 item = Item(last.number, keep + new, more.start("only"), more.end(), is_range)
             else:
-                num = normalise_number(keyword, more["num"], strict)
+                num = normalise_number(keyword, more["num"], strict, more["kw"] or head["kw"])
                 if num is None:
                     break
                 start = more.start("kw") if more["kw"] else more.start("num")

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from indexer.crawl import crawl
+from indexer.local import add
+from kb.cite_cli import cite
 from kb.config import Settings
 from kb.store import IndexMissing
 
@@ -168,23 +171,9 @@ def info(ctx):
         kb.close()
 
 
-def _register_optional() -> None:
-    """Commands owned by other modules; each registers only once its module exists."""
-    import importlib
-
-    for module, name in (
-        ("indexer.crawl", "crawl"),
-        ("indexer.local", "add"),
-        ("kb.cite_cli", "cite"),
-    ):
-        try:
-            command = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError):
-            continue
-        cli.add_command(command)
-
-
-_register_optional()
+cli.add_command(crawl)
+cli.add_command(add)
+cli.add_command(cite)
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ NUMBERED = {
     "para": ("para", "Paragraph"),
     "annex": ("annex", "Annex"),
     "appendix": ("app", "Appendix"),
+    "page": ("p", "Page"),
     "crossheading": ("", ""),
 }
 # Keywords that take the rest of the anchor as one slug.
@@ -74,9 +75,12 @@ def pin_steps(pin: str) -> list[tuple[str, str, list[str]]]:
     i = 0
     while i < len(parts):
         word = parts[i]
-        if word in NUMBERED and i + 1 < len(parts):
+        if word in NUMBERED and i + 1 < len(parts) and parts[i + 1] not in NUMBERED:
             steps.append((word, parts[i + 1], []))
             i += 2
+        elif word in NUMBERED:  # a sole unnumbered Schedule: "schedule/paragraph/1"
+            steps.append((word, "", []))
+            i += 1
         elif steps:
             steps[-1][2].append(parts[i])
             i += 1

@@ -129,3 +129,24 @@ def test_escaped_text_reads_back_literally():
     body = "{#para-1}\n" + escape_text(raw) + "\n"
     parsed = parse_document(doc, body)
     assert parsed.passages[0].text == raw
+
+
+def test_dotted_anchors_and_pages_become_pins():
+    doc = Document.from_front_matter(
+        {"id": "g/x", "title": "G", "doc_type": "guidance", "status": "in_force", "published": "2024-05-08"}
+    )
+    body = '{#para-2.3}\nTwo point three.\n\n{#page-23 page="23"}\nOn page 23.\n'
+    parsed = parse_document(doc, body)
+    assert [(p.pin, p.short_citation) for p in parsed.passages] == [
+        ("para/2.3", "G para 2.3"),
+        ("page/23", "G p 23"),
+    ]
+
+
+def test_repeated_paragraph_number_stays_with_the_text_before_it():
+    doc = Document.from_front_matter(
+        {"id": "g/y", "title": "G", "doc_type": "guidance", "status": "in_force"}
+    )
+    parsed = parse_document(doc, "2.1 First.\n\n2.1 Quoted again.\n")
+    assert [p.pin for p in parsed.passages] == ["para/2.1"]
+    assert parsed.passages[0].text == "2.1 First. 2.1 Quoted again."

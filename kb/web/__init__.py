@@ -22,11 +22,15 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.json.sort_keys = False
     app.extensions["kb"] = kb or KnowledgeBase(settings)
 
-    from kb.web import api, metrics, pages, render
+    from kb.web import api, cors, embed, headers, metrics, openapi, pages, render
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
+    app.register_blueprint(embed.bp)
     render.install(app)
+    headers.install(app, settings.embed_ancestors)
+    cors.install(app, settings.cors_origins)
     metrics.install(app)
 
     def wants_json() -> bool:
@@ -44,16 +48,5 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
         if wants_json():
             return jsonify(error="index_unavailable", message=str(exc)), 503
         return render_template("error.html", code=503, message=str(exc)), 503
-
-    @app.after_request
-    def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-            "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'self'",
-        )
-        return response
 
     return app

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from kb import pins
 from kb.models import Document
-from kb.search import RequestError, run_search
+from kb.search import RequestError, make_request, run_search
+from kb.web.headers import json_with_etag
 
 bp = Blueprint("api", __name__)
 
@@ -17,24 +19,27 @@ def _kb():
     return current_app.extensions["kb"].current()
 
 
-def _list_arg(name: str) -> list[str]:
-    return request.args.getlist(name)
+def filter_names() -> list[str]:
+    """The list filters search accepts (doc_type, status, document, and any the engine adds).
+
+    Read from make_request's signature so that a new facet filter works in the API, the page
+    and the OpenAPI description as soon as search accepts it.
+    """
+    return [name for name in inspect.signature(make_request).parameters if name != "params"]
+
+
+def filter_args(args) -> dict[str, list[str]]:
+    return {name: args.getlist(name) for name in filter_names()}
 
 
 @bp.get("/api/v1/search")
 def search():
     version = _kb()
     try:
-        body = run_search(
-            version,
-            request.args,
-            doc_type=_list_arg("doc_type"),
-            status=_list_arg("status"),
-            document=_list_arg("document"),
-        )
+        body = run_search(version, request.args, **filter_args(request.args))
     except RequestError as exc:
         return jsonify(exc.to_dict()), exc.status
-    return jsonify(body)
+    return json_with_etag(body)
 
 
 def provision_json(found: dict[str, Any]) -> dict[str, Any]:

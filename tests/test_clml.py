@@ -1,0 +1,270 @@
+"""The CLML parser, on invented instruments written in legislation.gov.uk's exact shape."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from indexer.clml import CLMLError, in_scope, parse_clml
+from indexer.corpus import read_document, write_document
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MIRROR = FIXTURES / "mirror" / "www.legislation.gov.uk"
+ACT = MIRROR / "ukpga/2031/7/data.xml"
+AMENDING = MIRROR / "ukpga/2032/4/enacted/data.xml"
+REGS = MIRROR / "uksi/2031/112/data.xml"
+ORDER = FIXTURES / "clml/uksi-2033-9.xml"
+SCHEMA = Path(__file__).resolve().parents[1].parent / "shared/reference/clml-schema/schema"
+ALL_CLML = sorted(FIXTURES.glob("clml/*.xml")) + sorted(MIRROR.rglob("*.xml"))
+
+
+def parse(path: Path, **kw):
+    return parse_clml(path.read_bytes(), **kw)
+
+
+def anchor_attrs(body: str, anchor: str) -> dict[str, str] | None:
+    """The attributes of one anchor line, or None when the anchor is absent."""
+    match = re.search(r"^\{#" + re.escape(anchor) + r"((?: [a-z_]+=\"[^\"]*\")*)\}$", body, re.M)
+    if not match:
+        return None
+    return dict(re.findall(r'([a-z_]+)="([^"]*)"', match.group(1)))
+
+
+def node_text(body: str, anchor: str) -> str:
+    """Everything from an anchor line to the next anchor line."""
+    start = body.index("{#" + anchor)
+    following = body.find("\n{#", start + 1)
+    return body[start : following if following != -1 else len(body)]
+
+
+@pytest.fixture(scope="module")
+def schema():
+    if not (SCHEMA / "legislation.xsd").is_file():
+        pytest.skip(f"CLML schema not found at {SCHEMA} (../shared is absent on this machine)")
+    return etree.XMLSchema(etree.parse(str(SCHEMA / "legislation.xsd")))
+
+
+@pytest.mark.parametrize("path", ALL_CLML, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_fixture_is_valid_clml(schema, path):
+    doc = etree.parse(str(path))
+    assert schema.validate(doc), "\n".join(str(e) for e in schema.error_log)
+
+
+def test_fixtures_cover_every_construct():
+    assert len(ALL_CLML) >= 4
+    text = "".join(p.read_text("utf-8") for p in ALL_CLML)
+    for construct in ("<Part ", "<Chapter ", "<Pblock ", "<P1group", "<P2 ", "<P3 ", "<P4 ",
+                      "<Schedule ", "<Term ", "<Definition ", "<BlockAmendment ",
+                      'Status="Repealed"', 'Status="Prospective"', "<CommentaryRef ",
+                      "<Addition ", "<Substitution ", "<Repeal ", 'Type="F"', 'Type="C"',
+                      'Type="I"', 'Type="E"', "<dct:valid>", "<ukm:Made ", "<ukm:EnactmentDate "):
+        assert construct in text, construct
+
+
+def test_act_metadata():
+    doc, _ = parse(ACT, base_url="http://mirror.test/", short_title="ESA 2031", aliases=["ESA"])
+    assert doc.id == doc.identifier == "ukpga/2031/7"
+    assert doc.title == "Example Services Act 2031"
+    assert doc.doc_type == "act"
+    assert doc.source_url == "http://mirror.test/ukpga/2031/7"
+    assert doc.extent == "E+W"
+    assert doc.valid_from == "2033-04-01"  # dct:valid of the revised version
+    assert doc.extra["enacted"] == "2031-03-15"
+    assert doc.short_title == "ESA 2031" and doc.aliases == ["ESA"]
+    assert doc.licence == "Open Government Licence v3.0" and "legislation.gov.uk" in doc.attribution
+    assert doc.sha256 and len(doc.sha256) == 64
+    # s 5 is prospective, the rest in force
+    assert doc.status == "partially_in_force"
+    assert "s 5" in doc.status_note
+
+
+def test_structure_and_anchors():
+    _, body = parse(ACT)
+    for anchor in ("part-1", "part-2", "part-2-chapter-1", "section-1", "section-3",
+                   "section-3-2", "section-3-2-a", "section-3-2-b-i", "section-3-2-b-ii",
+                   "section-3A", "section-3A-2", "schedule-1", "schedule-1-paragraph-1",
+                   "schedule-1-paragraph-2-2"):
+        assert anchor_attrs(body, anchor) is not None, anchor
+    assert "# Part 1 Example service duties" in body
+    assert "## General duties" in body  # a cross-heading: a heading without a pin
+    assert "### 3 General duty of example authorities" in body
+    assert "(2) For the purpose of subsection (1) an authority must consult—" in body
+    assert "(ii) local widget makers." in body
+    # definitions: the term is marked, the definition kept
+    assert "“**widget service**” means any service of supplying imaginary widgets" in body
+    order = [body.index("{#" + a + "}") for a in ("section-3-1", "section-3-2", "section-3-2-a")]
+    assert order == sorted(order)
+
+
+def test_repealed_and_prospective_provisions_are_marked():
+    _, body = parse(ACT)
+    assert anchor_attrs(body, "section-2")["status"] == "repealed"
+    assert anchor_attrs(body, "section-3-3")["status"] == "repealed"
+    assert anchor_attrs(body, "section-5")["status"] == "prospective"
+    assert anchor_attrs(body, "section-5")["extent"] == "E"  # narrower than the Act's E+W
+    assert "status" not in anchor_attrs(body, "section-3-1")
+
+
+def test_commentaries_are_annotations_on_their_provision():
+    _, body = parse(ACT)
+    s4 = node_text(body, "section-4")
+    assert "**C1** S. 4 modified" in s4
+    s3a = node_text(body, "section-3A ")
+    assert "**Annotations**" in s3a and "**F4** S. 3A inserted" in s3a
+    # shown once, on the section, not repeated on each inserted subsection
+    assert "F4" not in node_text(body, "section-3A-1")
+    assert "**F3** S. 3(4) substituted" in node_text(body, "section-3-4")
+    assert "**I1**" in node_text(body, "section-5")
+    assert body.count("**F1**") == 1
+
+
+def test_amended_provision_links_to_amending_provision():
+    _, body = parse(ACT)
+    assert anchor_attrs(body, "section-3A")["amended_by"] == "ukpga/2032/4/section/2"
+    assert anchor_attrs(body, "section-3-4")["amended_by"] == "ukpga/2032/4/section/1"
+    assert anchor_attrs(body, "section-2")["amended_by"] == "ukpga/2032/4/section/3"
+
+
+def test_block_amendment_is_quoted_in_the_amending_provision():
+    doc, body = parse(AMENDING)
+    assert doc.id == "ukpga/2032/4" and doc.status == "in_force"
+    assert anchor_attrs(body, "section-2-1")["amends"] == "ukpga/2031/7/section/3A"
+    assert anchor_attrs(body, "section-1")["amends"] == "ukpga/2031/7/section/3/4"
+    # the inserted text is part of s 2(1), quoted, never a provision of the amending Act
+    s21 = node_text(body, "section-2-1")
+    assert "> 3A Duty to involve service users" in s21
+    assert "> (1) An example authority must involve users" in s21
+    assert "\n.\n" not in s21  # the closing AppendText is not a stray paragraph
+    anchors = re.findall(r"^\{#([A-Za-z0-9-]+)", body, re.M)
+    assert anchors == ["section-1", "section-2", "section-2-1", "section-2-2", "section-3"]
+
+
+def test_statutory_instrument():
+    doc, body = parse(REGS)
+    assert doc.doc_type == "si" and doc.id == "uksi/2031/112"
+    assert doc.extra["made"] == "2031-02-06"
+    assert anchor_attrs(body, "regulation-13A")["amended_by"] == "uksi/2032/5/regulation/3"
+    assert "# 13A Small employers" in body
+    assert anchor_attrs(body, "regulation-13-1-b") is not None
+    assert "“**transferor**” means the employer" in body
+
+
+def test_order_point_in_time_and_whole_document_status():
+    doc, body = parse(ORDER)
+    assert doc.status == "prospective"  # Status="Prospective" on the whole Order
+    assert doc.valid_from == "2033-06-01"
+    assert doc.extent == "E"
+    assert anchor_attrs(body, "article-1") is not None  # Orders have articles
+    assert anchor_attrs(body, "schedule-part-1") is not None
+    assert anchor_attrs(body, "schedule-paragraph-2")["status"] == "repealed"
+    assert "**E1** Art. 1 extends to England only." in node_text(body, "article-1")
+
+
+def test_scope_filters_provisions_but_keeps_their_headings():
+    doc, body = parse(ACT, scope=["part/I"])  # Roman and Arabic Part numbers are the same Part
+    assert anchor_attrs(body, "section-3A") is not None
+    assert anchor_attrs(body, "section-4") is None and anchor_attrs(body, "schedule-1") is None
+    assert doc.extra["scope"] == ["part/I"]
+    assert doc.status == "in_force"  # s 5, the prospective one, is out of scope
+    _, body = parse(ACT, scope=["section/3-3A", "schedule/1"])
+    assert anchor_attrs(body, "part-1") is not None  # context for s 3
+    assert anchor_attrs(body, "section-1") is None and anchor_attrs(body, "section-2") is None
+    assert anchor_attrs(body, "section-3A-2") is not None
+    assert anchor_attrs(body, "schedule-1-paragraph-2-1") is not None
+    with pytest.raises(CLMLError, match="matched no provision"):
+        parse(ACT, scope=["section/99"])
+
+
+def test_in_scope_ranges():
+    assert in_scope("section/138", ["section/137-139"])
+    assert in_scope("section/138A/2", ["section/137-139"])
+    assert not in_scope("section/140", ["section/137-139"])
+    assert in_scope("part/5/chapter/1", ["part/V"])
+    assert not in_scope("schedule/8", ["schedule/80"])
+
+
+BOMB = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+<!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+<!ENTITY lol9 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">]>
+<Legislation xmlns="http://www.legislation.gov.uk/namespaces/legislation">&lol9;</Legislation>
+"""
+XXE = b"""<?xml version="1.0"?>
+<!DOCTYPE x [<!ENTITY secret SYSTEM "file:///etc/passwd">]>
+<Legislation xmlns="http://www.legislation.gov.uk/namespaces/legislation">&secret;</Legislation>
+"""
+
+
+@pytest.mark.parametrize("data", [BOMB, XXE], ids=["billion-laughs", "external-entity"])
+def test_entity_declarations_are_refused_fast(data):
+    start = time.monotonic()
+    with pytest.raises(CLMLError, match="DOCTYPE"):
+        parse_clml(data)
+    assert time.monotonic() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"<Legislation xmlns='http://www.legislation.gov.uk/namespaces/legislation'><Primary>",
+         "malformed XML"),
+        (b"<html><body>Service unavailable</body></html>", "not CLML"),
+        (b"", "empty"),
+    ],
+)
+def test_unusable_documents_are_refused_with_a_reason(data, message):
+    with pytest.raises(CLMLError, match=message):
+        parse_clml(data)
+
+
+def test_output_round_trips_through_the_corpus_format(tmp_path):
+    doc, body = parse(ACT, retrieved_at="2033-05-01T10:00:00+00:00")
+    path = tmp_path / f"{doc.id}.md"
+    write_document(path, doc, body)
+    back = read_document(path)
+    assert back.document.id == "ukpga/2031/7"
+    assert back.document.status == "partially_in_force"
+    assert back.document.extra["enacted"] == "2031-03-15"
+    assert "{#section-3-2-b-i}" in back.body
+
+
+def test_passages_have_legislation_ids_and_oscola_citations():
+    passages_mod = pytest.importorskip("indexer.passages")
+    doc, body = parse(ACT, short_title="ESA 2031")
+    parsed = passages_mod.parse_document(doc, body)
+    by_id = {p.id: p for p in parsed.passages}
+    s32 = by_id["ukpga/2031/7/section/3/2"]
+    assert s32.citation == "Example Services Act 2031, s 3(2)"
+    assert s32.short_citation == "ESA 2031 s 3(2)"
+    assert s32.source_url == "https://www.legislation.gov.uk/ukpga/2031/7/section/3/2"
+    assert by_id["ukpga/2031/7/section/2"].status == "repealed"
+    assert by_id["ukpga/2031/7/section/5"].status == "prospective"
+    assert "widget makers" in by_id["ukpga/2031/7/section/3/2/b/ii"].text
+    nodes = {n.pin: n for n in parsed.nodes}
+    assert nodes["section/3A"].attrs["amended_by"] == "ukpga/2032/4/section/2"
+    # the amending Act: s 2(1) carries the quoted text; there is no s 3A of the 2032 Act
+    amending = passages_mod.parse_document(*parse(AMENDING))
+    ids = {p.id for p in amending.passages}
+    assert "ukpga/2032/4/section/3A" not in ids
+    s21 = next(p for p in amending.passages if p.id == "ukpga/2032/4/section/2/1")
+    assert "involve users of widget services" in s21.text
+    node = next(n for n in amending.nodes if n.pin == "section/2/1")
+    assert node.attrs["amends"] == "ukpga/2031/7/section/3A"
+
+
+def test_two_versions_of_one_provision_keep_one_anchor():
+    """Revised texts may carry a provision twice (say, for England and for Wales)."""
+    data = ACT.read_bytes().decode()
+    start = data.index("<P1group", data.index("<Chapter "))
+    end = data.index("</P1group>", start) + len("</P1group>")
+    welsh = data[start:end].replace('RestrictExtent="E+W"', 'RestrictExtent="W"')
+    _, body = parse_clml((data[:end] + welsh + data[end:]).encode())
+    assert body.count("{#section-4") == 1
+    assert "**4 Partnership agreements** (another version, extent W)" in body
+    passages_mod = pytest.importorskip("indexer.passages")
+    passages_mod.parse_document(parse_clml(ACT.read_bytes())[0], body)  # no duplicate anchors

@@ -1,0 +1,221 @@
+"""`kb crawl`: manifest -> fetch -> parse -> corpus, in mirror mode and over local HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from indexer.corpus import read_document
+from indexer.crawl import crawl, run_crawl
+from indexer.http import Fetcher
+from indexer.manifest import ManifestError, load_manifest, manifest_files
+from kb.config import Settings
+from tests.test_http import GOOD, LocalServer, ok, status, truncated
+
+FIXTURES = Path(__file__).parent / "fixtures"
+MANIFEST = FIXTURES / "sources.yaml"
+MIRROR = FIXTURES / "mirror"
+PATH = "/ukpga/2031/7/data.xml"
+
+
+def run(args: list[str], tmp_path: Path, **env: str):
+    environ = {"KB_HOME": str(tmp_path / "kb"), "KB_CRAWL_DELAY": "0", "KB_SOURCES": ""}
+    environ.update(env)
+    return CliRunner().invoke(crawl, args, env=environ, catch_exceptions=False)
+
+
+def test_mirror_crawl_writes_readable_corpus_documents(tmp_path):
+    out = tmp_path / "crawled"
+    result = run(["--sources", str(MANIFEST), "--mirror", str(MIRROR), "--out", str(out)], tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "3 from mirror, 0 failed" in result.output
+    act = read_document(out / "ukpga/2031/7.md")
+    assert act.document.title == "Example Services Act 2031"
+    assert act.document.short_title == "ESA 2031"
+    assert act.document.aliases == ["ESA 2031", "2031 c. 7"]
+    assert act.document.source_url == "https://www.legislation.gov.uk/ukpga/2031/7"
+    assert act.document.extra["source_id"] == "example-act"
+    assert '{#section-3A amended_by="ukpga/2032/4/section/2"}' in act.body
+    amending = read_document(out / "ukpga/2032/4.md")
+    assert amending.document.extra["version"] == "enacted"
+    assert "{#section-3}" not in amending.body  # scope section/1-2 only
+    assert read_document(out / "uksi/2031/112.md").document.doc_type == "si"
+
+
+def test_only_and_unknown_ids(tmp_path):
+    out = tmp_path / "crawled"
+    args = ["--sources", str(MANIFEST), "--mirror", str(MIRROR), "--out", str(out)]
+    result = run(args + ["--only", "example-regs"], tmp_path)
+    assert result.exit_code == 0
+    assert [p.relative_to(out).as_posix() for p in out.rglob("*.md")] == ["uksi/2031/112.md"]
+    result = run(args + ["--only", "nope"], tmp_path)
+    assert result.exit_code != 0 and "unknown source id nope" in result.output
+
+
+def test_missing_mirror_file_fails_that_source_only(tmp_path):
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text(
+        MANIFEST.read_text() + "  - id: absent\n    kind: legislation\n    path: ukpga/1999/27\n"
+    )
+    out = tmp_path / "crawled"
+    result = run(["--sources", str(manifest), "--mirror", str(MIRROR), "--out", str(out)], tmp_path)
+    assert result.exit_code == 1
+    assert "FAILED absent (https://www.legislation.gov.uk/ukpga/1999/27/data.xml): not in the mirror" in (
+        result.output
+    )
+    assert "3 from mirror, 1 failed" in result.output
+    assert (out / "ukpga/2031/7.md").is_file()
+
+
+def write_manifest(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "manifest.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_unknown_kind_and_missing_parser_are_reported(tmp_path):
+    manifest = write_manifest(
+        tmp_path,
+        "sources:\n"
+        "  - {id: odd, kind: mystery, url: 'https://example.org/x'}\n"
+        "  - {id: later, kind: pdf, url: 'https://example.org/y.pdf',"
+        " parser: 'indexer.not_written_yet:parse_source'}\n",
+    )
+    result = run(["--sources", str(manifest), "--out", str(tmp_path / "o")], tmp_path)
+    assert result.exit_code == 1
+    assert "FAILED odd (https://example.org/x): no parser is registered for kind 'mystery'" in (
+        result.output
+    )
+    assert "FAILED later" in result.output and "is unavailable" in result.output
+
+
+@pytest.fixture
+def server():
+    srv = LocalServer()
+    yield srv
+    srv.close()
+
+
+def test_http_crawl_then_faults_never_lose_the_written_document(tmp_path, server):
+    env = {"KB_LEGISLATION_URL": server.url("")}
+    manifest = write_manifest(
+        tmp_path, "sources:\n  - {id: example-act, kind: legislation, path: ukpga/2031/7}\n"
+    )
+    out = tmp_path / "crawled"
+    args = ["--sources", str(manifest), "--out", str(out)]
+    server.route("/robots.txt", ok(b"User-agent: *\nAllow: /\n"))
+    server.route(PATH, ok(GOOD, etag='"v1"'))
+    first = run(args, tmp_path, **env)
+    assert first.exit_code == 0, first.output
+    assert "1 fetched" in first.output
+    written = out / "ukpga/2031/7.md"
+    assert read_document(written).document.source_url == server.url("/ukpga/2031/7")
+    good = written.read_bytes()
+
+    second = run(args, tmp_path, **env)
+    assert second.exit_code == 0 and "1 not modified" in second.output
+    assert server.requests[-1][1]["If-None-Match"] == '"v1"'
+
+    for handler, reason in [
+        (status(404), "404 Not Found"),
+        (ok(b"<Legislation"), "malformed XML"),
+        (ok(b"<!DOCTYPE x [<!ENTITY a 'a'>]><x>&a;</x>"), "DOCTYPE"),
+    ]:
+        server.route(PATH, handler)
+        result = run(args, tmp_path, **env)
+        assert result.exit_code == 1
+        assert f"FAILED example-act ({server.url(PATH)}): " in result.output
+        assert reason in result.output
+        assert "1 failed source(s); earlier copies were kept" in result.output
+        assert written.read_bytes() == good
+
+
+def test_faults_keep_document_and_cache(tmp_path, server):
+    """The slower faults, through run_crawl with a fetcher tuned for tests."""
+    settings = Settings(home=tmp_path / "kb", legislation_url=server.url(""), crawl_delay=0)
+    manifest = write_manifest(
+        tmp_path, "sources:\n  - {id: example-act, kind: legislation, path: ukpga/2031/7}\n"
+    )
+    sources = load_manifest([manifest], settings)
+    out = tmp_path / "crawled"
+
+    def crawl_once():
+        fetcher = Fetcher(settings, allowed_hosts=[server.host], delay=0, timeout=(1, 0.3),
+                          retries=1, backoff=0.01, max_bytes=100_000)
+        return run_crawl(sources, settings, out, fetcher, progress=False)[0]
+
+    server.route(PATH, ok(GOOD))
+    assert crawl_once().status == "fetched"
+    written = (out / "ukpga/2031/7.md").read_bytes()
+    cache = next((tmp_path / "kb/cache/raw").rglob("data.xml"))
+    for handler, reason in [
+        (status(500), "500 Internal Server Error"),
+        (truncated(GOOD), "incomplete body"),
+        (ok(GOOD + b" " * 100_000), "larger than the 100000-byte limit"),
+    ]:
+        server.route(PATH, handler)
+        report = crawl_once()
+        assert report.status == "failed" and reason in report.reason
+        assert (out / "ukpga/2031/7.md").read_bytes() == written
+        assert cache.read_bytes() == GOOD
+
+
+def test_robots_disallow_fails_the_source(tmp_path, server):
+    env = {"KB_LEGISLATION_URL": server.url("")}
+    manifest = write_manifest(
+        tmp_path, "sources:\n  - {id: example-act, kind: legislation, path: ukpga/2031/7}\n"
+    )
+    server.route("/robots.txt", ok(b"User-agent: *\nDisallow: /ukpga/\n"))
+    server.route(PATH, ok(GOOD))
+    result = run(["--sources", str(manifest), "--out", str(tmp_path / "o")], tmp_path, **env)
+    assert result.exit_code == 1 and "disallowed by robots.txt" in result.output
+    assert server.hits(PATH) == 0
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ("{id: a, kind: legislation, url: 'https://www.legislation.gov.uk/ukpga/1999/27'}",
+         "give 'path', not 'url': the base comes from KB_LEGISLATION_URL"),
+        ("{id: a, kind: legislation, path: ukpga/1999/27, version: yesterday}", "'version'"),
+        ("{id: a, kind: legislation, path: ukpga/1999/27, scope: [part one]}", "scope items"),
+        ("{id: a, kind: legislation, path: 'Local Government Act'}", "'path' must look like"),
+        ("{kind: legislation, path: ukpga/1999/27}", "'id' is required"),
+    ],
+)
+def test_manifest_errors_name_file_and_entry(tmp_path, entry, problem):
+    manifest = write_manifest(tmp_path, f"sources:\n  - {entry}\n")
+    with pytest.raises(ManifestError) as caught:
+        load_manifest([manifest], Settings())
+    assert str(manifest) in str(caught.value) and "source #1" in str(caught.value)
+    assert problem in str(caught.value)
+
+
+def test_manifest_folder_duplicates_and_env(tmp_path, monkeypatch):
+    folder = tmp_path / "sources"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("sources:\n  - {id: x, kind: legislation, path: ukpga/2031/2}\n")
+    (folder / "b.yaml").write_text(
+        "sources:\n  - {id: g, kind: govuk, path: guidance/x, attachments: true}\n"
+    )
+    monkeypatch.setenv("KB_SOURCES", str(folder))
+    sources = load_manifest(manifest_files(None, Settings()), Settings())
+    assert [(s.id, s.kind) for s in sources] == [("x", "legislation"), ("g", "govuk")]
+    assert sources[1].url == "https://www.gov.uk/guidance/x"
+    assert sources[1].extra == {"attachments": True}  # other kinds' own fields are kept
+    (folder / "c.yaml").write_text("sources:\n  - {id: x, kind: legislation, path: ukpga/2031/3}\n")
+    with pytest.raises(ManifestError, match="already defined"):
+        load_manifest(manifest_files(None, Settings()), Settings())
+
+
+def test_project_manifest_names_the_mission_instruments():
+    sources = {s.id: s for s in load_manifest(manifest_files(
+        Path(__file__).resolve().parents[1] / "corpus/sources/legislation.yaml"), Settings())}
+    assert sources["lga-1999"].path == "ukpga/1999/27"
+    assert {"LGA 1999", "1999 c. 27"} <= set(sources["lga-1999"].aliases)
+    assert "section/137-139" in sources["lgpiha-2007"].scope
+    assert "schedule/8" in sources["lgpiha-2007"].scope
+    assert {"TUPE", "TUPE 2006", "SI 2006/246"} <= set(sources["tupe-2006"].aliases)
+    assert sources["tupe-2006"].scope is None
