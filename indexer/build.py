@@ -10,9 +10,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from indexer import links
 from indexer.corpus import Problem, iter_corpus, read_document
-from indexer.passages import BodyError, parse_document
+from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb import store
+from kb.cite import Registry
 from kb.config import Settings
 from kb.models import DocumentError, Passage
 from kb.whoosh_engine import write_index
@@ -61,32 +63,37 @@ def build(
     build_dir = store.start_build(index_dir)
     summaries: list[dict] = []
     seen: dict[str, str] = {}
+    parsed_docs: list[ParsedDocument] = []
+    for path in tqdm(paths, desc="Reading", unit="doc", disable=not progress):
+        name = _display(path, roots)
+        try:
+            parsed = read_document(path)
+            doc = parsed.document
+            if doc.id in seen:
+                raise DocumentError(f"id {doc.id!r} is already used by {seen[doc.id]}")
+            result = parse_document(doc, parsed.body)
+        except (DocumentError, BodyError, OSError) as exc:
+            report.problems.append(Problem(name, str(exc)))
+            continue
+        seen[doc.id] = name
+        if not result.passages:
+            report.problems.append(Problem(name, "no text to index (empty body)"))
+            continue
+        parsed_docs.append(result)
+        summaries.append(
+            {
+                **{k: v for k, v in doc.to_dict().items() if k != "extra"},
+                "passage_count": len(result.passages),
+                "source_file": name,
+            }
+        )
+    report.documents = len(parsed_docs)
+    registry = Registry.from_documents(d.document for d in parsed_docs)
+    link_maps = links.collect(parsed_docs, registry)
 
     def passages() -> Iterator[Passage]:
-        for path in tqdm(paths, desc="Indexing", unit="doc", disable=not progress):
-            name = _display(path, roots)
-            try:
-                parsed = read_document(path)
-                doc = parsed.document
-                if doc.id in seen:
-                    raise DocumentError(f"id {doc.id!r} is already used by {seen[doc.id]}")
-                result = parse_document(doc, parsed.body)
-            except (DocumentError, BodyError, OSError) as exc:
-                report.problems.append(Problem(name, str(exc)))
-                continue
-            seen[doc.id] = name
-            if not result.passages:
-                report.problems.append(Problem(name, "no text to index (empty body)"))
-                continue
-            store.write_document_record(build_dir, doc, result.nodes)
-            summaries.append(
-                {
-                    **{k: v for k, v in doc.to_dict().items() if k != "extra"},
-                    "passage_count": len(result.passages),
-                    "source_file": name,
-                }
-            )
-            report.documents += 1
+        for result in parsed_docs:
+            store.write_document_record(build_dir, result.document, result.nodes)
             yield from result.passages
 
     try:
@@ -99,6 +106,7 @@ def build(
         if not report.documents:
             raise BuildFailed("No documents could be indexed; the index being served was kept.")
         store.write_json(build_dir / "documents.json", summaries)
+        store.write_json(build_dir / "links.json", link_maps)
         report.seconds = time.perf_counter() - started
         report.version = store.publish(
             index_dir,

@@ -34,7 +34,11 @@ HOLDERS = (
     "tribunal",
     "partner authority",
 )
-_HOLDER = "|".join(re.escape(h).replace(r"\ ", r"\s+") for h in HOLDERS)
+_HOLDER = "|".join(
+    re.escape(h[:-1] if h.endswith("y") else h).replace(r"\ ", r"\s+")
+    + ("(?:y|ies)" if h.endswith("y") else "")
+    for h in HOLDERS
+)
 _PLURAL = r"(?:s|'s|ies)?"
 _DUTY_OF = re.compile(
     rf"\b(?:it\s+is|it\s+shall\s+be|shall\s+be)\s+the\s+duty\s+of\s+(?:the\s+|a\s+|an\s+|each\s+|every\s+)?"
@@ -76,6 +80,7 @@ class DutyFinding:
 
 def _canonical(holder: str) -> str:
     key = re.sub(r"\s+", "", holder.lower())
+    key = re.sub(r"ies$", "y", key)
     key = re.sub(r"(?:'s|s)$", "", key) if key not in _CANONICAL else key
     name = _CANONICAL.get(key, holder.lower())
     return "Secretary of State" if name == "secretary of state" else name

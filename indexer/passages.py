@@ -13,6 +13,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin
 
+from indexer.duties import classify
 from kb import pins
 from kb.models import Document, Node, Passage
 
@@ -233,6 +234,8 @@ def make_passages(document: Document, nodes: list[Node]) -> list[Passage]:
         if not node.text:
             continue
         status, status_date = _status(document, node, by_pin)
+        valid_from, valid_to = _validity(document, node, status, status_date)
+        finding = classify(node.text)
         heading_title = node.title if node.is_heading else ""
         passage_id = f"{document.id}/{node.pin}"
         passages.append(
@@ -253,10 +256,12 @@ def make_passages(document: Document, nodes: list[Node]) -> list[Passage]:
                 doc_type=document.doc_type,
                 text=node.text,
                 order=order,
-                valid_from=document.valid_from,
-                valid_to=document.valid_to,
+                valid_from=valid_from,
+                valid_to=valid_to,
                 sample=document.sample,
                 aliases=[a for a in [document.short_title, *document.aliases] if a],
+                duty=finding.kind,
+                holders=list(finding.holders),
             )
         )
     return passages
@@ -269,3 +274,21 @@ def _status(document: Document, node: Node, by_pin: dict[str, Node]) -> tuple[st
             return walk.status, walk.attrs.get("status_date") or document.status_date
         walk = by_pin.get(walk.parent) if walk.parent else None
     return document.status, document.status_date
+
+
+ENDED = ("repealed", "withdrawn", "superseded")
+
+
+def _validity(
+    document: Document, node: Node, status: str, status_date: str | None
+) -> tuple[str | None, str | None]:
+    """The dates a passage's text applies between, for `as_at` searches.
+
+    Explicit valid_from / valid_to (node attributes, then the document's) win; otherwise
+    text that was repealed, withdrawn or superseded stopped applying on its status date.
+    """
+    valid_from = node.attrs.get("valid_from") or document.valid_from
+    valid_to = node.attrs.get("valid_to") or document.valid_to
+    if valid_to is None and status in ENDED and status_date:
+        valid_to = status_date
+    return valid_from, valid_to

@@ -20,7 +20,23 @@ from kb.store import IndexMissing
 def cli(ctx: click.Context) -> None:
     """Statutory guidance knowledge base: crawl, build and search legislation and guidance."""
     ctx.ensure_object(dict)
-    ctx.obj.setdefault("settings", Settings.from_env())
+    settings = ctx.obj.setdefault("settings", Settings.from_env())
+    # For `kb cite`: resolve against the index being served, when there is one.
+    ctx.obj.setdefault("registry", lambda: getattr(_served(ctx), "registry", None))
+    ctx.obj.setdefault("in_index", lambda pid: bool(_served(ctx) and _served(ctx).canonical_id(pid)))
+    ctx.obj.setdefault("legislation_url", settings.legislation_url)
+
+
+def _served(ctx: click.Context):
+    """The current index version, or None when nothing has been built (opened once)."""
+    if "version" not in ctx.obj:
+        from kb.service import KnowledgeBase
+
+        try:
+            ctx.obj["version"] = KnowledgeBase(ctx.obj["settings"]).current()
+        except IndexMissing:
+            ctx.obj["version"] = None
+    return ctx.obj["version"]
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -84,13 +100,18 @@ def _open(ctx):
 @click.option("--type", "doc_type", multiple=True, help="Only this doc_type (repeatable).")
 @click.option("--status", multiple=True, help="Only this status, or 'current' (repeatable).")
 @click.option("--document", multiple=True, help="Only this document id (repeatable).")
+@click.option("--duties", is_flag=True, help="Only provisions that impose duties.")
+@click.option("--powers", is_flag=True, help="Only provisions that confer powers.")
+@click.option("--holder", multiple=True, help="Only duties or powers of this holder (employer, …).")
+@click.option("--as-at", "as_at", metavar="YYYY-MM-DD", help="Only text that applied on that date.")
 @click.pass_context
-def search(ctx, query, as_json, limit, offset, doc_type, status, document):
+def search(ctx, query, as_json, limit, offset, doc_type, status, document, duties, powers, holder, as_at):
     """Search passages and print them with their citations."""
     from kb.search import RequestError, run_search
 
     kb, version = _open(ctx)
-    params = {"q": " ".join(query), "limit": limit, "offset": offset}
+    params = {"q": " ".join(query), "limit": limit, "offset": offset, "as_at": as_at}
+    kinds = (["duty"] if duties else []) + (["power"] if powers else [])
     try:
         response = run_search(
             version,
@@ -98,6 +119,8 @@ def search(ctx, query, as_json, limit, offset, doc_type, status, document):
             doc_type=list(doc_type),
             status=list(status),
             document=list(document),
+            duty=kinds,
+            holder=list(holder),
         )
     except RequestError as exc:
         if as_json:
@@ -110,13 +133,20 @@ def search(ctx, query, as_json, limit, offset, doc_type, status, document):
     if as_json:
         click.echo(json.dumps(response, indent=2, ensure_ascii=False))
         return
+    cited = response.get("citation")
+    if cited:
+        where = cited["id"] if cited["in_index"] else "not in this index"
+        click.secho(f"Citation: {cited['citation']} ({where})", bold=True)
     click.echo(f"{response['total']} passages match {response['query']!r}")
+    if response.get("suggestion"):
+        click.echo(f"Did you mean: {response['suggestion']}?")
     if response["relaxed"]:
         click.echo("No passage has all your words; showing passages with any of them.")
     for n, hit in enumerate(response["results"], start=response["offset"] + 1):
         click.echo("")
         status_flag = "" if hit["status"] in ("in_force",) else f" [{hit['status'].upper()}]"
-        click.secho(f"{n}. {hit['citation']}{status_flag}", bold=True)
+        duty = f" [{hit['duty'].upper()}: {', '.join(hit['holders']) or '?'}]" if hit["duty"] != "none" else ""
+        click.secho(f"{n}. {hit['citation']}{status_flag}{duty}", bold=True)
         if hit["heading"]:
             click.echo(f"   {hit['heading']}")
         click.echo(f"   {_plain(hit['snippet_html'])}")

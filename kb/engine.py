@@ -17,17 +17,21 @@ from kb.models import Passage
 
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
-FACETS = ("document_id", "doc_type", "status")
+FACETS = ("document_id", "doc_type", "status", "duty", "holder")
 
 
 @dataclass
 class SearchRequest:
-    q: str
+    q: str  # checked and expanded with synonyms (kb.search)
     doc_type: list[str] = field(default_factory=list)
     status: list[str] = field(default_factory=list)  # may include "current"
     document: list[str] = field(default_factory=list)
+    duty: list[str] = field(default_factory=list)  # "duty", "power"
+    holder: list[str] = field(default_factory=list)  # "employer", "best value authority"
+    as_at: str | None = None  # YYYY-MM-DD: only text that applied on that date
     limit: int = 10
     offset: int = 0
+    typed: str | None = None  # the words as typed, before synonyms: what spelling checks
 
 
 @dataclass
@@ -39,6 +43,7 @@ class SearchResponse:
     limit: int
     offset: int
     relaxed: bool = False  # no passage had every word, so any-word matches are shown
+    suggestion: str | None = None  # "did you mean", when a word is not in the index
     took_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -48,6 +53,7 @@ class SearchResponse:
             "limit": self.limit,
             "offset": self.offset,
             "relaxed": self.relaxed,
+            "suggestion": self.suggestion,
             "took_ms": round(self.took_ms, 2),
             "results": self.results,
             "facets": self.facets,

@@ -215,6 +215,9 @@ class Passage:
     valid_to: str | None = None
     sample: bool = False
     aliases: list[str] = field(default_factory=list)  # the document's other names
+    duty: str = "none"  # "duty", "power" or "none" (indexer/duties.py)
+    holders: list[str] = field(default_factory=list)  # who the duty or power falls on
+    cites: list[str] = field(default_factory=list)  # ids of provisions this passage cites
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

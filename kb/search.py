@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from kb import query
+from kb import query, synonyms
+from kb.cite import resolve
 from kb.engine import MAX_LIMIT, MAX_OFFSET, SearchRequest
 from kb.models import DOC_TYPES, STATUSES
+
+DUTY_KINDS = ("duty", "power", "none")
 
 DEFAULT_LIMIT = 10
 
@@ -46,31 +50,100 @@ def _choices(values: list[str], allowed: tuple[str, ...], name: str) -> list[str
     return cleaned
 
 
+def _as_at(params: Mapping[str, Any]) -> str | None:
+    raw = str(params.get("as_at") or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise RequestError(f"'as_at' must be a date like 2011-03-23, not {raw[:20]!r}.") from None
+
+
+def _flag(params: Mapping[str, Any], name: str) -> bool:
+    return str(params.get(name) or "").lower() in ("1", "true", "yes", "on")
+
+
 def make_request(
     params: Mapping[str, Any],
     doc_type: list[str] | None = None,
     status: list[str] | None = None,
     document: list[str] | None = None,
+    duty: list[str] | None = None,
+    holder: list[str] | None = None,
 ) -> SearchRequest:
     """Validate search parameters; raises RequestError (400) or query.QueryError."""
     checked = query.check(str(params.get("q") or ""))
+    duties = _choices(duty or [], (*DUTY_KINDS, "true", "false"), "duty")
+    # duty=true is the "duties only" switch; duty=duty/power picks one kind.
+    duties = [("duty" if d == "true" else "none" if d == "false" else d) for d in duties]
     return SearchRequest(
-        q=checked.text,
+        q=synonyms.expand(checked.text),
         doc_type=_choices(doc_type or [], DOC_TYPES, "doc_type"),
         status=_choices(status or [], (*STATUSES, "current"), "status"),
         document=[d.strip() for d in (document or []) if d.strip()],
+        duty=duties,
+        holder=[h.strip() for value in (holder or []) for h in value.split(",") if h.strip()],
+        as_at=_as_at(params),
+        typed=checked.text,
         limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=_int(params, "offset", 0, 0, MAX_OFFSET),
     )
 
 
-def run_search(version, params: Mapping[str, Any], **lists: list[str]) -> dict[str, Any]:
+def citation_hit(version, q: str) -> dict[str, Any] | None:
+    """If the whole query is a citation ("s 3 LGA 1999"), the provision it names."""
+    found = resolve(q, version.registry)
+    if found is None or not found.pin:
+        return None
+    # Only when the citation is (nearly) all the query, not a citation inside words.
+    if len(q[: found.start].strip()) + len(q[found.end :].strip(" .,;")) > 2:
+        return None
+    passage_id = version.canonical_id(found.id)
+    hit = found.to_dict(in_index=passage_id is not None)
+    if passage_id:
+        provision = version.provision(passage_id)
+        hit.update(
+            id=passage_id,
+            url=f"/p/{passage_id}",
+            source_url=(provision["passage"] or {}).get("source_url"),
+            text=provision["text"],
+            status=(provision["passage"] or {}).get("status") or provision["document"]["status"],
+            heading=" › ".join(provision["node"].get("heading_path") or []),
+        )
+    return hit
+
+
+LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder")
+
+
+def _lists(params: Mapping[str, Any], given: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Repeatable filters, from keyword arguments or else from the request's parameters."""
+    lists = {}
+    for name in LIST_PARAMS:
+        if name in given:
+            lists[name] = list(given[name])
+        elif hasattr(params, "getlist"):
+            lists[name] = params.getlist(name)
+        else:
+            value = params.get(name)
+            lists[name] = [] if value in (None, "") else [str(value)]
+    return lists
+
+
+def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[str, Any]:
     try:
-        request = make_request(params, **lists)
+        request = make_request(params, **_lists(params, given))
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
+    raw = str(params.get("q") or "").strip()
     response = version.engine.search(request).to_dict()
-    response["query"] = str(params.get("q") or "").strip()
+    response["query"] = raw
+    response["as_at"] = request.as_at
+    response["citation"] = citation_hit(version, raw)
+    if response["citation"] and response["citation"]["in_index"] and request.offset == 0:
+        first = response["citation"]["id"]
+        response["results"].sort(key=lambda hit: hit["id"] != first)
     titles = {doc["id"]: doc["title"] for doc in version.documents}
     for item in response["facets"].get("document_id", []):
         item["label"] = titles.get(item["value"], item["value"])

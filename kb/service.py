@@ -11,11 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from kb import store
+from kb.cite import Registry
 from kb.config import Settings
 from kb.engine import Engine
+from kb.models import Document
 from kb.whoosh_engine import WhooshEngine
 
 RETIRE_AFTER_S = 60.0
+_ROMAN_PARTS = dict(
+    zip(
+        map(str, range(1, 21)),
+        "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(),
+        strict=True,
+    )
+)
 
 
 @dataclass
@@ -32,6 +41,57 @@ class IndexVersion:
     def __post_init__(self):
         self.by_id = {doc["id"]: doc for doc in self.documents}
         self.document_record = functools.lru_cache(maxsize=256)(self._document_record)
+
+    @functools.cached_property
+    def registry(self) -> Registry:
+        """Instruments this index knows, for resolving citations typed or found in text."""
+        return Registry.from_documents(Document.from_front_matter(d) for d in self.documents)
+
+    @functools.cached_property
+    def links(self) -> dict[str, dict[str, list[str]]]:
+        path = self.path / "links.json"
+        if not path.is_file():
+            return {"cites": {}, "cited_by": {}, "amends": {}, "amended_by": {}}
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def canonical_id(self, passage_id: str) -> str | None:
+        """The id under which this provision is indexed, trying Part numbering both ways."""
+        if self.provision_exists(passage_id):
+            return passage_id
+        for arabic, roman in _ROMAN_PARTS.items():
+            for old, new in ((f"/part/{arabic}", f"/part/{roman}"), (f"/part/{roman}", f"/part/{arabic}")):
+                if old + "/" in passage_id + "/":
+                    other = (passage_id + "/").replace(old + "/", new + "/", 1).rstrip("/")
+                    if self.provision_exists(other):
+                        return other
+        return None
+
+    def provision_exists(self, passage_id: str) -> bool:
+        found = self.document_for_passage_id(passage_id)
+        if found is None:
+            return False
+        record = self.document_record(found[0]["id"])
+        return any(n["pin"] == found[1] for n in record["nodes"])
+
+    def references(self, passage_id: str, members: list[str]) -> dict[str, list[str]]:
+        """Cross-references of a provision, its enclosing provisions and what it contains.
+
+        Guidance citing "section 3" is shown on s 3(2) too, and a citation of s 3(2) on s 3.
+        """
+        parts = passage_id.split("/")
+        around = {"/".join(parts[:n]) for n in range(1, len(parts))} | set(members) | {passage_id}
+        result = {}
+        for kind in ("cited_by", "amended_by", "amends"):
+            table = self.links.get(kind, {})
+            found: list[str] = []
+            for key in sorted(around):
+                for other in table.get(key, []):
+                    if other not in found and other not in around:
+                        found.append(other)
+            result[kind] = found
+        cites = self.links.get("cites", {})
+        result["cites"] = list(dict.fromkeys(t for m in [passage_id, *members] for t in cites.get(m, [])))
+        return result
 
     @classmethod
     def open(cls, path: Path) -> IndexVersion:
@@ -51,6 +111,7 @@ class IndexVersion:
         Returns the document summary, its node, the indexed passage if there is one, and the
         passages it contains, so a page or the API can show the whole provision.
         """
+        passage_id = self.canonical_id(passage_id) or passage_id
         found = self.document_for_passage_id(passage_id)
         if found is None:
             return None

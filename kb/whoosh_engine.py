@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import columns, fields, index, qparser, query, scoring, sorting
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
 from kb.engine import FACETS, SearchRequest, SearchResponse
@@ -32,7 +32,9 @@ STORED_ONLY = (
     "valid_from",
     "valid_to",
     "sample",
+    "cites",
 )
+EARLIEST, LATEST = 0, 99991231
 
 
 def _analyzer():
@@ -53,6 +55,12 @@ def make_schema() -> fields.Schema:
         body=fields.TEXT(analyzer=text, stored=True),
         cite_text=fields.TEXT(analyzer=text, field_boost=1.5),
         rank=fields.COLUMN(columns.NumericColumn("f", default=1.0)),
+        duty=fields.ID(stored=True, sortable=True),
+        holder=fields.KEYWORD(commas=True, stored=True, lowercase=False),
+        valid_from_n=fields.NUMERIC(int),
+        valid_to_n=fields.NUMERIC(int),
+        # Unstemmed words, for "did you mean".
+        spell=fields.TEXT(analyzer=StandardAnalyzer(minsize=3)),
         order=fields.NUMERIC(int, stored=True, sortable=True),
     )
     for name in STORED_ONLY:
@@ -82,6 +90,12 @@ def write_index(
                 cite_text=f"{passage.citation} {passage.short_citation}",
                 citation=passage.citation,
                 rank=1.0 if passage.status in CURRENT_STATUSES else NOT_CURRENT_FACTOR,
+                duty=passage.duty,
+                holder=",".join(passage.holders),
+                valid_from_n=_day(passage.valid_from, EARLIEST),
+                valid_to_n=_day(passage.valid_to, LATEST),
+                spell=f"{passage.heading} {passage.text}",
+                cites=passage.cites,
                 order=passage.order,
                 pin=passage.pin,
                 anchor=passage.anchor,
@@ -146,6 +160,10 @@ class _MarkFormatter(Formatter):
         return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
 
 
+def _day(value: str | None, default: int) -> int:
+    return int(value.replace("-", "")) if value else default
+
+
 def _any_of(field: str, values: list[str]) -> query.Query | None:
     if not values:
         return None
@@ -162,9 +180,16 @@ def _filters(request: SearchRequest) -> query.Query | None:
             _any_of("doc_type", request.doc_type),
             _any_of("status", statuses),
             _any_of("document_id", request.document),
+            _any_of("duty", request.duty),
+            _any_of("holder", request.holder),
         )
         if q is not None
     ]
+    if request.as_at:
+        day = _day(request.as_at, LATEST)
+        # Valid from on or before the day, and not yet ended on it.
+        parts.append(query.NumericRange("valid_from_n", EARLIEST, day))
+        parts.append(query.NumericRange("valid_to_n", day, LATEST, startexcl=True))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else query.And(parts)
@@ -210,7 +235,7 @@ class WhooshEngine:
         parsed = self._parser_all.parse(request.q)
         facet_map = sorting.Facets()
         for name in FACETS:
-            facet_map.add_field(name, maptype=sorting.Count)
+            facet_map.add_field(name, maptype=sorting.Count, allow_overlap=name == "holder")
         filter_q = _filters(request)
         wanted = request.offset + request.limit
 
@@ -226,6 +251,9 @@ class WhooshEngine:
             if any_q != parsed:
                 results = run(any_q)
                 relaxed = results.scored_length() > 0
+        suggestion = None
+        if relaxed or results.scored_length() < 3:
+            suggestion = self._suggest(searcher, request.typed or request.q)
         results.formatter = _MarkFormatter()
         hits = []
         for hit in results[request.offset : wanted]:
@@ -240,11 +268,14 @@ class WhooshEngine:
             name: [
                 {"value": value, "count": count}
                 for value, count in sorted(
-                    results.groups(name).items(), key=lambda kv: (-kv[1], kv[0])
+                    results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0] or ""))
                 )
             ]
             for name in FACETS
         }
+        for value in facets["holder"]:
+            value["value"] = value["value"] or ""
+        facets["holder"] = [v for v in facets["holder"] if v["value"]]
         return SearchResponse(
             query=request.q,
             total=len(results),
@@ -253,8 +284,32 @@ class WhooshEngine:
             limit=request.limit,
             offset=request.offset,
             relaxed=relaxed,
+            suggestion=suggestion,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+    @staticmethod
+    def _suggest(searcher, q: str) -> str | None:
+        """The query with unknown words replaced by the closest indexed word, if any."""
+        reader = searcher.reader()
+        changed = False
+        words = []
+        for token in q.split():
+            bare = token.strip('"()').lower()
+            word = token.strip('"()')
+            if (
+                len(bare) >= 4
+                and bare.isalpha()
+                and not word.isupper()  # TUPE, LGPIHA: abbreviations, not misspellings
+                and ":" not in token
+                and reader.doc_frequency("spell", bare) == 0
+            ):
+                found = searcher.suggest("spell", bare, limit=1, maxdist=1 if len(bare) < 6 else 2)
+                if found:
+                    token = token.replace(token.strip('"()'), found[0])
+                    changed = True
+            words.append(token)
+        return " ".join(words) if changed else None
 
     def passage(self, passage_id: str) -> dict[str, Any] | None:
         stored = self._searcher().document(id=passage_id)
@@ -268,6 +323,9 @@ class WhooshEngine:
     def _record(stored: dict[str, Any]) -> dict[str, Any]:
         record = {name: None for name in STORED_ONLY} | dict(stored)
         record["text"] = record.pop("body", "")
+        record["holders"] = [h for h in (record.pop("holder", None) or "").split(",") if h]
+        record["duty"] = record.get("duty") or "none"
+        record["cites"] = record.get("cites") or []
         return record
 
     def close(self) -> None:

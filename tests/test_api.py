@@ -25,7 +25,7 @@ def test_search_contract(client):
     body = response.get_json()
     assert body["query"] == "duty to consult"
     assert body["total"] >= 2
-    assert set(body["facets"]) == {"document_id", "doc_type", "status"}
+    assert set(body["facets"]) == {"document_id", "doc_type", "status", "duty", "holder"}
     first = body["results"][0]
     assert RESULT_KEYS <= set(first)
     assert first["url"] == f"/p/{first['id']}"
@@ -68,22 +68,22 @@ def test_bad_search_input_is_a_400_with_a_message(client, query, message):
 
 
 def test_passage_endpoint(client):
-    body = client.get("/api/v1/passages/ukpga/2031/7/section/2/2").get_json()
-    assert body["citation"] == "Example Services Act 2031, s 2(2)"
-    assert body["short_citation"] == "ESA 2031 s 2(2)"
+    body = client.get("/api/v1/passages/ukpga/2031/12/section/2/2").get_json()
+    assert body["citation"] == "Example Commissioning Act 2031, s 2(2)"
+    assert body["short_citation"] == "ECA 2031 s 2(2)"
     assert body["indexed"] is True
     assert body["text"].startswith("(2) For the purpose")
     assert body["contains"] == [
-        "ukpga/2031/7/section/2/2/a",
-        "ukpga/2031/7/section/2/2/b",
-        "ukpga/2031/7/section/2/2/c",
+        "ukpga/2031/12/section/2/2/a",
+        "ukpga/2031/12/section/2/2/b",
+        "ukpga/2031/12/section/2/2/c",
     ]
-    assert body["parent"] == "ukpga/2031/7/section/2"
+    assert body["parent"] == "ukpga/2031/12/section/2"
 
 
 def test_a_grouping_provision_returns_its_whole_text(client):
-    body = client.get("/api/v1/passages/ukpga/2031/7/section/2").get_json()
-    assert body["citation"] == "Example Services Act 2031, s 2"
+    body = client.get("/api/v1/passages/ukpga/2031/12/section/2").get_json()
+    assert body["citation"] == "Example Commissioning Act 2031, s 2"
     assert body["indexed"] is False
     assert "(1) A relevant authority must" in body["text"]
     assert "(c) representatives" in body["text"]
@@ -99,7 +99,7 @@ def test_withdrawn_passage_carries_status_and_date(client):
 @pytest.mark.parametrize(
     "path",
     [
-        "/api/v1/passages/ukpga/2031/7/section/99",
+        "/api/v1/passages/ukpga/2031/12/section/99",
         "/api/v1/passages/nothing/here",
         "/api/v1/documents/ukpga/1066/1",
         "/api/v1/nowhere",
@@ -115,9 +115,9 @@ def test_unknown_things_are_json_404s(client, path):
 def test_documents_and_document(client):
     docs = client.get("/api/v1/documents").get_json()
     assert docs["total"] == 4
-    act = next(d for d in docs["documents"] if d["id"] == "ukpga/2031/7")
+    act = next(d for d in docs["documents"] if d["id"] == "ukpga/2031/12")
     assert act["passage_count"] == 18 and act["sample"] is True
-    body = client.get("/api/v1/documents/ukpga/2031/7").get_json()
+    body = client.get("/api/v1/documents/ukpga/2031/12").get_json()
     pins = [c["pin"] for c in body["contents"]]
     assert pins[:3] == ["preamble", "part/1", "crossheading/continuous-improvement"]
 

@@ -37,8 +37,8 @@ def test_search_prints_citations_for_people(tmp_path):
     runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
     result = runner.invoke(cli, ["search", "new", "joiners", "--type", "act"], env=env, obj={})
     assert result.exit_code == 0
-    assert "1. Example Services Act 2031, s 4(2)" in result.output
-    assert "ukpga/2031/7/section/4/2" in result.output
+    assert "1. Example Commissioning Act 2031, s 4(2)" in result.output
+    assert "ukpga/2031/12/section/4/2" in result.output
 
 
 def test_bad_query_exits_non_zero_with_a_message(tmp_path):

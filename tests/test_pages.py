@@ -18,9 +18,9 @@ def test_results_show_citation_copy_control_status_and_permalink(client):
     response = client.get("/?q=new+joiners+terms")
     assert response.status_code == 200
     page = text_of(response)
-    assert "Example Services Act 2031, s 4(2)" in page
-    assert 'href="/p/ukpga/2031/7/section/4/2"' in page
-    assert 'data-copy="Example Services Act 2031, s 4(2)"' in page
+    assert "Example Commissioning Act 2031, s 4(2)" in page
+    assert 'href="/p/ukpga/2031/12/section/4/2"' in page
+    assert 'data-copy="Example Commissioning Act 2031, s 4(2)"' in page
     assert "Withdrawn" in page and "since 2030-06-30" in page
     assert "<mark>joiners</mark>" in page
 
@@ -50,10 +50,10 @@ def test_query_is_escaped_in_the_page(client):
 
 
 def test_passage_permalink_shows_it_in_its_document(client):
-    response = client.get("/p/ukpga/2031/7/section/2/2/a")
+    response = client.get("/p/ukpga/2031/12/section/2/2/a")
     assert response.status_code == 200
     page = text_of(response)
-    assert "Example Services Act 2031, s 2(2)(a)" in page
+    assert "Example Commissioning Act 2031, s 2(2)(a)" in page
     assert 'id="section-2-2-a"' in page
     assert "is-target" in page
     assert 'href="#part-1"' in page  # table of contents
@@ -68,13 +68,13 @@ def test_withdrawn_document_has_a_status_banner(client):
 
 
 def test_repealed_provision_is_marked(client):
-    page = text_of(client.get("/d/ukpga/2031/7"))
+    page = text_of(client.get("/d/ukpga/2031/12"))
     section = page[page.index('id="section-2-4"') :][:400]
     assert "Repealed" in section
 
 
 def test_unknown_passage_is_a_404_page(client):
-    response = client.get("/p/ukpga/2031/7/section/77")
+    response = client.get("/p/ukpga/2031/12/section/77")
     assert response.status_code == 404
     assert "There is no passage" in text_of(response)
 

@@ -35,7 +35,9 @@
         });
       });
     });
-    var target = document.querySelector(".document .is-target");
+    // A passage permalink (/p/…) opens with its provision in view; a #fragment is the browser's.
+    var target = document.querySelector(".document [data-target]") ||
+      document.querySelector(".document .is-target");
     if (target && !window.location.hash) {
       target.scrollIntoView({ block: "center" });
     }

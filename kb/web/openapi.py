@@ -13,6 +13,13 @@ bp = Blueprint("openapi", __name__)
 
 SPEC_PATH = "/api/v1/openapi.json"
 KNOWN_FILTERS = {"doc_type", "status", "document"}
+EXTRA_FILTERS = {
+    "duty": (
+        "Only provisions that impose a duty or confer a power (`duty=true` means duties only).",
+        {"type": "string", "enum": ["duty", "power", "none", "true", "false"]},
+    ),
+    "holder": ("Only duties held by this body (e.g. `employer`).", {"type": "string"}),
+}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -295,8 +302,17 @@ def _search_parameters(extra_filters: list[str]) -> list[dict[str, Any]]:
         _list_param("document", "Only these documents (document ids).", {"type": "string"}),
     ]
     for name in extra_filters:
-        params.append(_list_param(name, f"Only passages with this {name} facet value.", {"type": "string"}))
+        description, items = EXTRA_FILTERS.get(
+            name, (f"Only passages with this {name} facet value.", {"type": "string"})
+        )
+        params.append(_list_param(name, description, items))
     params += [
+        {
+            "name": "as_at",
+            "in": "query",
+            "description": "Only text that applied on this date.",
+            "schema": {"type": "string", "format": "date"},
+        },
         {
             "name": "limit",
             "in": "query",

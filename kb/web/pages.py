@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from kb.models import DOC_TYPES
+from kb.engine import MAX_OFFSET
 from kb.search import RequestError, run_search
-from kb.web.api import provision_json
+from kb.web.api import filter_args, filter_names, provision_json
+from kb.web.render import facet_title, facet_value_label
 
 bp = Blueprint("pages", __name__)
 
 EXAMPLES = ["duty to consult", "new joiners terms", '"duty to involve"', "consult AND unions"]
-FILTERS = ("doc_type", "status", "document")
+FACET_ORDER = ("status", "doc_type", "document_id")
+PAGE_LINKS = 7  # numbered page links either side of the current one, at most
 
 
 def _kb():
     return current_app.extensions["kb"].current()
 
 
-def _url(**changes) -> str:
+def search_url(base: str = "/", **changes) -> str:
     """This search's URL with some parameters changed (None removes one)."""
     params = {k: request.args.getlist(k) for k in request.args}
     for key, value in changes.items():
@@ -28,32 +31,128 @@ def _url(**changes) -> str:
             params.pop(key, None)
         else:
             params[key] = value if isinstance(value, list) else [value]
-    return "/?" + urlencode([(k, v) for k, vs in params.items() for v in vs])
+    return base + "?" + urlencode([(k, v) for k, vs in params.items() for v in vs])
 
 
-@bp.get("/")
-def search_page():
+def facet_param(name: str) -> str:
+    return "document" if name == "document_id" else name
+
+
+def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: str = "/"):
+    """Every facet the engine returned, in a stable order, with links that add or remove it."""
+    facets = response.get("facets") or {}
+    names = [n for n in FACET_ORDER if n in facets] + sorted(n for n in facets if n not in FACET_ORDER)
+    accepted = set(filter_names())
+    groups = []
+    for name in names:
+        param = facet_param(name)
+        chosen = filters.get(param, [])
+        items = []
+        for item in facets[name] or []:
+            value = str(item.get("value"))
+            active = value in chosen
+            if param not in accepted:
+                href = None
+            elif active:
+                rest = [v for v in chosen if v != value]
+                href = search_url(base, **{param: rest or None, "offset": None})
+            else:
+                href = search_url(base, **{param: [*chosen, value], "offset": None})
+            items.append(
+                {
+                    "label": facet_value_label(name, item),
+                    "count": item.get("count", 0),
+                    "active": active,
+                    "href": href,
+                }
+            )
+        if items:
+            groups.append({"name": name, "title": facet_title(name), "items": items})
+    return groups
+
+
+def pagination(total: int, limit: int, offset: int, base: str = "/") -> dict[str, Any] | None:
+    if total <= limit:
+        return None
+    last_offset = min((total - 1) // limit * limit, MAX_OFFSET // limit * limit)
+    current = offset // limit
+    first_page = max(0, current - PAGE_LINKS // 2)
+    last_page = min(last_offset // limit, first_page + PAGE_LINKS - 1)
+    first_page = max(0, last_page - PAGE_LINKS + 1)
+    pages = [
+        {
+            "number": n + 1,
+            "href": search_url(base, offset=str(n * limit) if n else None),
+            "current": n == current,
+        }
+        for n in range(first_page, last_page + 1)
+    ]
+    prev_offset = max(offset - limit, 0)
+    return {
+        "prev": search_url(base, offset=str(prev_offset) if prev_offset else None) if offset > 0 else None,
+        "next": search_url(base, offset=str(offset + limit)) if offset + limit <= last_offset else None,
+        "pages": pages,
+        "first": offset + 1,
+        "last": min(offset + limit, total),
+    }
+
+
+def suggestion_of(response: dict[str, Any]) -> dict[str, str] | None:
+    """The "did you mean" query, if the engine offered one, with a link that runs it."""
+    suggestion = response.get("suggestion")
+    if isinstance(suggestion, dict):
+        suggestion = suggestion.get("query") or suggestion.get("q") or suggestion.get("text")
+    if not suggestion or not isinstance(suggestion, str):
+        return None
+    return {"text": suggestion, "href": search_url(request.path, q=suggestion, offset=None)}
+
+
+def cited_of(response: dict[str, Any]) -> dict[str, Any] | None:
+    """The provision a query that was itself a citation names, with where to read it."""
+    cited = response.get("citation")
+    if not isinstance(cited, dict) or not cited.get("id"):
+        return None
+    in_index = cited.get("in_index", True)
+    href = f"/p/{cited['id']}" if in_index else cited.get("url")
+    return {**cited, "in_index": in_index, "href": href}
+
+
+def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
     version = _kb()
     q = request.args.get("q", "").strip()
-    filters = {name: request.args.getlist(name) for name in FILTERS}
-    context = {
+    filters = filter_args(request.args)
+    context: dict[str, Any] = {
         "q": q,
         "filters": filters,
+        "has_filters": any(filters.values()),
         "examples": EXAMPLES,
-        "doc_types": DOC_TYPES,
         "documents": version.documents,
-        "url": _url,
+        "clear_filters": search_url(template_base, **{n: None for n in filters}, offset=None),
         "response": None,
         "error": None,
     }
     if not q:
-        return render_template("search.html", **context)
+        return context, 200
     try:
-        context["response"] = run_search(version, request.args, **filters)
+        response = run_search(version, request.args, **filters)
     except RequestError as exc:
         context["error"] = exc.message
-        return render_template("search.html", **context), exc.status
-    return render_template("search.html", **context)
+        return context, exc.status
+    context.update(
+        response=response,
+        facets=facet_groups(response, filters, template_base),
+        pages=pagination(response["total"], response["limit"], response["offset"], template_base),
+        suggestion=suggestion_of(response),
+        cited=cited_of(response),
+        json_url=search_url("/api/v1/search"),
+    )
+    return context, 200
+
+
+@bp.get("/")
+def search_page():
+    context, status = search_context()
+    return render_template("search.html", **context), status
 
 
 @bp.get("/p/<path:passage_id>")

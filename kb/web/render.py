@@ -33,6 +33,38 @@ DOC_TYPE_LABELS = {
 }
 
 
+FACET_TITLES = {
+    "status": "Status",
+    "doc_type": "Type",
+    "document_id": "Document",
+    "duty": "Duties and powers",
+    "holder": "Whose duty",
+}
+DUTY_LABELS = {"duty": "Imposes a duty", "power": "Confers a power", "none": "Neither"}
+# Side-panel sections of the reader: passage key, heading, what to say when there is none.
+RELATIONS = (
+    ("cited_by", "Cited by", "No passage in this knowledge base cites it."),
+    ("cites", "Cites", "It cites no other passage here."),
+    ("amended_by", "Amended or inserted by", "No amendment to it is recorded here."),
+    ("amends", "Amends or inserts", "It amends nothing recorded here."),
+)
+
+
+def facet_title(name: str) -> str:
+    return FACET_TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+def facet_value_label(name: str, item: dict[str, Any]) -> str:
+    value = str(item.get("value"))
+    if name == "doc_type":
+        return DOC_TYPE_LABELS.get(value, value)
+    if name == "status":
+        return status_label(value)
+    if name == "duty":
+        return DUTY_LABELS.get(value, value)
+    return str(item.get("label") or value.replace("_", " "))
+
+
 def markdown(text: str) -> Markup:
     return Markup(_md.render(text or ""))
 
@@ -57,5 +89,6 @@ def install(app) -> None:
         is_current=is_current,
         doc_type_label=lambda t: DOC_TYPE_LABELS.get(t, t),
         STATUS_LABELS=STATUS_LABELS,
+        RELATIONS=RELATIONS,
         DOC_TYPE_LABELS=DOC_TYPE_LABELS,
     )

@@ -1,0 +1,64 @@
+"""Cross-references between passages: who cites what, and what amends what.
+
+Citations are found in each passage's text with kb.cite (guidance citing "section 3 of the
+Local Government Act 1999", TUPE's own "regulation 13"); amendments come from the CLML
+parser's `amends` / `amended_by` attributes (s 138 LGPIHA 2007 inserting s 3A LGA 1999).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from indexer.passages import ParsedDocument
+from kb.cite import Registry, find_citations
+
+# Most passages cite nothing; this cheap test spares them the tokenizer.
+_HINT = re.compile(
+    r"\b(?:ss?|sections?|regs?|regulations?|sch(?:ed)?|schedules?|paras?|paragraphs?|"
+    r"arts?|articles?|pts?|parts?)\b\.?\s*\(?[0-9IVX]|legislation\.gov\.uk",
+    re.I,
+)
+
+
+def _split(value: str | None) -> list[str]:
+    return [v.strip().strip("/") for v in re.split(r"[\s,]+", value or "") if v.strip()]
+
+
+def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[str, list[str]]]:
+    """Fill each passage's `cites` and return the link maps stored with the index version."""
+    cites: dict[str, list[str]] = {}
+    amends: dict[str, list[str]] = defaultdict(list)
+    amended_by: dict[str, list[str]] = defaultdict(list)
+    for item in parsed:
+        doc = item.document
+        default = doc.id if doc.is_legislation and registry.get(doc.id) else None
+        for passage in item.passages:
+            if not _HINT.search(passage.text):
+                continue
+            found = find_citations(passage.text, registry, default_instrument=default)
+            targets = []
+            for ref in found:
+                if ref.pin and ref.id != passage.id and ref.id not in targets:
+                    targets.append(ref.id)
+            if targets:
+                passage.cites = targets
+                cites[passage.id] = targets
+        for node in item.nodes:
+            node_id = f"{doc.id}/{node.pin}"
+            for target in _split(node.attrs.get("amends")):
+                amends[node_id].append(target)
+                amended_by[target].append(node_id)
+            for source in _split(node.attrs.get("amended_by")):
+                amended_by[node_id].append(source)
+                amends[source].append(node_id)
+    cited_by: dict[str, list[str]] = defaultdict(list)
+    for source, targets in cites.items():
+        for target in targets:
+            cited_by[target].append(source)
+    return {
+        "cites": cites,
+        "cited_by": dict(cited_by),
+        "amends": {k: sorted(set(v)) for k, v in amends.items()},
+        "amended_by": {k: sorted(set(v)) for k, v in amended_by.items()},
+    }
