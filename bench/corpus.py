@@ -223,3 +223,39 @@ def read_jsonl(path: Path) -> Iterator[Passage]:
 
 def is_current(status: str) -> bool:
     return status in CURRENT_STATUSES
+
+
+def write_markdown_corpus(folder: Path, total: int, seed: int = SEED, per_doc: int = 100) -> int:
+    """A corpus folder of guidance documents (numbered headings and paragraphs) for `kb build`.
+
+    Used where the real build path matters (kill and switch tests, the load test's rebuild).
+    Returns the number of paragraphs written, which `kb build` turns into as many passages.
+    """
+    gen = Generator(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = 0
+    number = 0
+    while written < total:
+        number += 1
+        count = min(per_doc, total - written)
+        lines = [
+            "---",
+            f"id: guidance/bench-{seed}-{number}",
+            f"title: Bench Guidance {number} (invented)",
+            "doc_type: guidance",
+            "status: in_force",
+            "sample: true",
+            "---",
+            "",
+        ]
+        section = 0
+        made = 0
+        while made < count:
+            section += 1
+            lines += [f"# {section}. {' '.join(gen.words(3)).capitalize()}", ""]
+            for para in range(1, min(8, count - made) + 1):
+                lines += [f"{section}.{para} {gen.sentence()} {gen.sentence()}", ""]
+                made += 1
+        (folder / f"bench-{number:05d}.md").write_text("\n".join(lines), encoding="utf-8")
+        written += count
+    return written

@@ -25,6 +25,8 @@ HOLDERS = (
     "secretary of state",
     "minister",
     "new employer",
+    "transferring employer",
+    "receiving employer",
     "employer",
     "transferor",
     "transferee",

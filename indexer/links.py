@@ -27,6 +27,8 @@ def _split(value: str | None) -> list[str]:
 
 def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[str, list[str]]]:
     """Fill each passage's `cites` and return the link maps stored with the index version."""
+    known = {f"{item.document.id}/{node.pin}" for item in parsed for node in item.nodes}
+    indexed_docs = {item.document.id for item in parsed}
     cites: dict[str, list[str]] = {}
     amends: dict[str, list[str]] = defaultdict(list)
     amended_by: dict[str, list[str]] = defaultdict(list)
@@ -39,8 +41,13 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
             found = find_citations(passage.text, registry, default_instrument=default)
             targets = []
             for ref in found:
-                if ref.pin and ref.id != passage.id and ref.id not in targets:
-                    targets.append(ref.id)
+                if not ref.pin or ref.id == passage.id or ref.id in targets:
+                    continue
+                # A provision of an indexed instrument that does not exist is a misreading
+                # ("in section 9" of some other Act); citations of other instruments stay.
+                if ref.instrument in indexed_docs and ref.id not in known:
+                    continue
+                targets.append(ref.id)
             if targets:
                 passage.cites = targets
                 cites[passage.id] = targets

@@ -201,6 +201,51 @@ def info(ctx):
         kb.close()
 
 
+@cli.command("eval")
+@click.argument("qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print figures and per-query results as JSON.")
+@click.option("--per-query", is_flag=True, help="Show each query's figures and top results.")
+@click.option(
+    "--baseline",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Exit 1 if any figure is below this JSON file's.",
+)
+@click.pass_context
+def eval_command(ctx, qrels, as_json, per_query, baseline):
+    """Measure relevance (nDCG@10, MRR, Recall@10) on judged queries (a TSV file)."""
+    from kb.evaluate import QrelsError, check_baseline, evaluate, read_qrels
+
+    try:
+        judged = read_qrels(qrels)
+    except QrelsError as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(2)
+    kb, version = _open(ctx)
+    try:
+        figures = evaluate(version, judged)
+    finally:
+        kb.close()
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    else:
+        if per_query:
+            for qid, row in figures["per_query"].items():
+                click.echo(
+                    f"{qid:7} nDCG@10 {row['nDCG@10']:.3f}  RR {row['MRR']:.3f}  "
+                    f"R@10 {row['Recall@10']:.3f}  {row['query']}"
+                )
+        click.echo(
+            f"{figures['queries']} queries: nDCG@10 {figures['nDCG@10']:.4f}, "
+            f"MRR {figures['MRR']:.4f}, Recall@10 {figures['Recall@10']:.4f}"
+        )
+    if baseline:
+        failures = check_baseline(figures, baseline)
+        for failure in failures:
+            click.secho(failure, fg="red", err=True)
+        if failures:
+            sys.exit(1)
+
+
 cli.add_command(crawl)
 cli.add_command(add)
 cli.add_command(cite)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -131,6 +132,23 @@ def _lists(params: Mapping[str, Any], given: dict[str, list[str]]) -> dict[str, 
     return lists
 
 
+def _put_first(version, response: dict[str, Any], cited_id: str, limit: int) -> None:
+    """The cited provision (or the passages it is made of) leads the results."""
+    provision = version.provision(cited_id)
+    wanted = provision["members"] if provision else [cited_id]
+    found = {hit["id"]: hit for hit in response["results"]}
+    first = []
+    for pid in wanted[:limit]:
+        hit = found.pop(pid, None) or version.engine.passage(pid)
+        if hit is None:
+            continue
+        hit.setdefault("score", None)
+        hit.setdefault("snippet_html", html.escape(hit["text"], quote=False))
+        first.append(hit)
+    rest = [hit for hit in response["results"] if hit["id"] in found]
+    response["results"] = (first + rest)[:limit]
+
+
 def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[str, Any]:
     try:
         request = make_request(params, **_lists(params, given))
@@ -141,9 +159,9 @@ def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[s
     response["query"] = raw
     response["as_at"] = request.as_at
     response["citation"] = citation_hit(version, raw)
-    if response["citation"] and response["citation"]["in_index"] and request.offset == 0:
-        first = response["citation"]["id"]
-        response["results"].sort(key=lambda hit: hit["id"] != first)
+    cited = response["citation"]
+    if cited and cited["in_index"] and request.offset == 0:
+        _put_first(version, response, cited["id"], request.limit)
     titles = {doc["id"]: doc["title"] for doc in version.documents}
     for item in response["facets"].get("document_id", []):
         item["label"] = titles.get(item["value"], item["value"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,6 +20,18 @@ from kb.models import CURRENT_STATUSES, Passage
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
 NOT_CURRENT_FACTOR = 0.3
 SHORT_PASSAGE_CHARS = 320
+ALL_WORDS_BOOST = 2.0
+# Legislation is the authority; guidance explains it; letters and local policies apply it.
+DOC_TYPE_FACTOR = {
+    "act": 1.0,
+    "si": 1.0,
+    "statutory_guidance": 0.9,
+    "code_of_practice": 0.9,
+    "guidance": 0.8,
+    "circular": 0.8,
+    "local_policy": 0.75,
+    "correspondence": 0.7,
+}
 SEARCH_FIELDS = ["title", "names", "heading", "body", "cite_text"]
 STORED_ONLY = (
     "citation",
@@ -89,7 +102,7 @@ def write_index(
                 body=passage.text,
                 cite_text=f"{passage.citation} {passage.short_citation}",
                 citation=passage.citation,
-                rank=1.0 if passage.status in CURRENT_STATUSES else NOT_CURRENT_FACTOR,
+                rank=rank_factor(passage),
                 duty=passage.duty,
                 holder=",".join(passage.holders),
                 valid_from_n=_day(passage.valid_from, EARLIEST),
@@ -158,6 +171,20 @@ class _MarkFormatter(Formatter):
 
     def format_token(self, text, token, replace=False):
         return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
+
+
+_OPERATOR = re.compile(r'\b(?:AND|OR|NOT)\b|[():]')
+
+
+def _explicit(typed: str) -> bool:
+    """Operators, brackets or fields: the query means exactly what it says."""
+    return bool(_OPERATOR.search(re.sub(r'"[^"]*"', " ", typed)))
+
+
+def rank_factor(passage: Passage) -> float:
+    """Prior weight of a passage: law before commentary, current text before ended text."""
+    status = 1.0 if passage.status in CURRENT_STATUSES else NOT_CURRENT_FACTOR
+    return status * DOC_TYPE_FACTOR.get(passage.doc_type, 0.8)
 
 
 def _day(value: str | None, default: int) -> int:
@@ -244,13 +271,17 @@ class WhooshEngine:
                 q, limit=max(wanted, 1), filter=filter_q, groupedby=facet_map, terms=True
             )
 
-        results = run(parsed)
-        relaxed = False
-        if results.scored_length() == 0 and len(parsed.all_terms()) > 1:
-            any_q = self._parser_any.parse(request.q)
-            if any_q != parsed:
-                results = run(any_q)
-                relaxed = results.scored_length() > 0
+        # Passages with all the words rank first; passages with some of them follow.
+        any_words = self._parser_any.parse(request.q)
+        if any_words == parsed or _explicit(request.typed or request.q):
+            results = run(parsed)
+            relaxed = False
+        else:
+            parsed.boost = ALL_WORDS_BOOST
+            results = run(query.Or([parsed, any_words]))
+            relaxed = results.scored_length() > 0 and not searcher.search(
+                parsed, limit=1, filter=filter_q
+            ).scored_length()
         suggestion = None
         if relaxed or results.scored_length() < 3:
             suggestion = self._suggest(searcher, request.typed or request.q)

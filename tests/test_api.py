@@ -114,7 +114,7 @@ def test_unknown_things_are_json_404s(client, path):
 
 def test_documents_and_document(client):
     docs = client.get("/api/v1/documents").get_json()
-    assert docs["total"] == 4
+    assert docs["total"] == 6
     act = next(d for d in docs["documents"] if d["id"] == "ukpga/2031/12")
     assert act["passage_count"] == 18 and act["sample"] is True
     body = client.get("/api/v1/documents/ukpga/2031/12").get_json()
@@ -125,7 +125,7 @@ def test_documents_and_document(client):
 def test_healthz(client):
     body = client.get("/healthz").get_json()
     assert body["status"] == "ok"
-    assert body["documents"] == 4 and body["passages"] == 33
+    assert body["documents"] == 6 and body["passages"] == 47
     assert body["index_version"].startswith("v")
 
 
@@ -138,3 +138,58 @@ def test_security_headers(client):
     headers = client.get("/api/v1/documents").headers
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_api_responses_have_etag_and_cache_control(client):
+    for path in ("/api/v1/search?q=duty", "/api/v1/documents", "/api/v1/openapi.json"):
+        response = client.get(path)
+        assert response.headers["ETag"], path
+        assert "max-age=" in response.headers["Cache-Control"], path
+
+
+def test_if_none_match_gives_304_without_a_body(client):
+    first = client.get("/api/v1/search?q=duty")
+    again = client.get("/api/v1/search?q=duty", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    assert again.headers["ETag"] == first.headers["ETag"]
+    other = client.get("/api/v1/search?q=consult", headers={"If-None-Match": first.headers["ETag"]})
+    assert other.status_code == 200 and other.headers["ETag"] != first.headers["ETag"]
+
+
+def test_search_etag_ignores_timing(client):
+    # took_ms differs on every call; the ETag must not, or nothing would ever be a 304.
+    etags = {client.get("/api/v1/search?q=consult").headers["ETag"] for _ in range(3)}
+    assert len(etags) == 1
+
+
+def test_errors_and_health_are_not_cached(client):
+    assert client.get("/api/v1/search?q=%22x").headers["Cache-Control"] == "no-store"
+    assert client.get("/api/v1/documents/no/such").headers["Cache-Control"] == "no-store"
+    assert client.get("/healthz").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("path", ["/", "/?q=duty", "/documents", "/api", "/api/v1/documents", "/nowhere"])
+def test_security_headers_on_every_response(client, path):
+    headers = client.get(path).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_embed_may_be_framed_by_configured_origins(sample_settings, sample_kb, client):
+    import dataclasses
+
+    from kb.web import create_app
+
+    assert "frame-ancestors 'self'" in client.get("/embed").headers["Content-Security-Policy"]
+    settings = dataclasses.replace(sample_settings, embed_ancestors=["https://intranet.example"])
+    app = create_app(settings, kb=sample_kb)
+    headers = app.test_client().get("/embed?q=duty").headers
+    assert "frame-ancestors 'self' https://intranet.example" in headers["Content-Security-Policy"]
+    assert "X-Frame-Options" not in headers
+    other = app.test_client().get("/?q=duty").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in other

@@ -23,7 +23,7 @@ def test_build_then_search_json_prints_ids_and_citations(tmp_path):
     env = env_for(tmp_path)
     built = runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
     assert built.exit_code == 0, built.output
-    assert "Indexed 4 documents, 33 passages" in built.output
+    assert "Indexed 6 documents, 47 passages" in built.output
     result = runner.invoke(cli, ["search", "--json", "duty"], env=env, obj={})
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
@@ -84,7 +84,7 @@ def test_serve_runs_a_production_server(tmp_path):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.2)
-        assert health["passages"] == 33
+        assert health["passages"] == 47
         assert server == "statutory-kb"  # waitress, not Flask's development server
         url = f"http://127.0.0.1:{port}/api/v1/search?q=duty+to+consult"
         with urllib.request.urlopen(url, timeout=5) as r:

@@ -11,7 +11,7 @@ def test_empty_search_is_a_helpful_page(client):
     page = text_of(client.get("/"))
     assert '<label for="q">' in page
     assert "duty to consult" in page  # an example to try
-    assert "4 documents" in page
+    assert "6 documents" in page
 
 
 def test_results_show_citation_copy_control_status_and_permalink(client):
@@ -81,7 +81,7 @@ def test_unknown_passage_is_a_404_page(client):
 
 def test_documents_page_lists_everything(client):
     page = text_of(client.get("/documents"))
-    assert page.count('<th scope="row">') == 4
+    assert page.count('<th scope="row">') == 6
 
 
 def test_raw_html_in_the_corpus_is_never_rendered(tmp_path, write_md):
@@ -101,3 +101,173 @@ def test_raw_html_in_the_corpus_is_never_rendered(tmp_path, write_md):
     page = app.test_client().get("/d/local/x").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page
     assert 'href="javascript' not in page
+
+
+def _wrap_search(monkeypatch, **extra):
+    """Make the page's search return extra response keys (what a richer engine adds)."""
+    from kb.web import pages
+
+    real = pages.run_search
+
+    def fake(*args, **kwargs):
+        response = real(*args, **kwargs)
+        for key, value in extra.items():
+            if key == "facets":
+                response["facets"].update(value)
+            else:
+                response[key] = value
+        return response
+
+    monkeypatch.setattr(pages, "run_search", fake)
+
+
+def test_every_facet_the_engine_returns_is_shown(client, monkeypatch):
+    _wrap_search(monkeypatch, facets={"region": [{"value": "wales", "count": 2}]})
+    page = text_of(client.get("/?q=consult&status=current"))
+    for title in ("Status", "Type", "Document", "Region"):
+        assert f">{title}</h3>" in page
+    assert "wales" in page
+    # Not a filter search accepts, so it is shown without a link.
+    assert "region=wales" not in page
+
+
+def test_a_selected_facet_links_to_removing_only_itself(client):
+    page = text_of(client.get("/?q=consult&status=current&doc_type=act"))
+    link = re.search(r'<a href="([^"]*)" aria-current="true" class="facet-active">Act', page)
+    assert link
+    href = link.group(1).replace("&amp;", "&")
+    assert "doc_type=" not in href and "status=current" in href
+
+
+def test_did_you_mean_is_a_link_that_keeps_filters(client, monkeypatch):
+    _wrap_search(monkeypatch, suggestion="consult")
+    page = text_of(client.get("/?q=consutl&status=current"))
+    assert "Did you mean" in page
+    assert 'href="/?q=consult&amp;status=current" class="suggestion-link">consult</a>' in page
+
+
+def test_no_suggestion_no_did_you_mean(client, monkeypatch):
+    _wrap_search(monkeypatch, suggestion=None)
+    assert "Did you mean" not in text_of(client.get("/?q=consult"))
+
+
+def test_a_cited_provision_is_shown_first_in_its_own_box(client, monkeypatch):
+    cited = {
+        "ref": "s 9 ECA 2031",
+        "id": "ukpga/2031/12/section/9",
+        "citation": "Example Commissioning Act 2031, s 9",
+        "short_citation": "ECA 2031 s 9",
+        "url": "/p/ukpga/2031/12/section/9",
+        "in_index": True,
+        "status": "repealed",
+        "status_date": "2032-01-01",
+    }
+    _wrap_search(monkeypatch, citation=cited)
+    page = text_of(client.get("/?q=s+9+ECA+2031"))
+    box = page[page.index('class="cited-box"') :]
+    assert box.index("The provision you cited") < box.index('class="results-layout"')
+    assert 'href="/p/ukpga/2031/12/section/9">Example Commissioning Act 2031, s 9</a>' in box
+    assert "Repealed" in box[: box.index('class="results-layout"')]
+    assert 'data-copy="Example Commissioning Act 2031, s 9"' in box
+
+
+def test_a_cited_provision_outside_the_index_links_to_its_source(client, monkeypatch):
+    cited = {
+        "ref": "s 3 LGA 1999",
+        "id": "ukpga/1999/27/section/3",
+        "citation": "Local Government Act 1999, s 3",
+        "short_citation": "LGA 1999 s 3",
+        "url": "https://www.legislation.gov.uk/ukpga/1999/27/section/3",
+        "in_index": False,
+    }
+    _wrap_search(monkeypatch, citation=cited)
+    page = text_of(client.get("/?q=s+3+LGA+1999"))
+    assert "not in the knowledge base" in page
+    assert 'href="https://www.legislation.gov.uk/ukpga/1999/27/section/3"' in page
+    assert 'href="/p/ukpga/1999/27/section/3"' not in page
+
+
+def test_pagination_numbers_pages_and_marks_the_current_one(client):
+    total = client.get("/api/v1/search?q=consult&limit=2").get_json()["total"]
+    assert total > 4
+    page = text_of(client.get("/?q=consult&limit=2&offset=2"))
+    nav = page[page.index('aria-label="Results pages"') :]
+    assert f"Results 3–4 of {total}" in nav
+    assert re.search(r'aria-current="page" class="current"><span class="visually-hidden">Page </span>2<', nav)
+    assert 'rel="prev" href="/?q=consult&amp;limit=2"' in nav
+    assert 'rel="next" href="/?q=consult&amp;limit=2&amp;offset=4"' in nav
+
+
+def test_reader_side_panel_lists_citing_and_amending_passages(client, monkeypatch):
+    from kb.web import pages
+
+    real = pages.provision_json
+
+    def with_links(found):
+        body = real(found)
+        body["cited_by"] = [
+            {
+                "id": "guidance/example/para/2.1",
+                "citation": "Example guidance para 2.1",
+                "short_citation": "Guide para 2.1",
+                "title": "Example guidance",
+                "status": "withdrawn",
+            }
+        ]
+        body["amended_by"] = [{"id": "ukpga/2032/4/section/5", "citation": "Amending Act 2032, s 5"}]
+        return body
+
+    monkeypatch.setattr(pages, "provision_json", with_links)
+    page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
+    panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
+    assert 'href="/p/guidance/example/para/2.1">Guide para 2.1</a>' in panel
+    assert "Withdrawn" in panel
+    assert 'href="/p/ukpga/2032/4/section/5">Amending Act 2032, s 5</a>' in panel
+    assert "It cites no other passage here." in panel  # the empty state of a missing list
+
+
+def test_reader_side_panel_has_empty_states(client):
+    page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
+    panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
+    assert "ECA 2031 s 2(2)" in panel
+    assert "Cited by" in panel and "Amended or inserted by" in panel
+    assert 'href="#section-2-2"' in panel
+
+
+def test_the_target_provision_is_marked_for_scrolling(client):
+    page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
+    assert re.search(r'id="section-2-2" class="[^"]*is-target[^"]*" data-target', page)
+    assert page.count("data-target") == 1
+    assert "provision-panel" not in text_of(client.get("/d/ukpga/2031/12"))
+
+
+def test_headings_do_not_skip_levels(client):
+    for path in ("/?q=consult", "/p/ukpga/2031/12/section/2/2", "/d/ukpga/2031/12", "/documents", "/api"):
+        levels = [int(n) for n in re.findall(r"<h([1-6])[ >]", text_of(client.get(path)))]
+        assert levels[0] == 1, path
+        for before, after in zip(levels, levels[1:], strict=False):
+            assert after <= before + 1, f"{path}: h{before} then h{after}"
+
+
+def test_embed_is_a_compact_search_without_site_chrome(client):
+    page = text_of(client.get("/embed?q=consult"))
+    assert 'action="/embed"' in page
+    assert "site-header" not in page and "Skip to main content" not in page
+    assert '<label for="q">' in page
+    assert re.search(r'<a href="/p/[^"]+" target="_blank" rel="noopener">', page)
+    assert "opens in a new tab" in page
+
+
+def test_widget_script_is_served_as_javascript_and_never_uses_innerhtml(client):
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    source = response.get_data(as_text=True)
+    assert "customElements.define" in source and "attachShadow" in source
+    assert "innerHTML" not in source and "insertAdjacentHTML" not in source
+
+
+def test_site_navigation_marks_the_current_page(client):
+    page = text_of(client.get("/documents"))
+    assert '<a href="/documents" aria-current="page">' in page
+    assert '<a href="/api">API</a>' in page

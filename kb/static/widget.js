@@ -110,7 +110,7 @@
       var root = this.attachShadow({ mode: "open" });
       addStyles(root);
       var box = el("div", { "class": "kb", part: "container" });
-      var form = el("form", { role: "search", "aria-label": this.getAttribute("label") || "Statutory guidance" });
+      var form = el("form", { role: "search", "aria-label": "Statutory guidance knowledge base" });
       var label = el("label", { "for": "kb-q" }, this.getAttribute("label") || "Search statutory guidance");
       var row = el("div", { "class": "row" });
       this.input = el("input", { type: "search", id: "kb-q", name: "q", autocomplete: "off", maxlength: "500", enterkeyhint: "search" });
@@ -178,9 +178,10 @@
       body.results.forEach(function (hit) { self.list.appendChild(self.item(hit)); });
       this.list.hidden = body.results.length === 0;
       var total = body.total;
-      var found = total === 1 ? "1 passage found" : total + " passages found";
-      if (total > body.results.length) found += ", showing " + body.results.length;
-      this.say(found + " for “" + q + "”." + (body.relaxed ? " None has all your words." : ""));
+      var found = (total === 1 ? "1 passage" : total + " passages") + " found for “" + q + "”.";
+      if (total > body.results.length) found += " Showing the first " + body.results.length + ".";
+      if (body.relaxed) found += " None has all your words.";
+      this.say(found);
       var page = new URLSearchParams(params);
       page.delete("limit");
       this.more.replaceChildren(el("a", { href: this.base + "?" + page }, total > body.results.length
