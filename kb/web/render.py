@@ -41,12 +41,13 @@ FACET_TITLES = {
     "holder": "Whose duty",
 }
 DUTY_LABELS = {"duty": "Imposes a duty", "power": "Confers a power", "none": "Neither"}
-# Side-panel sections of the reader: passage key, heading, what to say when there is none.
+# Side-panel sections of the reader: passage key, heading, and what to say when there is none
+# (None: leave the section out when empty, so the panel stays short enough to stay in view).
 RELATIONS = (
     ("cited_by", "Cited by", "No passage in this knowledge base cites it."),
-    ("cites", "Cites", "It cites no other passage here."),
     ("amended_by", "Amended or inserted by", "No amendment to it is recorded here."),
-    ("amends", "Amends or inserts", "It amends nothing recorded here."),
+    ("cites", "Cites", None),
+    ("amends", "Amends or inserts", None),
 )
 
 
@@ -62,7 +63,8 @@ def facet_value_label(name: str, item: dict[str, Any]) -> str:
         return status_label(value)
     if name == "duty":
         return DUTY_LABELS.get(value, value)
-    return str(item.get("label") or value.replace("_", " "))
+    label = str(item.get("label") or value.replace("_", " "))
+    return label[:1].upper() + label[1:]
 
 
 def markdown(text: str) -> Markup:
