@@ -675,21 +675,45 @@ def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Documen
     """
     path = _get(source, "path") or ""
     url = api_url(settings, base_path_of(str(path))) if path else None
+    doc_id = _get(source, "doc_id") or (_get(source, "id") if isinstance(source, dict) else None)
+    data, fetched = _fetch_item(fetcher, url)
+    results = _parse_fetched(data, fetched, settings, doc_id)
+    parts = html_part_paths(data) if data.get("schema_name") == "publication" else []
+    if parts and hasattr(fetcher, "get"):
+        # A publication's text is in its HTML parts: one part becomes the document itself,
+        # several become documents of their own below the publication's id.
+        base_id = results[0][0].id
+        part_results = []
+        for part_path in parts:
+            part_data, part_fetched = _fetch_item(fetcher, api_url(settings, base_path_of(part_path)))
+            slug = slugify(part_path.rstrip("/").rsplit("/", 1)[-1])
+            part_id = base_id if len(parts) == 1 else f"{base_id}/{slug}"
+            part_results += _parse_fetched(part_data, part_fetched, settings, part_id)
+        if len(parts) == 1:
+            results = part_results
+        else:
+            results += part_results
+    for document, _ in results:
+        apply_manifest(document, source)
+    return results
+
+
+def _fetch_item(fetcher: Any, url: str | None) -> tuple[dict, Fetch]:
     fetched = fetch_source(fetcher, url)
     try:
-        data = json.loads(fetched.data.decode("utf-8-sig"))
+        return json.loads(fetched.data.decode("utf-8-sig")), fetched
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise GovukError(f"Content API response is not JSON: {exc}") from exc
-    results = parse_content_item(
+
+
+def _parse_fetched(data: dict, fetched: Fetch, settings: Any, doc_id: str | None):
+    return parse_content_item(
         data,
         base_url=settings.govuk_url,
         retrieved_at=str(fetched.retrieved_at or _now()),
         sha256=fetched.sha256 or sha256_bytes(fetched.data),
-        doc_id=_get(source, "doc_id") or (_get(source, "id") if isinstance(source, dict) else None),
+        doc_id=doc_id,
     )
-    for document, _ in results:
-        apply_manifest(document, source)
-    return results
 
 
 def apply_manifest(document: Document, source: Any) -> None:

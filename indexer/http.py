@@ -71,6 +71,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+# GOV.UK serves /a/b and /a/b/c: in a host/path folder the body of /a/b is /a/b/index.json.
+MIRROR_INDEX_NAMES = ("index", "index.json", "index.html", "index.xml")
+
+
 def _relative_path(url: str) -> list[str]:
     """URL path -> safe path segments under a host folder (no '..', no odd characters)."""
     parsed = urlparse(url)
@@ -162,6 +166,8 @@ class Fetcher:
 
     def _from_mirror(self, url: str, validate) -> FetchResult:
         path = self.mirror.joinpath(_host_dir(url), *_relative_path(url))
+        if path.is_dir():  # a path that is also a folder keeps its own body inside it
+            path = next((path / n for n in MIRROR_INDEX_NAMES if (path / n).is_file()), path)
         if not path.is_file():
             raise _Failure(f"not in the mirror: {path}")
         if path.stat().st_size > self.max_bytes:

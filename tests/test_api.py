@@ -169,7 +169,9 @@ def test_errors_and_health_are_not_cached(client):
     assert client.get("/healthz").headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("path", ["/", "/?q=duty", "/documents", "/api", "/api/v1/documents", "/nowhere"])
+@pytest.mark.parametrize(
+    "path", ["/", "/?q=duty", "/documents", "/api", "/api/v1/documents", "/nowhere"]
+)
 def test_security_headers_on_every_response(client, path):
     headers = client.get(path).headers
     assert headers["X-Content-Type-Options"] == "nosniff"

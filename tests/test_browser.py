@@ -172,7 +172,9 @@ def assert_accessible(page, name: str) -> None:
 
     results = Axe().run(page)
     bad = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
-    (ARTIFACTS / f"axe-{name}.json").write_text(json.dumps(results.response["violations"], indent=1))
+    (ARTIFACTS / f"axe-{name}.json").write_text(
+        json.dumps(results.response["violations"], indent=1)
+    )
     assert not bad, f"{name}: " + "; ".join(
         f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}" for v in bad
     )
@@ -316,7 +318,9 @@ def test_widget_on_an_allowed_intranet_searches_across_origins(tab, sites):
     api_calls = []
     tab.on("request", lambda r: api_calls.append(r.url) if "/api/v1/search" in r.url else None)
     tab.goto(sites["intranet"] + "/hr.html")
-    box = tab.get_by_role("searchbox", name="Search statutory guidance")  # labelled, inside the shadow root
+    box = tab.get_by_role(
+        "searchbox", name="Search statutory guidance"
+    )  # labelled, inside the shadow root
     box.fill("consult")
     box.press("Enter")
     results = tab.locator("kb-search li.result")
@@ -331,9 +335,13 @@ def test_widget_on_an_allowed_intranet_searches_across_origins(tab, sites):
     expected = _get_json(f"{sites['kb']}/api/v1/search?q=consult&limit=4")["results"][0]
     assert first.inner_text() == expected["citation"]
     assert results.first.locator(".snippet mark").count() > 0
-    assert results.first.locator(".badge").inner_text().startswith(
-        {"in_force": "In force", "withdrawn": "Withdrawn", "repealed": "Repealed"}.get(
-            expected["status"], ""
+    assert (
+        results.first.locator(".badge")
+        .inner_text()
+        .startswith(
+            {"in_force": "In force", "withdrawn": "Withdrawn", "repealed": "Repealed"}.get(
+                expected["status"], ""
+            )
         )
     )
 
@@ -344,7 +352,9 @@ def test_widget_on_an_allowed_intranet_searches_across_origins(tab, sites):
     )
     assert inside[0] != "rgb(128, 0, 0)" and "Courier" not in inside[1] and inside[2] == "normal"
     button = tab.locator("kb-search button")
-    assert button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(91, 31, 105)"  # themed
+    assert (
+        button.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(91, 31, 105)"
+    )  # themed
     own = tab.locator("#own-result")
     assert own.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(255, 255, 0)"
     assert own.evaluate("el => getComputedStyle(el).borderTopStyle") == "dashed"

@@ -48,7 +48,9 @@ def test_flask_rules_become_openapi_paths():
 
 def test_search_documents_every_parameter_the_api_accepts(spec, client):
     params = {p["name"]: p for p in spec["paths"]["/api/v1/search"]["get"]["parameters"]}
-    assert {"q", "doc_type", "status", "document", "duty", "holder", "limit", "offset"} <= set(params)
+    assert {"q", "doc_type", "status", "document", "duty", "holder", "limit", "offset"} <= set(
+        params
+    )
     assert params["q"]["required"] is True
     assert params["limit"]["schema"]["maximum"] == 100
     assert "current" in params["status"]["schema"]["items"]["enum"]

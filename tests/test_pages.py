@@ -126,7 +126,7 @@ def test_every_facet_the_engine_returns_is_shown(client, monkeypatch):
     page = text_of(client.get("/?q=consult&status=current"))
     for title in ("Status", "Type", "Document", "Region"):
         assert f">{title}</h3>" in page
-    assert ">Wales <span class=\"count\">(2)</span>" in page
+    assert '>Wales <span class="count">(2)</span>' in page
     # Not a filter search accepts, so it is shown without a link.
     assert "region=wales" not in page
 
@@ -193,7 +193,9 @@ def test_pagination_numbers_pages_and_marks_the_current_one(client):
     page = text_of(client.get("/?q=consult&limit=2&offset=2"))
     nav = page[page.index('aria-label="Results pages"') :]
     assert f"Results 3–4 of {total}" in nav
-    assert re.search(r'aria-current="page" class="current"><span class="visually-hidden">Page </span>2<', nav)
+    assert re.search(
+        r'aria-current="page" class="current"><span class="visually-hidden">Page </span>2<', nav
+    )
     assert 'rel="prev" href="/?q=consult&amp;limit=2"' in nav
     assert 'rel="next" href="/?q=consult&amp;limit=2&amp;offset=4"' in nav
 
@@ -214,7 +216,9 @@ def test_reader_side_panel_lists_citing_and_amending_passages(client, monkeypatc
                 "status": "withdrawn",
             }
         ]
-        body["amended_by"] = [{"id": "ukpga/2032/4/section/5", "citation": "Amending Act 2032, s 5"}]
+        body["amended_by"] = [
+            {"id": "ukpga/2032/4/section/5", "citation": "Amending Act 2032, s 5"}
+        ]
         return body
 
     monkeypatch.setattr(pages, "provision_json", with_links)
@@ -244,7 +248,13 @@ def test_the_target_provision_is_marked_for_scrolling(client):
 
 
 def test_headings_do_not_skip_levels(client):
-    for path in ("/?q=consult", "/p/ukpga/2031/12/section/2/2", "/d/ukpga/2031/12", "/documents", "/api"):
+    for path in (
+        "/?q=consult",
+        "/p/ukpga/2031/12/section/2/2",
+        "/d/ukpga/2031/12",
+        "/documents",
+        "/api",
+    ):
         levels = [int(n) for n in re.findall(r"<h([1-6])[ >]", text_of(client.get(path)))]
         assert levels[0] == 1, path
         for before, after in zip(levels, levels[1:], strict=False):

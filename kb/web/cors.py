@@ -39,5 +39,7 @@ def install(app: Flask, origins: list[str]) -> None:
             if granted:
                 response.headers["Access-Control-Allow-Headers"] = ", ".join(granted)
             response.headers["Access-Control-Max-Age"] = MAX_AGE_S
-            response.vary.update(["Access-Control-Request-Method", "Access-Control-Request-Headers"])
+            response.vary.update(
+                ["Access-Control-Request-Method", "Access-Control-Request-Headers"]
+            )
         return response

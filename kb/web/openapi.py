@@ -93,7 +93,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "value": {"type": "string"},
             "count": {"type": "integer", "minimum": 0},
-            "label": {"type": "string", "description": "A readable name, where the value is an id."},
+            "label": {
+                "type": "string",
+                "description": "A readable name, where the value is an id.",
+            },
         },
     },
     "SearchResponse": {
@@ -288,7 +291,7 @@ def _search_parameters(extra_filters: list[str]) -> list[dict[str, Any]]:
             "name": "q",
             "in": "query",
             "required": True,
-            "description": "Words, \"quoted phrases\", AND/OR/NOT, brackets, consult*, field "
+            "description": 'Words, "quoted phrases", AND/OR/NOT, brackets, consult*, field '
             "filters (title:, heading:, text:, cite:, type:, status:, doc:) or a citation. "
             "At most 500 characters and 40 terms.",
             "schema": {"type": "string", "maxLength": 500},
@@ -364,9 +367,7 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                 "summary": "A passage or a provision",
                 "description": "A passage, or a provision that groups passages (s 3 made of "
                 "s 3(1) and s 3(2)) with its whole text.",
-                "parameters": [
-                    _id_param("passage_id", "Passage id.", "ukpga/2031/7/section/2/2")
-                ],
+                "parameters": [_id_param("passage_id", "Passage id.", "ukpga/2031/7/section/2/2")],
                 "responses": {
                     "200": _json("The passage.", "Passage"),
                     "304": NOT_MODIFIED,
@@ -408,7 +409,7 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                         "name": "ref",
                         "in": "query",
                         "required": True,
-                        "description": "A citation as people write it: \"s 3(2) LGA 1999\".",
+                        "description": 'A citation as people write it: "s 3(2) LGA 1999".',
                         "schema": {"type": "string"},
                     }
                 ],
@@ -476,7 +477,7 @@ def build_spec(app) -> dict[str, Any]:
             "citations and the status of every passage.",
             "description": "Read-only JSON. Every GET response has an ETag and Cache-Control; "
             "send If-None-Match to get 304 Not Modified. Browsers may call it from the origins "
-            "the operator lists in KB_CORS_ORIGINS. Errors are `{\"error\", \"message\"}` "
+            'the operator lists in KB_CORS_ORIGINS. Errors are `{"error", "message"}` '
             "with a 4xx or 503 status.",
         },
         "servers": [{"url": "/"}],

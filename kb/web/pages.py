@@ -41,7 +41,9 @@ def facet_param(name: str) -> str:
 def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: str = "/"):
     """Every facet the engine returned, in a stable order, with links that add or remove it."""
     facets = response.get("facets") or {}
-    names = [n for n in FACET_ORDER if n in facets] + sorted(n for n in facets if n not in FACET_ORDER)
+    names = [n for n in FACET_ORDER if n in facets] + sorted(
+        n for n in facets if n not in FACET_ORDER
+    )
     accepted = set(filter_names())
     groups = []
     for name in names:
@@ -89,8 +91,12 @@ def pagination(total: int, limit: int, offset: int, base: str = "/") -> dict[str
     ]
     prev_offset = max(offset - limit, 0)
     return {
-        "prev": search_url(base, offset=str(prev_offset) if prev_offset else None) if offset > 0 else None,
-        "next": search_url(base, offset=str(offset + limit)) if offset + limit <= last_offset else None,
+        "prev": search_url(base, offset=str(prev_offset) if prev_offset else None)
+        if offset > 0
+        else None,
+        "next": search_url(base, offset=str(offset + limit))
+        if offset + limit <= last_offset
+        else None,
         "pages": pages,
         "first": offset + 1,
         "last": min(offset + limit, total),

@@ -71,6 +71,10 @@ def markdown(text: str) -> Markup:
     return Markup(_md.render(text or ""))
 
 
+def markdown_inline(text: str) -> Markup:
+    return Markup(_md.renderInline(text or ""))
+
+
 def status_label(status: str) -> str:
     return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
 
@@ -86,6 +90,7 @@ def node_tree(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def install(app) -> None:
     app.jinja_env.filters["markdown"] = markdown
+    app.jinja_env.filters["markdown_inline"] = markdown_inline
     app.jinja_env.globals.update(
         status_label=status_label,
         is_current=is_current,
