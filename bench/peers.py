@@ -7,6 +7,7 @@ text ranked lower), the total, facet counts over every match, and highlighted sn
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable
@@ -21,6 +22,19 @@ BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 
 NOT_CURRENT = 0.3
 # The facets the foundation engine computes; Whoosh may compute more (duty, holder) since.
 FACETS = ("document_id", "doc_type", "status")
+
+
+_TOKENS = re.compile(r'"[^"]*"|\S+')
+_EXPLICIT = re.compile(r"\b(AND|OR|NOT)\b|[():]")
+
+
+def any_words(q: str) -> str:
+    """The query as the Whoosh engine runs it: several plain words match passages with any of
+    them (those with all rank first); operators, brackets or fields mean exactly what they say."""
+    tokens = _TOKENS.findall(q)
+    if len(tokens) < 2 or _EXPLICIT.search(re.sub(r'"[^"]*"', " ", q)):
+        return q
+    return " OR ".join(tokens)
 
 
 def _rank(passage: Passage) -> float:
@@ -75,7 +89,7 @@ class Fts5Engine:
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         where = ["p MATCH ?"]
-        args: list[Any] = [request.q]
+        args: list[Any] = [any_words(request.q)]
         for column, values in (("doc_type", request.doc_type), ("status", request.status),
                                ("document_id", request.document)):
             if values:
@@ -156,8 +170,8 @@ class TantivyEngine:
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         tv = self.tantivy
-        parsed = self.index.parse_query(request.q, list(TEXT_FIELDS), field_boosts=BOOSTS,
-                                        conjunction_by_default=True)
+        parsed = self.index.parse_query(any_words(request.q), list(TEXT_FIELDS),
+                                        field_boosts=BOOSTS, conjunction_by_default=True)
         musts = [(tv.Occur.Must, parsed)]
         for name, values in (("doc_type", request.doc_type), ("status", request.status),
                              ("document_id", request.document)):

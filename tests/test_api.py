@@ -195,3 +195,64 @@ def test_embed_may_be_framed_by_configured_origins(sample_settings, sample_kb, c
     assert "X-Frame-Options" not in headers
     other = app.test_client().get("/?q=duty").headers["Content-Security-Policy"]
     assert "frame-ancestors 'none'" in other
+
+
+def test_passage_lists_what_cites_it_and_what_it_cites(client):
+    body = client.get("/api/v1/passages/ukpga/2031/12/section/3/1").get_json()
+    citing = {link["id"] for link in body["cited_by"]}
+    assert "local/exampleton/letter-2032-02-03/heading/commissioning-and-your-workforce" in citing
+    letter = client.get(
+        "/api/v1/passages/local/exampleton/letter-2032-02-03/heading/commissioning-and-your-workforce"
+    ).get_json()
+    cited = {link["id"]: link for link in letter["cites"]}
+    assert cited["ukpga/2031/12/section/3"]["citation"] == "Example Commissioning Act 2031, s 3"
+    assert cited["uksi/2031/300/regulation/4"]["in_index"] is True
+
+
+def test_duty_and_holder_on_passages_and_as_filters(client):
+    body = client.get("/api/v1/passages/ukpga/2031/12/section/4/2").get_json()
+    assert body["duty"] == "duty" and body["holders"] == ["contractor"]
+    search = client.get("/api/v1/search?q=consult&duty=true&holder=authority").get_json()
+    assert search["results"] and all(r["duty"] == "duty" for r in search["results"])
+    assert all("authority" in r["holders"] for r in search["results"])
+    holders = {f["value"] for f in search["facets"]["holder"]}
+    assert "authority" in holders
+
+
+def test_as_at_keeps_only_text_that_applied_then(client):
+    before = client.get("/api/v1/search?q=joiners&as_at=2025-01-01&limit=50").get_json()
+    assert before["as_at"] == "2025-01-01"
+    assert {r["document_id"] for r in before["results"]} == {"code/example-workforce-code-2019"}
+    after = client.get("/api/v1/search?q=joiners&as_at=2031-06-01&limit=50").get_json()
+    assert "code/example-workforce-code-2019" not in {r["document_id"] for r in after["results"]}
+    bad = client.get("/api/v1/search?q=joiners&as_at=yesterday")
+    assert bad.status_code == 400 and "as_at" in bad.get_json()["message"]
+
+
+def test_cite_resolves_and_says_whether_indexed(client):
+    body = client.get("/api/v1/cite?ref=s+2(2)+ECA+2031").get_json()
+    assert body == {
+        "ref": "s 2(2) ECA 2031",
+        "id": "ukpga/2031/12/section/2/2",
+        "citation": "Example Commissioning Act 2031, s 2(2)",
+        "short_citation": "ECA 2031 s 2(2)",
+        "url": "https://www.legislation.gov.uk/ukpga/2031/12/section/2/2",
+        "in_index": True,
+    }
+    outside = client.get("/api/v1/cite?ref=reg+13(2)(a)+TUPE").get_json()
+    assert outside["id"] == "uksi/2006/246/regulation/13/2/a" and outside["in_index"] is False
+    missing = client.get("/api/v1/cite?ref=s+3+of+the+Imaginary+Act+1066")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"] == "unresolved"
+    assert client.get("/api/v1/cite").status_code == 400
+
+
+def test_a_citation_query_puts_the_provision_first(client):
+    body = client.get("/api/v1/search?q=section+4(2)+of+the+Example+Commissioning+Act+2031").get_json()
+    assert body["citation"]["id"] == "ukpga/2031/12/section/4/2"
+    assert body["results"][0]["id"] == "ukpga/2031/12/section/4/2"
+
+
+def test_misspelling_gets_a_suggestion(client):
+    body = client.get("/api/v1/search?q=consulation").get_json()
+    assert body["suggestion"] == "consultation"

@@ -18,7 +18,6 @@ from kb.web import create_app
 from tests.conftest import make_settings
 
 
-
 def small_corpus(tmp_path, name: str, passages: int, seed: int = 1):
     """A generated corpus (not the samples, whose content other work changes)."""
     folder = tmp_path / name

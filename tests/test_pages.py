@@ -232,12 +232,20 @@ def test_reader_side_panel_lists_citing_and_amending_passages(client, monkeypatc
 
 
 def test_reader_side_panel_has_empty_states(client):
-    page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
+    page = text_of(client.get("/p/ukpga/2031/12/section/1/2"))
     panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
-    assert "ECA 2031 s 2(2)" in panel
+    assert "ECA 2031 s 1(2)" in panel
     assert "No passage in this knowledge base cites it." in panel
     assert "No amendment to it is recorded here." in panel
-    assert 'href="#section-2-2"' in panel
+    assert 'href="#section-1-2"' in panel
+
+
+def test_reader_side_panel_lists_what_cites_the_provision(client):
+    page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
+    panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
+    assert "No passage in this knowledge base cites it." not in panel
+    assert 'href="/p/local/exampleton/letter-2032-02-03/heading/commissioning-and-your-workforce"' in panel
+    assert 'href="/p/local/exampleton/commissioning-policy/heading/principles"' in panel
 
 
 def test_the_target_provision_is_marked_for_scrolling(client):

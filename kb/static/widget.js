@@ -192,7 +192,9 @@
     item(hit) {
       var current = CURRENT.indexOf(hit.status) !== -1;
       var li = el("li", { "class": current ? "result" : "result not-current" });
-      li.appendChild(el("a", { "class": "cite", href: new URL(hit.url, this.base).href }, hit.citation));
+      var href = new URL(hit.url, this.base);
+      if (href.protocol !== "https:" && href.protocol !== "http:") href = new URL(this.base);
+      li.appendChild(el("a", { "class": "cite", href: href.href }, hit.citation));
       var meta = el("p", { "class": "meta" });
       var status = STATUS_LABELS[hit.status] || String(hit.status || "");
       if (!current && hit.status_date) status += " since " + hit.status_date;

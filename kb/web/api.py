@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from kb import pins
+from kb.cite import resolve, unresolved
 from kb.models import Document
 from kb.search import RequestError, make_request, run_search
 from kb.web.headers import json_with_etag
@@ -42,7 +43,42 @@ def search():
     return json_with_etag(body)
 
 
-def provision_json(found: dict[str, Any]) -> dict[str, Any]:
+def _link(version, passage_id: str) -> dict[str, Any]:
+    """A cross-reference as the API shows it, whether or not the other end is indexed."""
+    hit = version.engine.passage(passage_id)
+    if hit:
+        keys = ("id", "citation", "short_citation", "title", "status")
+        return {key: hit.get(key) for key in keys} | {"url": hit["url"], "in_index": True}
+    return _resolve_id(version, passage_id) or {
+        "id": passage_id,
+        "citation": passage_id,
+        "in_index": False,
+    }
+
+
+def _resolve_id(version, passage_id: str) -> dict[str, Any] | None:
+    """A provision id outside the index (an Act not crawled yet): cite it from the registry."""
+    parts = passage_id.split("/")
+    for cut in range(len(parts) - 1, 0, -1):
+        instrument = version.registry.get("/".join(parts[:cut]))
+        if instrument:
+            doc = instrument.to_document()
+            pin = "/".join(parts[cut:])
+            return {
+                "id": passage_id,
+                "citation": pins.oscola(doc, pin),
+                "short_citation": pins.short_citation(doc, pin),
+                "title": doc.title,
+                "in_index": version.canonical_id(passage_id) is not None,
+                "url": f"/p/{passage_id}",
+                "source_url": f"{current_app.config['KB_SETTINGS'].legislation_url}/{passage_id}"
+                if doc.is_legislation
+                else None,
+            }
+    return None
+
+
+def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
     """The API shape of a passage or grouping provision (shared with the page's JSON link)."""
     document, node = found["document"], found["node"]
     passage = found["passage"]
@@ -70,8 +106,32 @@ def provision_json(found: dict[str, Any]) -> dict[str, Any]:
         "parent": f"{document['id']}/{node['parent']}" if node.get("parent") else None,
         "attributes": node.get("attrs") or {},
         "sample": document.get("sample", False),
+        "duty": (passage or {}).get("duty", "none"),
+        "holders": (passage or {}).get("holders", []),
     }
+    version = version or _kb()
+    refs = version.references(found["id"], found["members"])
+    for kind in ("cited_by", "cites", "amended_by", "amends"):
+        body[kind] = [_link(version, other) for other in refs[kind]]
     return body
+
+
+@bp.get("/api/v1/cite")
+def cite():
+    ref = request.args.get("ref", "").strip()
+    if not ref:
+        return jsonify(error="bad_request", message="Give a citation as ?ref=, e.g. s 3(2) LGA 1999."), 400
+    if len(ref) > 300:
+        return jsonify(error="bad_request", message="A citation is at most 300 characters."), 400
+    version = _kb()
+    found = resolve(ref, version.registry)
+    if found is None:
+        return jsonify(unresolved(ref, version.registry)), 404
+    canonical = version.canonical_id(found.id)
+    body = found.to_dict(canonical is not None, current_app.config["KB_SETTINGS"].legislation_url)
+    if canonical:
+        body["id"] = canonical
+    return json_with_etag(body)
 
 
 @bp.get("/api/v1/passages/<path:passage_id>")
