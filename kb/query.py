@@ -74,8 +74,8 @@ def check(raw: str) -> CheckedQuery:
         elif kind == "term":
             token = _check_term(token)
             terms.append(token.split(":", 1)[-1])
-        if kind == "operator" and previous == "operator" and token != "NOT":
-            raise QueryError(f"Two operators in a row before '{token}'.")
+        if kind == "operator" and previous == "operator" and (token != "NOT" or out[-1] == "NOT"):
+            raise QueryError(f"Two operators in a row: '{out[-1]} {token}'.")
         out.append(token)
         previous = kind if kind != "term" else "term"
     if depth:

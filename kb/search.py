@@ -155,7 +155,10 @@ def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[s
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
     raw = str(params.get("q") or "").strip()
-    response = version.engine.search(request).to_dict()
+    try:
+        response = version.engine.search(request).to_dict()
+    except query.QueryError as exc:
+        raise RequestError(str(exc), error="invalid_query") from None
     response["query"] = raw
     response["as_at"] = request.as_at
     response["citation"] = citation_hit(version, raw)

@@ -95,9 +95,18 @@ class IndexVersion:
 
     @classmethod
     def open(cls, path: Path) -> IndexVersion:
-        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
-        return cls(path.name, path, WhooshEngine(path / "engine"), manifest, documents)
+        """Open a version, or say plainly that it is damaged (never a traceback)."""
+        try:
+            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+            documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
+            engine = WhooshEngine(path / "engine")
+            engine.count()  # touches the segments, so missing files show up now
+        except Exception as exc:  # noqa: BLE001 - any failure to read means the same to a user
+            raise store.IndexMissing(
+                f"The index version {path.name} in {path.parent} cannot be read "
+                f"({type(exc).__name__}: {exc}). Run `kb build` to write a new one."
+            ) from exc
+        return cls(path.name, path, engine, manifest, documents)
 
     def _document_record(self, document_id: str) -> dict[str, Any] | None:
         if document_id not in self.by_id:

@@ -16,6 +16,7 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 
 from kb.engine import FACETS, SearchRequest, SearchResponse
 from kb.models import CURRENT_STATUSES, Passage
+from kb.query import QueryError
 
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
 NOT_CURRENT_FACTOR = 0.3
@@ -259,7 +260,13 @@ class WhooshEngine:
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         searcher = self._searcher()
-        parsed = self._parser_all.parse(request.q)
+        try:
+            parsed = self._parser_all.parse(request.q)
+            any_words = self._parser_any.parse(request.q)
+        except Exception as exc:  # noqa: BLE001 - the parser's own failures are the query's fault
+            raise QueryError(
+                "We could not understand that search. Check the operators and brackets."
+            ) from exc
         facet_map = sorting.Facets()
         for name in FACETS:
             facet_map.add_field(name, maptype=sorting.Count, allow_overlap=name == "holder")
@@ -272,7 +279,6 @@ class WhooshEngine:
             )
 
         # Passages with all the words rank first; passages with some of them follow.
-        any_words = self._parser_any.parse(request.q)
         if any_words == parsed or _explicit(request.typed or request.q):
             results = run(parsed)
             relaxed = False

@@ -103,12 +103,6 @@ CORRUPTIONS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kb/service.py and kb/cli.py (lead's) do not yet turn a damaged index into "
-    "IndexMissing: IndexVersion.open should catch open/read errors and `kb search` should "
-    "catch IndexMissing around run_search. Remove this mark with that fix.",
-)
 @pytest.mark.parametrize("damage", sorted(CORRUPTIONS))
 def test_a_damaged_index_is_a_clear_error_not_a_traceback(built_home, damage):
     home, env = built_home

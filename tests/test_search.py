@@ -123,6 +123,8 @@ def test_highlights_mark_matches_and_escape_html(tmp_path, write_md):
         ("()", "Empty brackets"),
         ('""', "empty phrase"),
         ("AND", "needs words"),
+        ("NOT NOT duty", "Two operators in a row"),
+        ("duty AND OR power", "needs words on both sides"),
     ],
 )
 def test_malformed_queries_are_refused_with_a_reason(q, message):
