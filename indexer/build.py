@@ -16,8 +16,8 @@ from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb import store
 from kb.cite import Registry
 from kb.config import Settings
+from kb.engine import UnknownEngine, writer_for
 from kb.models import DocumentError, Passage
-from kb.whoosh_engine import write_index
 
 ABANDONED_AFTER_S = 6 * 3600
 
@@ -97,7 +97,11 @@ def build(
             yield from result.passages
 
     try:
-        report.passages = write_index(build_dir / "engine", passages())
+        try:
+            write_index = writer_for(settings.engine)
+        except UnknownEngine as exc:
+            raise BuildFailed(str(exc)) from None
+        report.passages = write_index(build_dir / "engine", passages(), None)
         if strict and report.problems:
             raise BuildFailed(
                 f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
@@ -112,7 +116,7 @@ def build(
             index_dir,
             build_dir,
             {
-                "engine": "whoosh",
+                "engine": settings.engine,
                 "documents": report.documents,
                 "passages": report.passages,
                 "problems": [str(p) for p in report.problems],

@@ -27,6 +27,7 @@ class Settings:
     govuk_url: str = "https://www.gov.uk"
     archive_url: str = "https://webarchive.nationalarchives.gov.uk"
     crawl_delay: float = 1.0
+    engine: str = "whoosh"
     cors_origins: list[str] = field(default_factory=list)
     embed_ancestors: list[str] = field(default_factory=list)
 
@@ -51,6 +52,7 @@ class Settings:
         settings.archive_url = env.get("KB_ARCHIVE_URL", settings.archive_url)
         if env.get("KB_CRAWL_DELAY"):
             settings.crawl_delay = float(env["KB_CRAWL_DELAY"])
+        settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "whoosh"
         settings.cors_origins = _list(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
         return settings

@@ -75,3 +75,31 @@ class Engine(Protocol):
 
 
 Writer = Callable[[Path, Iterable[Passage], Callable[[int], None] | None], int]
+
+# name -> (module with write_index(path, passages, progress) and an engine class)
+ENGINES = {
+    "whoosh": ("kb.whoosh_engine", "WhooshEngine"),
+    "tantivy": ("kb.tantivy_engine", "TantivyEngine"),
+}
+
+
+class UnknownEngine(ValueError):
+    pass
+
+
+def _module(name: str):
+    import importlib
+
+    if name not in ENGINES:
+        raise UnknownEngine(f"Unknown search engine {name!r}; use one of: {', '.join(ENGINES)}.")
+    return importlib.import_module(ENGINES[name][0])
+
+
+def writer_for(name: str) -> Writer:
+    """The function that writes an index version for this engine."""
+    return _module(name).write_index
+
+
+def open_engine(name: str, path: Path) -> Engine:
+    """Open an index version written by this engine (named in the version's manifest)."""
+    return getattr(_module(name), ENGINES[name][1])(path)

@@ -13,9 +13,8 @@ from typing import Any
 from kb import store
 from kb.cite import Registry
 from kb.config import Settings
-from kb.engine import Engine
+from kb.engine import Engine, open_engine
 from kb.models import Document
-from kb.whoosh_engine import WhooshEngine
 
 RETIRE_AFTER_S = 60.0
 _ROMAN_PARTS = dict(
@@ -99,7 +98,7 @@ class IndexVersion:
         try:
             manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
-            engine = WhooshEngine(path / "engine")
+            engine = open_engine(manifest.get("engine", "whoosh"), path / "engine")
             engine.count()  # touches the segments, so missing files show up now
         except Exception as exc:  # noqa: BLE001 - any failure to read means the same to a user
             raise store.IndexMissing(
