@@ -1,0 +1,718 @@
+"""The tantivy engine: the Whoosh engine's API and results, fast enough for 100k+ passages.
+
+Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the reference):
+
+- Text is analysed by Whoosh's own analysers (Porter stemming, Whoosh's stop words, "2.1"
+  kept whole) and handed to tantivy pre-tokenised, so both engines index the same words.
+- BM25 per field, summed over fields, made to score as Whoosh's BM25F does: field boosts
+  (title 3, names 2.5, heading 2, cite_text 1.5) scale term frequency as in Whoosh (see
+  FIELD_COPIES) and each term is boosted by Whoosh's idf over tantivy's. Scores agree with
+  Whoosh's to within about 1% on the samples (length norms are quantised differently).
+- The rank factor (kb.whoosh_engine.rank_factor) multiplies every score exactly: tantivy's
+  ``weight_by_field`` multiplies a score by log2(2 + w) for a fast field w, so each passage
+  stores w = 2 ** (RANK_SCALE * factor) - 2 and scores are divided by RANK_SCALE again.
+  No re-ranking of a candidate set is needed, so paging and totals are exact.
+- The query string (already checked by kb.query, maybe expanded by kb.synonyms) is parsed
+  here with Whoosh's precedence, so a query means the same in both engines: NOT binds
+  tightest, then AND, then OR, and words side by side are the loosest group (all words for
+  the strict query, any word for the relaxed one).
+- Facets are tantivy terms aggregations over every match (not just the page).
+- Highlights are made here, as in Whoosh: the passage text is escaped and only tokens whose
+  stem is a query term are wrapped in <mark>; a passage of up to 320 characters is shown
+  whole, a longer one as up to two fragments chosen the way Whoosh's ContextFragmenter does.
+- "Did you mean": tantivy has no speller, so a fuzzy term query over an unstemmed "spell"
+  field finds passages containing words within 1 (short words) or 2 edits; the candidate
+  words are read from those passages and the most frequent one wins, as in Whoosh.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import Occur, Query
+from whoosh.analysis import StandardAnalyzer
+
+from kb.engine import FACETS, SearchRequest, SearchResponse
+from kb.models import CURRENT_STATUSES, Passage
+from kb.query import QueryError
+from kb.whoosh_engine import (
+    ALL_WORDS_BOOST,
+    EARLIEST,
+    LATEST,
+    SHORT_PASSAGE_CHARS,
+    STORED_ONLY,
+    _day,
+    _explicit,
+    _lead,
+    rank_factor,
+)
+from kb.whoosh_engine import (
+    _analyzer as whoosh_analyzer,
+)
+
+FIELD_BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 1.5}
+TEXT_FIELDS = tuple(FIELD_BOOSTS)
+# Whoosh applies a field boost to the term frequency (weight = tf x boost) before BM25
+# saturates it, so a title match counts ~1.6x a body match, not 3x. Tantivy cannot weight
+# frequencies, so a field is indexed FIELD_COPIES times (tf and length both scale, so the
+# length normalisation is unchanged) and a query boost corrects the non-integer boosts:
+# exact for one occurrence in a field of average length, the usual case for these fields.
+K1 = 1.2
+FIELD_COPIES = {name: math.ceil(boost) for name, boost in FIELD_BOOSTS.items()}
+
+
+def _saturated(tf: float) -> float:
+    return tf * (K1 + 1) / (tf + K1)
+
+
+QUERY_BOOSTS = {
+    name: _saturated(FIELD_BOOSTS[name]) / _saturated(FIELD_COPIES[name]) for name in TEXT_FIELDS
+}
+MAX_EXPANSION = 256  # indexed words one wildcard may stand for, per field (most frequent)
+KEYWORD_FIELDS = ("id", "document_id", "doc_type", "status", "duty", "holder")
+RECORD = "record"  # the passage's stored fields as JSON, read back by _record()
+# Scores are multiplied by log2(2 + w); w = 2 ** (RANK_SCALE * factor) - 2 turns that into
+# RANK_SCALE * factor, exact for any factor >= 1 / RANK_SCALE (factors run 0.21 .. 1.0).
+RANK_SCALE = 16.0
+FACET_SIZE = 10_000  # buckets per facet: every document id of a large corpus
+SUGGEST_DOCS = 64  # passages read for candidate spellings
+
+
+# Whoosh's own analysers, run here in Python, feed tantivy pre-tokenised text: the same words
+# (Porter stems, Whoosh's stop words, "2.1" kept whole), positions and offsets as the Whoosh
+# index, so both engines match exactly the same passages. (Tantivy's built-in "en_stem" is
+# Snowball English: it stems "transferring" to "transfer" and "employer" to "employ", which
+# Whoosh does not, so totals and facets would drift.)
+_STEM = whoosh_analyzer()  # StemmingAnalyzer(minsize=1), as the Whoosh schema
+_SPELL = StandardAnalyzer(minsize=3)  # unstemmed words, for "did you mean"
+
+
+def _tokens(analyzer, text: str, removestops: bool = True) -> list[tuple[str, int, int, int]]:
+    """(word, position, start, end) of each token; Whoosh reuses one Token, so copy now.
+
+    With removestops=False, stop words are kept (as context for highlights) with word "".
+    """
+    return [
+        ("" if t.stopped else t.text, t.pos, t.startchar, t.endchar)
+        for t in analyzer(text, positions=True, chars=True, removestops=removestops)
+    ]
+
+
+def _pretokenized(analyzer, text: str) -> tantivy.PreTokenizedString:
+    tokens = [
+        tantivy.Token(word, pos, start, end) for word, pos, start, end in _tokens(analyzer, text)
+    ]
+    return tantivy.PreTokenizedString(text, tokens)
+
+
+def make_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    for name in KEYWORD_FIELDS:
+        builder.add_text_field(name, tokenizer_name="raw", fast=name != "id")
+    for name in TEXT_FIELDS:  # text arrives pre-tokenised (see _STEM): no tantivy tokenizer
+        builder.add_text_field(name)
+    builder.add_text_field("spell", index_option="freq")
+    builder.add_float_field("rank_w", fast=True)
+    builder.add_integer_field("valid_from_n", indexed=True, fast=True)
+    builder.add_integer_field("valid_to_n", indexed=True, fast=True)
+    builder.add_integer_field("order", fast=True)
+    builder.add_bytes_field(RECORD, stored=True)
+    return builder.build()
+
+
+def _rank_weight(passage: Passage) -> float:
+    factor = max(rank_factor(passage), 1.0 / RANK_SCALE)
+    return max(2.0 ** (RANK_SCALE * factor) - 2.0, 0.0)
+
+
+def _stored(passage: Passage) -> dict[str, Any]:
+    """Exactly what WhooshEngine._record() returns for this passage."""
+    record = {name: getattr(passage, name) for name in STORED_ONLY}
+    record.update(
+        id=passage.id,
+        document_id=passage.document_id,
+        doc_type=passage.doc_type,
+        status=passage.status,
+        title=passage.title,
+        heading=passage.heading,
+        text=passage.text,
+        duty=passage.duty or "none",
+        holders=_holders(passage),
+        order=passage.order,
+        cites=list(passage.cites or []),
+    )
+    return record
+
+
+def _holders(passage: Passage) -> list[str]:
+    # Whoosh keeps holders as a comma-separated keyword field; split the same way.
+    found = [h.strip() for h in ",".join(passage.holders).split(",")]
+    return list(dict.fromkeys(h for h in found if h))
+
+
+def write_index(
+    path: Path, passages: Iterable[Passage], progress: Callable[[int], None] | None = None
+) -> int:
+    """Write every passage into a new tantivy index at path; returns the number written."""
+    path.mkdir(parents=True, exist_ok=True)
+    ix = tantivy.Index(make_schema(), path=str(path), reuse=False)
+    # One thread keeps passages in corpus order, so ties rank as they do in Whoosh.
+    writer = ix.writer(heap_size=256_000_000, num_threads=1)
+    count = 0
+    try:
+        for passage in passages:
+            doc = tantivy.Document()
+            doc.add_text("id", passage.id)
+            doc.add_text("document_id", passage.document_id)
+            doc.add_text("doc_type", passage.doc_type)
+            doc.add_text("status", passage.status)
+            if passage.duty:
+                doc.add_text("duty", passage.duty)
+            for holder in _holders(passage):
+                doc.add_text("holder", holder)
+            texts = {
+                "title": passage.title,
+                "names": " ".join(passage.aliases),
+                "heading": passage.heading,
+                "body": passage.text,
+                "cite_text": f"{passage.citation} {passage.short_citation}",
+            }
+            for name, text in texts.items():
+                tokens = _pretokenized(_STEM, text)
+                for _ in range(FIELD_COPIES[name]):
+                    doc.add_pre_tokenized_text(name, tokens)
+            doc.add_pre_tokenized_text(
+                "spell", _pretokenized(_SPELL, f"{passage.heading} {passage.text}")
+            )
+            doc.add_float("rank_w", _rank_weight(passage))
+            doc.add_integer("valid_from_n", _day(passage.valid_from, EARLIEST))
+            doc.add_integer("valid_to_n", _day(passage.valid_to, LATEST))
+            doc.add_integer("order", passage.order)
+            doc.add_bytes(RECORD, json.dumps(_stored(passage)).encode("utf-8"))
+            writer.add_document(doc)
+            count += 1
+            if progress:
+                progress(1)
+    except BaseException:
+        writer.rollback()
+        raise
+    writer.commit()
+    writer.wait_merging_threads()
+    return count
+
+
+# --- Parsing: the checked query syntax, with Whoosh's precedence -------------------------
+#
+# A parsed query is a small tree of tuples, compared to decide whether the all-words and
+# any-words readings differ (as WhooshEngine compares its two parses):
+#   ("term", field, stem)  ("phrase", field, ((pos, stem), ...))  ("wild", field, regex)
+#   ("and", (children,))   ("or", (children,))   ("not", child)
+# field None means the default fields (title, names, heading, body, cite_text).
+
+_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
+_QUERY_FIELDS = set(TEXT_FIELDS) | set(KEYWORD_FIELDS) - {"id"}
+
+
+class _Parser:
+    def __init__(self, text: str, default: str):
+        self.tokens = _TOKEN.findall(text)
+        self.at = 0
+        self.default = default  # "and" or "or": the group for words side by side
+
+    def parse(self):
+        node = self._sequence()
+        if self.at != len(self.tokens):
+            raise QueryError("A closing bracket ')' has no opening bracket '('.")
+        return node
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _sequence(self):
+        items = []
+        while self._peek() not in (None, ")"):
+            items.append(self._or())
+        return _group(self.default, items)
+
+    def _or(self):
+        items = [self._and()]
+        while self._peek() == "OR":
+            self.at += 1
+            items.append(self._and())
+        return _group("or", items)
+
+    def _and(self):
+        items = [self._unary()]
+        while self._peek() == "AND":
+            self.at += 1
+            items.append(self._unary())
+        return _group("and", items)
+
+    def _unary(self):
+        if self._peek() == "NOT":
+            self.at += 1
+            inner = self._unary()
+            return None if inner is None else ("not", inner)
+        return self._atom()
+
+    def _atom(self):
+        token = self._peek()
+        if token is None or token in ("AND", "OR", ")"):
+            raise QueryError(
+                "We could not understand that search. Check the operators and brackets."
+            )
+        self.at += 1
+        if token == "(":
+            node = self._sequence()
+            if self._peek() != ")":
+                raise QueryError("A bracket '(' is not closed.")
+            self.at += 1
+            return node
+        return _word(token, self.default)
+
+
+def _group(kind: str, items: list):
+    flat = []
+    for item in items:
+        if item is None:
+            continue
+        flat.extend(item[1] if item[0] == kind else [item])
+    if not flat:
+        return None
+    return flat[0] if len(flat) == 1 else (kind, tuple(flat))
+
+
+def _word(token: str, default: str):
+    field = None
+    name, colon, value = token.partition(":")
+    if colon and value and name in _QUERY_FIELDS:
+        field, token = name, value
+    if token.startswith('"'):
+        return _phrase(field, token.strip('"'))
+    if "*" in token or "?" in token:
+        return _wildcard(field, token)
+    if field in KEYWORD_FIELDS:
+        return ("term", field, token)
+    stems = [word for word, *_ in _tokens(_STEM, token)]
+    return _group(default, [("term", field, stem) for stem in stems])
+
+
+def _phrase(field: str | None, text: str):
+    if field in KEYWORD_FIELDS:
+        return ("term", field, text)
+    tokens = _tokens(_STEM, text)
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        return ("term", field, tokens[0][0])
+    first = tokens[0][1]
+    return ("phrase", field, tuple((pos - first, word) for word, pos, *_ in tokens))
+
+
+def _wildcard(field: str | None, token: str):
+    if field in KEYWORD_FIELDS:  # tantivy regex over the exact values
+        escaped = ("\\" + c if c.isascii() and not c.isalnum() else c for c in token)
+        return ("wild", field, "".join(escaped).replace("\\*", ".*").replace("\\?", "."), "")
+    token = token.lower()
+    prefix = re.split(r"[*?]", token, maxsplit=1)[0]
+    pattern = re.escape(token).replace(r"\*", ".*").replace(r"\?", ".")
+    return ("wild", field, pattern, prefix)
+
+
+def _positive_terms(node, stems: set[str], patterns: list[re.Pattern]) -> None:
+    """The body-field words a hit may contain, for highlighting (NOT branches left out)."""
+    if node is None or node[0] == "not":
+        return
+    kind = node[0]
+    if kind in ("and", "or"):
+        for child in node[1]:
+            _positive_terms(child, stems, patterns)
+        return
+    if node[1] not in (None, "body"):
+        return
+    if kind == "term":
+        stems.add(node[2])
+    elif kind == "phrase":
+        stems.update(word for _, word in node[2])
+    elif kind == "wild":
+        patterns.append(re.compile(node[2]))  # stems the expanded wildcard matched
+
+
+class _Compiler:
+    """Turns a parsed tree into a tantivy query scored the way Whoosh's BM25F scores it.
+
+    Per (field, word) the term query is boosted by QUERY_BOOSTS[field] (the field boost, see
+    FIELD_COPIES) and by Whoosh's idf over tantivy's, so each term contributes what it does in
+    Whoosh. A phrase scores as the sum of its words (as Whoosh's SpanNear2 does) and only
+    matches where the words stand together. A trailing wildcard is expanded to the indexed
+    words it matches and scored as those words (as Whoosh does).
+    """
+
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher):
+        self.schema = schema
+        self.searcher = searcher
+        self.docs = max(searcher.num_docs, 1)
+        self.leaves = 0  # term queries made: Whoosh's coordination factor needs the count
+
+    def __call__(self, node) -> Query:
+        if node is None:
+            return Query.empty_query()
+        kind = node[0]
+        if kind == "and":
+            # "x NOT y" is x AND (everything but y), and the "everything but" part scores 1,
+            # as Whoosh's inverse matcher does.
+            return Query.boolean_query([(Occur.Must, self(child)) for child in node[1]])
+        if kind == "or":
+            return Query.boolean_query([(Occur.Should, self(child)) for child in node[1]])
+        if kind == "not":
+            return Query.boolean_query(
+                [(Occur.Must, Query.all_query()), (Occur.MustNot, self(node[1]))]
+            )
+        field = node[1]
+        fields = TEXT_FIELDS if field is None else (field,)
+        return _any([self._leaf(kind, name, node[2:]) for name in fields])
+
+    def _leaf(self, kind: str, field: str, args) -> Query | None:
+        if field in KEYWORD_FIELDS:
+            if kind == "wild":
+                return Query.regex_query(self.schema, field, args[0])
+            return Query.term_query(self.schema, field, args[0])
+        if kind == "term":
+            return self._term(field, args[0])
+        if kind == "phrase":
+            words = [self._term(field, word) for _, word in args[0]]
+            if any(word is None for word in words):
+                return None  # a word the field never has: the phrase cannot match
+            phrase = Query.phrase_query(self.schema, field, list(args[0]))
+            clauses = [(Occur.Must, Query.const_score_query(phrase, 0.0))]
+            return Query.boolean_query(clauses + [(Occur.Must, word) for word in words])
+        pattern, prefix = re.compile(args[0]), args[1]
+        found = [
+            (count, word)
+            for word, count in self.searcher.terms_with_prefix(field, prefix)
+            if pattern.fullmatch(word)
+        ]
+        found = sorted(found, reverse=True)[:MAX_EXPANSION]
+        return _any([self._term(field, word) for _, word in found])
+
+    def _term(self, field: str, word: str) -> Query | None:
+        found = self.searcher.doc_freq(field, word)
+        if not found:
+            return None
+        self.leaves += 1
+        whoosh_idf = math.log(self.docs / (found + 1)) + 1
+        tantivy_idf = math.log1p((self.docs - found + 0.5) / (found + 0.5))
+        boost = QUERY_BOOSTS[field] * whoosh_idf / tantivy_idf
+        return Query.boost_query(Query.term_query(self.schema, field, word), boost)
+
+
+def _any(parts: list[Query | None]) -> Query:
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        return Query.empty_query()
+    if len(parts) == 1:
+        return parts[0]
+    return Query.boolean_query([(Occur.Should, part) for part in parts])
+
+
+def _filters(schema: tantivy.Schema, request: SearchRequest) -> list[Query]:
+    statuses: list[str] = []
+    for status in request.status:
+        statuses.extend(CURRENT_STATUSES if status == "current" else [status])
+    parts = [
+        Query.term_set_query(schema, field, values)
+        for field, values in (
+            ("doc_type", request.doc_type),
+            ("status", statuses),
+            ("document_id", request.document),
+            ("duty", request.duty),
+            ("holder", request.holder),
+        )
+        if values
+    ]
+    if request.as_at:
+        day = _day(request.as_at, LATEST)
+        integer = tantivy.FieldType.Integer
+        # Valid from on or before the day, and not yet ended on it.
+        parts.append(Query.range_query(schema, "valid_from_n", integer, EARLIEST, day))
+        parts.append(
+            Query.range_query(schema, "valid_to_n", integer, day, LATEST, include_lower=False)
+        )
+    # Filters decide what matches, never the score.
+    return [Query.const_score_query(part, 0.0) for part in parts]
+
+
+def _with(query: Query, filters: list[Query]) -> Query:
+    if not filters:
+        return query
+    return Query.boolean_query([(Occur.Must, query)] + [(Occur.Must, f) for f in filters])
+
+
+class TantivyEngine:
+    """Serves one index version. Safe to share between threads: versions never change, so
+    one searcher serves every request."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.ix = tantivy.Index.open(str(self.path))
+        self.schema = self.ix.schema
+        # tantivy searchers are immutable snapshots and safe to share between threads.
+        self._searcher = self.ix.searcher()
+
+    def count(self) -> int:
+        return self._searcher.num_docs
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        started = time.perf_counter()
+        searcher = self._searcher
+        parsed = _Parser(request.q, "and").parse()
+        any_words = _Parser(request.q, "or").parse()
+        filters = _filters(self.schema, request)
+        hybrid = not (parsed == any_words or _explicit(request.typed or request.q))
+        relaxed = False
+        try:
+            compile_ = _Compiler(self.schema, searcher)
+            strict = compile_(parsed)
+            if not hybrid:
+                query = _with(strict, filters)
+            else:
+                # Passages with all the words rank first; passages with some of them follow.
+                compile_.leaves = 0
+                loose = compile_(any_words)
+                if any_words is not None and any_words[0] == "or" and compile_.leaves > 1:
+                    # Whoosh's OrGroup.factory(0.9) coordination: score x (terms - 1) / terms
+                    # (its small bonus per extra matched term is left out).
+                    loose = Query.boost_query(loose, (compile_.leaves - 1) / compile_.leaves)
+                both = Query.boolean_query(
+                    [
+                        (Occur.Should, Query.boost_query(strict, ALL_WORDS_BOOST)),
+                        (Occur.Should, loose),
+                    ]
+                )
+                query = _with(both, filters)
+            found = searcher.search(
+                query,
+                limit=max(request.limit, 1),
+                offset=request.offset,
+                count=True,
+                weight_by_field="rank_w",
+            )
+            total = found.count
+            if hybrid and total:
+                relaxed = not searcher.search(_with(strict, filters), limit=1, count=True).count
+            facets = self._facets(searcher, query, total)
+        except ValueError as exc:  # tantivy refuses the query: the query's fault, not ours
+            raise QueryError(
+                "We could not understand that search. Check the operators and brackets."
+            ) from exc
+        suggestion = None
+        if relaxed or min(total, request.offset + request.limit) < 3:
+            suggestion = self._suggest(searcher, request.typed or request.q)
+        stems: set[str] = set()
+        patterns: list[re.Pattern] = []
+        _positive_terms(any_words, stems, patterns)
+        hits = []
+        for score, address in found.hits[: request.limit]:
+            item = self._record(searcher.doc(address))
+            item["score"] = round(score / RANK_SCALE, 4)
+            item["snippet_html"] = _highlight(item["text"], stems, patterns) or _lead(item["text"])
+            hits.append(item)
+        return SearchResponse(
+            query=request.q,
+            total=total,
+            results=hits,
+            facets=facets,
+            limit=request.limit,
+            offset=request.offset,
+            relaxed=relaxed,
+            suggestion=suggestion,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    @staticmethod
+    def _facets(searcher, query: Query, total: int) -> dict[str, list[dict[str, Any]]]:
+        if not total:
+            return {name: [] for name in FACETS}
+        aggs = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
+        result = searcher.aggregate(query, aggs)
+        facets = {}
+        for name in FACETS:
+            buckets = [
+                (str(b["key"]), int(b["doc_count"]))
+                for b in result.get(name, {}).get("buckets", [])
+            ]
+            facets[name] = [
+                {"value": value, "count": count}
+                for value, count in sorted(buckets, key=lambda kv: (-kv[1], kv[0]))
+                if value
+            ]
+        return facets
+
+    def _suggest(self, searcher, q: str) -> str | None:
+        """The query with unknown words replaced by the closest indexed word, if any."""
+        changed = False
+        words = []
+        for token in q.split():
+            word = token.strip('"()')
+            bare = word.lower()
+            if (
+                len(bare) >= 4
+                and bare.isalpha()
+                and not word.isupper()  # TUPE, LGPIHA: abbreviations, not misspellings
+                and ":" not in token
+                and searcher.doc_freq("spell", bare) == 0
+            ):
+                found = self._closest(searcher, bare, 1 if len(bare) < 6 else 2)
+                if found:
+                    token = token.replace(word, found)
+                    changed = True
+            words.append(token)
+        return " ".join(words) if changed else None
+
+    def _closest(self, searcher, word: str, maxdist: int) -> str | None:
+        """The most frequent indexed word within maxdist edits (ties: alphabetical)."""
+        fuzzy = Query.fuzzy_term_query(
+            self.schema, "spell", word, distance=maxdist, transposition_cost_one=False
+        )
+        candidates: set[str] = set()
+        for _, address in searcher.search(fuzzy, limit=SUGGEST_DOCS, count=False).hits:
+            record = self._record(searcher.doc(address))
+            for other, *_ in _tokens(_SPELL, f"{record['heading']} {record['text']}"):
+                if abs(len(other) - len(word)) <= maxdist and len(other) >= 3:
+                    candidates.add(other)
+        close = [c for c in candidates if c != word and _within(word, c, maxdist)]
+        if not close:
+            return None
+        return min(close, key=lambda c: (-searcher.doc_freq("spell", c), c))
+
+    def _find(self, field: str, value: str, limit: int):
+        query = Query.term_query(self.schema, field, value)
+        return self._searcher.search(query, limit=limit, count=False).hits
+
+    def passage(self, passage_id: str) -> dict[str, Any] | None:
+        hits = self._find("id", passage_id, 1)
+        return self._record(self._searcher.doc(hits[0][1])) if hits else None
+
+    def passages_of(self, document_id: str) -> list[dict[str, Any]]:
+        searcher = self._searcher
+        query = Query.term_query(self.schema, "document_id", document_id)
+        total = searcher.search(query, limit=1, count=True).count
+        if not total:
+            return []
+        hits = searcher.search(query, limit=total, count=False).hits
+        return sorted((self._record(searcher.doc(a)) for _, a in hits), key=lambda p: p["order"])
+
+    @staticmethod
+    def _record(doc: tantivy.Document) -> dict[str, Any]:
+        return json.loads(doc.get_first(RECORD))
+
+    def close(self) -> None:
+        # Nothing to release: tantivy frees its files when the objects go. A closed engine
+        # keeps answering requests already in flight, as the service retires it.
+        pass
+
+
+def _within(a: str, b: str, maxdist: int) -> bool:
+    """Levenshtein distance of a and b is at most maxdist."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > maxdist:
+            return False
+        previous = current
+    return previous[-1] <= maxdist
+
+
+# --- Highlighting, as Whoosh's ContextFragmenter / WholeFragmenter and _MarkFormatter -------
+
+CONTEXT_MAXCHARS, CONTEXT_SURROUND, TOP_FRAGMENTS = 240, 70, 2
+
+
+def _highlight(text: str, stems: set[str], patterns: list[re.Pattern]) -> str:
+    """Escaped text with matched words in <mark>; "" when nothing matched (caller leads)."""
+    if not stems and not patterns:
+        return ""
+    # Whoosh highlights with removestops=False: stop words are context, never matches.
+    tokens = [
+        (
+            start,
+            end,
+            word,
+            bool(word) and (word in stems or any(p.fullmatch(word) for p in patterns)),
+        )
+        for word, _, start, end in _tokens(_STEM, text, removestops=False)
+    ]
+    if not any(matched for *_, matched in tokens):
+        return ""
+    if len(text) <= SHORT_PASSAGE_CHARS:
+        return _format(text, 0, len(text), [t for t in tokens if t[3]])
+    fragments = list(_fragments(tokens))
+
+    def score(fragment):
+        matches = fragment[2]
+        return len(matches) * (len({m[2] for m in matches}) * 100 or 1)
+
+    best = sorted(fragments, key=lambda f: (-score(f), f[0]))[:TOP_FRAGMENTS]
+    best.sort(key=lambda f: f[0])
+    return " … ".join(_format(text, start, end, matches) for start, end, matches in best)
+
+
+def _fragments(tokens):
+    """Whoosh's ContextFragmenter(maxchars=240, surround=70): (start, end, matched tokens)."""
+    first = None
+    firsts: deque[int] = deque()
+    countdown = -1
+    matches: list = []
+    endchar = None
+    length = 0
+    for token in tokens:
+        startchar, endchar, _, matched = token
+        size = endchar - startchar
+        if countdown < 0 and not matched:
+            firsts.append(startchar)
+            while firsts and endchar - firsts[0] > CONTEXT_SURROUND:
+                firsts.popleft()
+        elif length + size > CONTEXT_MAXCHARS:
+            countdown = 0
+        elif matched:
+            countdown = CONTEXT_SURROUND
+            if first is None:
+                if firsts:
+                    first = firsts[0]
+                else:
+                    first = startchar
+                    countdown += CONTEXT_SURROUND
+            matches.append(token)
+        if countdown >= 0:
+            length += size
+            countdown -= size
+            if countdown <= 0:
+                if matches:
+                    yield first, endchar, matches
+                matches, firsts, first, length = [], deque(), None, 0
+    if matches:
+        yield first, endchar, matches
+
+
+def _format(text: str, start: int, end: int, matches) -> str:
+    out = []
+    index = start
+    for token_start, token_end, _, _ in matches:
+        if token_start < index:
+            continue
+        out.append(html.escape(text[index:token_start], quote=False))
+        out.append("<mark>" + html.escape(text[token_start:token_end], quote=False) + "</mark>")
+        index = token_end
+    out.append(html.escape(text[index:end], quote=False))
+    return "".join(out)
