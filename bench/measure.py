@@ -24,7 +24,10 @@ from kb.engine import SearchRequest
 from kb.query import check
 from kb.search import run_search
 from kb.service import IndexVersion
-from kb.whoosh_engine import write_index
+
+# Engines served by the app through kb/engine.py's seam (a KB_HOME is written, as `kb build`
+# does), and the peers measured beside them. "kb-tantivy" is kb/tantivy_engine.py.
+APP_ENGINES = {"whoosh": "whoosh", "kb-tantivy": "tantivy"}
 
 
 def peak_rss_mb() -> float:
@@ -36,16 +39,19 @@ def disk_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in files if p.is_file()) / 1e6
 
 
-def build_whoosh(data: Path, out: Path) -> tuple[int, float, Path]:
+def build_app_engine(engine: str, data: Path, out: Path) -> tuple[int, float, Path]:
     """Writes a KB_HOME (out/home) holding one published version, as `kb build` leaves it."""
+    from kb.engine import writer_for
+
+    name = APP_ENGINES[engine]
     index_dir = out / "home" / "index"
     build_dir = store.start_build(index_dir)
     started = time.perf_counter()
-    count = write_index(build_dir / "engine", read_jsonl(data))
+    count = writer_for(name)(build_dir / "engine", read_jsonl(data), None)
     seconds = time.perf_counter() - started
     documents = json.loads(documents_path(data).read_text(encoding="utf-8"))
     store.write_json(build_dir / "documents.json", documents)
-    store.publish(index_dir, build_dir, {"engine": "whoosh", "documents": len(documents),
+    store.publish(index_dir, build_dir, {"engine": name, "documents": len(documents),
                                          "passages": count, "problems": [], "seconds": seconds})
     return count, seconds, store.current_dir(index_dir) / "engine"
 
@@ -70,7 +76,7 @@ def plain_request(params) -> SearchRequest:
 
 def searchers(engine: str, out: Path, index_path: Path) -> dict:
     """Functions params -> response dict: "engine" for all, and "app" (run_search) for Whoosh."""
-    if engine == "whoosh":
+    if engine in APP_ENGINES:
         version = IndexVersion.open(store.current_dir(out / "home" / "index"))
 
         def app(params):
@@ -100,15 +106,15 @@ def run_mix(search, mix, rounds: int) -> tuple[dict[str, list[float]], list[int]
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--engine", choices=("whoosh", "fts5", "tantivy"), required=True)
+    parser.add_argument("--engine", choices=(*APP_ENGINES, "fts5", "tantivy"), required=True)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args(argv)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
-    if args.engine == "whoosh":
-        count, seconds, index_path = build_whoosh(args.data, args.out)
+    if args.engine in APP_ENGINES:
+        count, seconds, index_path = build_app_engine(args.engine, args.data, args.out)
     else:
         count, seconds, index_path = build_peer(args.engine, args.data, args.out)
     build_peak = peak_rss_mb()

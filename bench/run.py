@@ -5,6 +5,8 @@
 For each size: generate passages (cached under bench/results/data), then for each engine a fresh
 process builds the index and answers the query mix in-process (bench/measure.py); then the Whoosh
 version is served by `kb serve` (waitress) and the same mix goes through /api/v1/search.
+`--engines whoosh fts5 tantivy kb-tantivy` adds the project's tantivy engine (kb/tantivy_engine.py)
+behind the same seam, in-process and through `kb serve`.
 Writes bench/results/bench-<stamp>.json and .md (and latest.md).
 """
 
@@ -25,7 +27,8 @@ from bench.report import write_report
 from bench.serve import Client, kb_serve, search_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-ENGINES = ("whoosh", "fts5", "tantivy")
+ENGINES = ("whoosh", "fts5", "tantivy", "kb-tantivy")
+SERVED = ("whoosh", "kb-tantivy")  # engines the app serves: also measured through kb serve
 
 
 def ensure_data(size: int) -> Path:
@@ -47,8 +50,8 @@ def measure(engine: str, data: Path, size: int, rounds: int) -> dict:
     return json.loads(proc.stdout)
 
 
-def end_to_end(size: int, data: Path, rounds: int, threads: int) -> dict:
-    home = RESULTS / "work" / f"whoosh-{size}" / "home"
+def end_to_end(engine: str, size: int, data: Path, rounds: int, threads: int) -> dict:
+    home = RESULTS / "work" / f"{engine}-{size}" / "home"
     first_doc = json.loads(documents_path(data).read_text(encoding="utf-8"))[0]["id"]
     mix = query_mix(first_doc)
     latencies: dict[str, list[float]] = {}
@@ -71,7 +74,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--rounds", type=int, default=5, help="passes over the query mix")
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
+    parser.add_argument("--engines", nargs="+", default=["whoosh", "fts5", "tantivy"],
+                        choices=ENGINES, help="kb-tantivy is kb/tantivy_engine.py via the seam")
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for kb serve")
     parser.add_argument("--no-e2e", action="store_true")
     args = parser.parse_args(argv)
@@ -91,9 +95,10 @@ def main(argv: list[str] | None = None) -> None:
             results[engine] = measure(engine, data, size, args.rounds)
             print(f"  {engine}: built at {results[engine]['build_rate']:,.0f} passages/s",
                   flush=True)
-        if "whoosh" in results and not args.no_e2e:
-            results["whoosh"]["e2e"] = end_to_end(size, data, args.rounds, args.threads)
-            print("  whoosh end to end done", flush=True)
+        for engine in SERVED:
+            if engine in results and not args.no_e2e:
+                results[engine]["e2e"] = end_to_end(engine, size, data, args.rounds, args.threads)
+                print(f"  {engine} end to end done", flush=True)
         run["sizes"][str(size)] = results
     json_path, md_path = write_report(run, RESULTS)
     print(md_path.read_text(encoding="utf-8"))

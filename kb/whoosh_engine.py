@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import functools
 import html
 import re
 import threading
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from whoosh import columns, fields, index, qparser, query, scoring, sorting
+from whoosh import columns, fields, index, qparser, query, scoring
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
@@ -21,6 +25,7 @@ from kb.query import QueryError
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
 NOT_CURRENT_FACTOR = 0.3
 SHORT_PASSAGE_CHARS = 320
+MULTI_VALUED = ("holder",)  # a passage can name several duty-holders
 ALL_WORDS_BOOST = 2.0
 # Legislation is the authority; guidance explains it; letters and local policies apply it.
 DOC_TYPE_FACTOR = {
@@ -223,6 +228,50 @@ def _filters(request: SearchRequest) -> query.Query | None:
     return parts[0] if len(parts) == 1 else query.And(parts)
 
 
+CACHE_SIZE = 512
+
+
+def _cache_key(request: SearchRequest) -> tuple:
+    return tuple(
+        tuple(value) if isinstance(value, list) else value
+        for value in dataclasses.astuple(request)
+    )
+
+
+class _FacetArrays:
+    """Each facet's value for every document number, read once per index version."""
+
+    def __init__(self, reader):
+        self.single = {
+            name: list(reader.column_reader(name, translate=True))
+            for name in FACETS
+            if name not in MULTI_VALUED
+        }
+        self.multi: dict[str, dict[int, list[str]]] = {}
+        for name in MULTI_VALUED:
+            values: dict[int, list[str]] = {}
+            for term in reader.lexicon(name):
+                value = term.decode("utf-8") if isinstance(term, bytes) else term
+                for docnum in reader.postings(name, term).all_ids():
+                    values.setdefault(docnum, []).append(value)
+            self.multi[name] = values
+
+    def count(self, docnums) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+        docs = list(docnums)
+        counts = {name: Counter(map(column.__getitem__, docs)) for name, column in self.single.items()}
+        for name, values in self.multi.items():
+            counts[name] = Counter(v for d in docs for v in values.get(d, ()))
+        facets = {
+            name: [
+                {"value": value, "count": n}
+                for value, n in sorted(counts[name].items(), key=lambda kv: (-kv[1], str(kv[0])))
+                if value
+            ]
+            for name in FACETS
+        }
+        return len(docs), facets
+
+
 class WhooshEngine:
     """Serves one index version. Safe to share between threads: each has its own searcher."""
 
@@ -236,6 +285,9 @@ class WhooshEngine:
         self._local = threading.local()
         self._searchers: list = []
         self._lock = threading.Lock()
+        # Responses for repeated requests. An index version never changes and a new version
+        # is a new engine, so the cache needs no invalidation.
+        self._cache: OrderedDict = OrderedDict()
 
     @staticmethod
     def _parser(schema, group):
@@ -258,6 +310,21 @@ class WhooshEngine:
         return self._searcher().doc_count()
 
     def search(self, request: SearchRequest) -> SearchResponse:
+        key = _cache_key(request)
+        with self._lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is not None:
+            return copy.deepcopy(cached)
+        response = self._search(request)
+        with self._lock:
+            self._cache[key] = response
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return copy.deepcopy(response)
+
+    def _search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         searcher = self._searcher()
         try:
@@ -267,27 +334,21 @@ class WhooshEngine:
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
             ) from exc
-        facet_map = sorting.Facets()
-        for name in FACETS:
-            facet_map.add_field(name, maptype=sorting.Count, allow_overlap=name == "holder")
         filter_q = _filters(request)
         wanted = request.offset + request.limit
-
-        def run(q):
-            return searcher.search(
-                q, limit=max(wanted, 1), filter=filter_q, groupedby=facet_map, terms=True
-            )
-
+        relaxed = False
         # Passages with all the words rank first; passages with some of them follow.
-        if any_words == parsed or _explicit(request.typed or request.q):
-            results = run(parsed)
-            relaxed = False
-        else:
+        scored = parsed
+        if any_words != parsed and not _explicit(request.typed or request.q):
             parsed.boost = ALL_WORDS_BOOST
-            results = run(query.Or([parsed, any_words]))
-            relaxed = results.scored_length() > 0 and not searcher.search(
-                parsed, limit=1, filter=filter_q
-            ).scored_length()
+            scored = query.Or([parsed, any_words])
+        # Ranking and facet counting are separate passes: counting facets inside the scored
+        # search would make Whoosh score every match instead of skipping weak blocks.
+        results = searcher.search(scored, limit=max(wanted, 1), filter=filter_q)
+        matching = scored if filter_q is None else query.And([scored, filter_q])
+        total, facets = self._facets.count(searcher.docs_for_query(matching))
+        if scored is not parsed and results.scored_length():
+            relaxed = not searcher.search(parsed, limit=1, filter=filter_q).scored_length()
         suggestion = None
         if relaxed or results.scored_length() < 3:
             suggestion = self._suggest(searcher, request.typed or request.q)
@@ -301,21 +362,9 @@ class WhooshEngine:
             item["score"] = round(hit.score, 4)
             item["snippet_html"] = hit.highlights("body", top=2) or _lead(item["text"])
             hits.append(item)
-        facets = {
-            name: [
-                {"value": value, "count": count}
-                for value, count in sorted(
-                    results.groups(name).items(), key=lambda kv: (-kv[1], str(kv[0] or ""))
-                )
-            ]
-            for name in FACETS
-        }
-        for value in facets["holder"]:
-            value["value"] = value["value"] or ""
-        facets["holder"] = [v for v in facets["holder"] if v["value"]]
         return SearchResponse(
             query=request.q,
-            total=len(results),
+            total=total,
             results=hits,
             facets=facets,
             limit=request.limit,
@@ -324,6 +373,10 @@ class WhooshEngine:
             suggestion=suggestion,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+    @functools.cached_property
+    def _facets(self) -> _FacetArrays:
+        return _FacetArrays(self._searcher().reader())
 
     @staticmethod
     def _suggest(searcher, q: str) -> str | None:
