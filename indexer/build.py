@@ -130,10 +130,12 @@ def build(
 
 
 def _remove_stale_builds(index_dir: Path) -> None:
+    """Clear what killed builds left behind; a build still running elsewhere is left alone."""
     now = time.time()
     for stale in index_dir.glob(".building-*"):
         try:
-            if now - stale.stat().st_mtime > ABANDONED_AFTER_S:
-                shutil.rmtree(stale, ignore_errors=True)
+            abandoned = now - stale.stat().st_mtime > ABANDONED_AFTER_S
         except FileNotFoundError:
-            pass
+            continue
+        if abandoned or not store.builder_alive(stale):
+            shutil.rmtree(stale, ignore_errors=True)

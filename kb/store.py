@@ -33,9 +33,24 @@ def doc_key(document_id: str) -> str:
     return hashlib.sha1(document_id.encode("utf-8")).hexdigest()[:16]
 
 
+BUILDER_PID = "builder.pid"
+
+
 def start_build(index_dir: Path) -> Path:
     index_dir.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
+    build_dir = Path(tempfile.mkdtemp(prefix=".building-", dir=index_dir))
+    (build_dir / BUILDER_PID).write_text(str(os.getpid()), encoding="utf-8")
+    return build_dir
+
+
+def builder_alive(build_dir: Path) -> bool:
+    """Whether the process that started this build is still running (a killed one is not)."""
+    try:
+        pid = int((build_dir / BUILDER_PID).read_text(encoding="utf-8"))
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -54,6 +69,7 @@ def publish(index_dir: Path, build_dir: Path, manifest: dict[str, Any]) -> str:
     version = f"v{stamp}"
     manifest = {**manifest, "version": version}
     write_json(build_dir / "manifest.json", manifest)
+    (build_dir / BUILDER_PID).unlink(missing_ok=True)
     _fsync_tree(build_dir)
     final = index_dir / version
     os.rename(build_dir, final)
@@ -105,6 +121,3 @@ def prune(index_dir: Path, keep: int) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def remove_abandoned_builds(index_dir: Path) -> None:
-    for stale in index_dir.glob(".building-*"):
-        shutil.rmtree(stale, ignore_errors=True)

@@ -68,6 +68,8 @@ def test_sigkill_mid_build_leaves_the_served_index_intact_and_a_later_build_work
 
     assert store.current_version(index_dir) == served
     assert top_ids(settings, "contract") == before
+    leftovers = list(index_dir.glob(".building-*"))
+    assert leftovers and not store.builder_alive(leftovers[0])
     searched = run_kb("search", "contract", env=env)
     assert searched.returncode == 0, searched.stderr
     assert before[0] in searched.stdout
@@ -76,6 +78,7 @@ def test_sigkill_mid_build_leaves_the_served_index_intact_and_a_later_build_work
                      "--corpus", str(big), env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert store.current_version(index_dir) != served
+    assert not any(path in leftovers for path in index_dir.glob(".building-*"))
     kb = KnowledgeBase(settings, check_interval=0)
     try:
         assert kb.current().engine.count() == 40 + 3000
