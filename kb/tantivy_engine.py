@@ -47,12 +47,14 @@ from kb.query import QueryError
 from kb.whoosh_engine import (
     ALL_WORDS_BOOST,
     EARLIEST,
+    EXACT_PHRASE_BOOST,
     LATEST,
     SHORT_PASSAGE_CHARS,
     STORED_ONLY,
     _day,
     _explicit,
     _lead,
+    exact_phrase,
     rank_factor,
 )
 from kb.whoosh_engine import (
@@ -492,12 +494,16 @@ class TantivyEngine:
                     # Whoosh's OrGroup.factory(0.9) coordination: score x (terms - 1) / terms
                     # (its small bonus per extra matched term is left out).
                     loose = Query.boost_query(loose, (compile_.leaves - 1) / compile_.leaves)
-                both = Query.boolean_query(
-                    [
-                        (Occur.Should, Query.boost_query(strict, ALL_WORDS_BOOST)),
-                        (Occur.Should, loose),
-                    ]
-                )
+                clauses = [
+                    (Occur.Should, Query.boost_query(strict, ALL_WORDS_BOOST)),
+                    (Occur.Should, loose),
+                ]
+                phrase = exact_phrase(request.typed or request.q)
+                if phrase is not None:
+                    exact = compile_(_Parser(phrase, "and").parse())
+                    if exact is not None:
+                        clauses.append((Occur.Should, Query.boost_query(exact, EXACT_PHRASE_BOOST)))
+                both = Query.boolean_query(clauses)
                 query = _with(both, filters)
             found = searcher.search(
                 query,

@@ -27,6 +27,7 @@ NOT_CURRENT_FACTOR = 0.3
 SHORT_PASSAGE_CHARS = 320
 MULTI_VALUED = ("holder",)  # a passage can name several duty-holders
 ALL_WORDS_BOOST = 2.0
+EXACT_PHRASE_BOOST = 2.0
 # Legislation is the authority; guidance explains it; letters and local policies apply it.
 DOC_TYPE_FACTOR = {
     "act": 1.0,
@@ -180,6 +181,14 @@ class _MarkFormatter(Formatter):
 
 
 _OPERATOR = re.compile(r'\b(?:AND|OR|NOT)\b|[():]')
+
+
+def exact_phrase(typed: str) -> str | None:
+    """'duty to consult' -> '"duty to consult"', for plain queries of two or more words."""
+    words = typed.split()
+    if len(words) < 2 or '"' in typed or "*" in typed or _explicit(typed):
+        return None
+    return '"' + " ".join(words) + '"'
 
 
 def _explicit(typed: str) -> bool:
@@ -341,7 +350,7 @@ class WhooshEngine:
         scored = parsed
         if any_words != parsed and not _explicit(request.typed or request.q):
             parsed.boost = ALL_WORDS_BOOST
-            scored = query.Or([parsed, any_words])
+            scored = query.Or([parsed, any_words, *self._exact_phrase(request)])
         # Ranking and facet counting are separate passes: counting facets inside the scored
         # search would make Whoosh score every match instead of skipping weak blocks.
         results = searcher.search(scored, limit=max(wanted, 1), filter=filter_q)
@@ -373,6 +382,20 @@ class WhooshEngine:
             suggestion=suggestion,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def _exact_phrase(self, request: SearchRequest) -> list:
+        """The words typed, as one phrase: passages that say exactly that rank higher."""
+        phrase = exact_phrase(request.typed or request.q)
+        if phrase is None:
+            return []
+        boosted = self._parser_all.parse(phrase)
+        reader = self._searcher().reader()
+        # A phrase with a word no passage has cannot match, and Whoosh's Or misbehaves with it.
+        words = {text for _, text in boosted.all_terms()}
+        if not all(any(reader.doc_frequency(f, w) for f in SEARCH_FIELDS) for w in words):
+            return []
+        boosted.boost = EXACT_PHRASE_BOOST
+        return [boosted]
 
     @functools.cached_property
     def _facets(self) -> _FacetArrays:
