@@ -291,3 +291,14 @@ def test_site_navigation_marks_the_current_page(client):
     page = text_of(client.get("/documents"))
     assert '<a href="/documents" aria-current="page">' in page
     assert '<a href="/api">API</a>' in page
+
+
+def test_duties_only_and_as_at_controls_work_without_javascript(client):
+    page = text_of(client.get("/?q=consult&duty=true"))
+    assert 'id="duties-only" name="duty" value="true" checked' in page
+    assert "Exampleton Commissioning Policy" not in page.split('class="results"', 1)[-1]
+    old = text_of(client.get("/?q=joiners&as_at=2025-01-01"))
+    assert 'value="2025-01-01"' in old
+    results = old.split('class="results"', 1)[-1]
+    assert "Example Workforce Code para 2.1" in results
+    assert "ECA 2031 s 4(2)" not in results

@@ -130,6 +130,8 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
     context: dict[str, Any] = {
         "q": q,
         "filters": filters,
+        "as_at": request.args.get("as_at", "").strip(),
+        "duties_only": "true" in filters.get("duty", []),
         "has_filters": any(filters.values()),
         "examples": EXAMPLES,
         "documents": version.documents,
