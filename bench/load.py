@@ -36,6 +36,8 @@ def kb_build(home: Path, corpus: Path, engine: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Load the search itself, not the response cache (the clients repeat a small query mix).
+    os.environ["KB_QUERY_CACHE"] = "0"
     parser = argparse.ArgumentParser(description="Bounded load test on 127.0.0.1.")
     parser.add_argument("--passages", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=50)

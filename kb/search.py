@@ -156,7 +156,7 @@ def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[s
         raise RequestError(str(exc), error="invalid_query") from None
     raw = str(params.get("q") or "").strip()
     try:
-        response = version.engine.search(request).to_dict()
+        response = version.search(request).to_dict()
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
     response["query"] = raw

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import json
+import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,10 +17,11 @@ from typing import Any
 from kb import store
 from kb.cite import Registry
 from kb.config import Settings
-from kb.engine import Engine, open_engine
+from kb.engine import Engine, SearchRequest, SearchResponse, open_engine
 from kb.models import Document
 
 RETIRE_AFTER_S = 60.0
+DEFAULT_QUERY_CACHE = 512  # responses kept per index version (KB_QUERY_CACHE; 0 turns it off)
 _ROMAN_PARTS = dict(
     zip(
         map(str, range(1, 21)),
@@ -40,6 +45,29 @@ class IndexVersion:
     def __post_init__(self):
         self.by_id = {doc["id"]: doc for doc in self.documents}
         self.document_record = functools.lru_cache(maxsize=256)(self._document_record)
+        self.cache_size = int(os.environ.get("KB_QUERY_CACHE", DEFAULT_QUERY_CACHE))
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """The engine's answer, from a cache of recent requests to this version.
+
+        A version never changes and a new version is a new object, so the cache is never stale.
+        """
+        if not self.cache_size:
+            return self.engine.search(request)
+        key = repr(dataclasses.astuple(request))
+        with self._cache_lock:
+            cached = self._cache.get(key)
+            if cached is not None:
+                self._cache.move_to_end(key)
+        if cached is None:
+            cached = self.engine.search(request)
+            with self._cache_lock:
+                self._cache[key] = cached
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return copy.deepcopy(cached)
 
     @functools.cached_property
     def registry(self) -> Registry:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import functools
 import html
 import re
 import threading
 import time
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -237,16 +235,6 @@ def _filters(request: SearchRequest) -> query.Query | None:
     return parts[0] if len(parts) == 1 else query.And(parts)
 
 
-CACHE_SIZE = 512
-
-
-def _cache_key(request: SearchRequest) -> tuple:
-    return tuple(
-        tuple(value) if isinstance(value, list) else value
-        for value in dataclasses.astuple(request)
-    )
-
-
 class _FacetArrays:
     """Each facet's value for every document number, read once per index version."""
 
@@ -294,9 +282,6 @@ class WhooshEngine:
         self._local = threading.local()
         self._searchers: list = []
         self._lock = threading.Lock()
-        # Responses for repeated requests. An index version never changes and a new version
-        # is a new engine, so the cache needs no invalidation.
-        self._cache: OrderedDict = OrderedDict()
 
     @staticmethod
     def _parser(schema, group):
@@ -319,21 +304,6 @@ class WhooshEngine:
         return self._searcher().doc_count()
 
     def search(self, request: SearchRequest) -> SearchResponse:
-        key = _cache_key(request)
-        with self._lock:
-            cached = self._cache.get(key)
-            if cached is not None:
-                self._cache.move_to_end(key)
-        if cached is not None:
-            return copy.deepcopy(cached)
-        response = self._search(request)
-        with self._lock:
-            self._cache[key] = response
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return copy.deepcopy(response)
-
-    def _search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         searcher = self._searcher()
         try:
