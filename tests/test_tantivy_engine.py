@@ -327,3 +327,30 @@ def test_print_latency_of_both_engines(tantivy_kb, sample_kb):
                 timings.append((time.perf_counter() - started) * 1000)
         print(f"\n{name:8} median search {statistics.median(timings):.2f} ms "
               f"over {len(requests)} eval queries x3 (47 passages)")  # fmt: skip
+
+
+def test_fast_index_tokens_match_whooshs_analysers_token_for_token():
+    """The build's one-loop tokenizer must index exactly what Whoosh's analysers produce."""
+    from bench.corpus import generate
+    from kb.tantivy_engine import (
+        _SPELL,
+        _STEM,
+        _index_tokens,
+        _pipeline,
+        _spell_tokens,
+        _tokens,
+        _words,
+    )
+
+    _, passages = generate(300)
+    texts = ["The duty to consult", "a an the", "", "e-mail s.3(2) 1.2.3 café NAÏVE don't", "*wild*"]
+    for passage in passages:
+        texts += [passage.text, passage.heading, passage.title, passage.citation]
+        tokenizer, stopper, _ = _pipeline(_STEM)
+        body = _words(tokenizer, stopper.stops, passage.text)
+        assert _spell_tokens(passage.heading, passage.text, body) == _tokens(
+            _SPELL, f"{passage.heading} {passage.text}"
+        )
+    for text in texts:
+        for analyzer in (_STEM, _SPELL):
+            assert _index_tokens(analyzer, text) == _tokens(analyzer, text), text
