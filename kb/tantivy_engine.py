@@ -122,6 +122,14 @@ def _index_tokens(analyzer, text: str) -> list[tuple[str, int, int, int]]:
 
 def _words(tokenizer, stops, text: str, ordinal0: int = 0, char0: int = 0) -> list[tuple]:
     """(ordinal, lower-case word, start, end) of every token that is not a stop word."""
+    lowered = text.lower()
+    if len(lowered) == len(text) and not char0 and not ordinal0:
+        # One lower() for the whole text; offsets hold while lower-casing keeps lengths.
+        return [
+            (ordinal, word, *m.span())
+            for ordinal, m in enumerate(tokenizer.finditer(lowered))
+            if (word := m.group()) not in stops
+        ]
     return [
         (ordinal0 + ordinal, word, char0 + m.start(), char0 + m.end())
         for ordinal, m in enumerate(tokenizer.finditer(text))
@@ -131,6 +139,11 @@ def _words(tokenizer, stops, text: str, ordinal0: int = 0, char0: int = 0) -> li
 
 def _renumber(words: list[tuple], minsize: int, stemmer) -> list[tuple[str, int, int, int]]:
     # Whoosh's StopFilter keeps the first kept token's position, then counts on from it.
+    if minsize <= 1 and words:
+        first = words[0][0]
+        if stemmer:
+            return [(stemmer(w), first + i, a, b) for i, (_, w, a, b) in enumerate(words)]
+        return [(w, first + i, a, b) for i, (_, w, a, b) in enumerate(words)]
     out = []
     pos = -1
     for ordinal, word, start, end in words:
