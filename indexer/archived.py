@@ -15,15 +15,12 @@ from typing import Any
 from bs4 import BeautifulSoup, Comment, Tag
 from charset_normalizer import from_bytes
 
-from indexer.corpus import sha256_bytes
 from indexer.govuk import (
     Block,
     _get,
-    _now,
-    apply_manifest,
     fetch_source,
     html_to_blocks,
-    manifest_doc_id,
+    manifest_document,
     render_blocks,
 )
 from kb.models import Document
@@ -171,17 +168,6 @@ def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Documen
     fetched = fetch_source(fetcher, url)
     charset = re.search(r"charset=([\w.:-]+)", fetched.content_type or "", re.I)
     page = parse_page(fetched.data, base_url=url, charset=charset.group(1) if charset else None)
-    doc_type = str(_get(source, "doc_type") or "guidance")
-    document = Document(
-        id=str(manifest_doc_id(source, doc_type)),
-        title=str(_get(source, "title") or page.title or _get(source, "id")),
-        doc_type=doc_type,
-        status="in_force",  # the manifest's status is applied below
-        source_url=url,
-        retrieved_at=str(fetched.retrieved_at or _now()),
-        sha256=fetched.sha256 or sha256_bytes(fetched.data),
-        publisher=_get(source, "publisher"),
-        extra={"archived_page_title": page.title} if page.title else {},
-    )
-    apply_manifest(document, source)
+    extra = {"archived_page_title": page.title} if page.title else {}
+    document = manifest_document(source, fetched, url, page.title, extra)
     return [(document, page_to_markdown(page))]

@@ -739,6 +739,26 @@ def apply_manifest(document: Document, source: Any) -> None:
         document.extra["manifest_notes"] = str(_get(source, "notes"))
 
 
+def manifest_document(
+    source: Any, fetched: Fetch, url: str | None, found_title: str | None, extra: dict
+) -> Document:
+    """The Document for a fetched archived page or PDF: manifest facts over what was found."""
+    doc_type = str(_get(source, "doc_type") or "guidance")
+    document = Document(
+        id=str(manifest_doc_id(source, doc_type)),
+        title=str(_get(source, "title") or found_title or _get(source, "id")),
+        doc_type=doc_type,
+        status="in_force",  # the manifest's status is applied below
+        source_url=url,
+        retrieved_at=str(fetched.retrieved_at or _now()),
+        sha256=fetched.sha256 or sha256_bytes(fetched.data),
+        publisher=_get(source, "publisher"),
+        extra=extra,
+    )
+    apply_manifest(document, source)
+    return document
+
+
 def manifest_doc_id(source: Any, doc_type: str) -> str:
     """The corpus id for a manifest entry: its `doc_id`, else `guidance/<id>` (`code/` for codes)."""
     explicit = _get(source, "doc_id")

@@ -18,15 +18,12 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
 
-from indexer.corpus import sha256_bytes
 from indexer.govuk import (
     Block,
     _get,
-    _now,
-    apply_manifest,
     fetch_source,
     head,
-    manifest_doc_id,
+    manifest_document,
     md_escape,
     para,
     render_blocks,
@@ -251,19 +248,7 @@ def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Documen
     url = _get(source, "url")
     fetched = fetch_source(fetcher, url)
     pdf = read_pdf(fetched.data, max_pages=int(_get(source, "max_pages") or DEFAULT_MAX_PAGES))
-    doc_type = str(_get(source, "doc_type") or "guidance")
-    document = Document(
-        id=manifest_doc_id(source, doc_type),
-        title=str(_get(source, "title") or pdf.title or _get(source, "id")),
-        doc_type=doc_type,
-        status="in_force",  # the manifest's status is applied below
-        source_url=url,
-        retrieved_at=str(fetched.retrieved_at or _now()),
-        sha256=fetched.sha256 or sha256_bytes(fetched.data),
-        publisher=_get(source, "publisher"),
-        extra=pdf_extra(pdf),
-    )
-    apply_manifest(document, source)
+    document = manifest_document(source, fetched, url, pdf.title, pdf_extra(pdf))
     return [(document, pdf_to_markdown(pdf))]
 
 
