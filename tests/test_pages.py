@@ -302,3 +302,11 @@ def test_duties_only_and_as_at_controls_work_without_javascript(client):
     results = old.split('class="results"', 1)[-1]
     assert "Example Workforce Code para 2.1" in results
     assert "ECA 2031 s 4(2)" not in results
+
+
+def test_duties_and_their_holders_show_on_results_and_the_reader(client):
+    results = text_of(client.get("/?q=new+joiners+terms&doc_type=act"))
+    assert '<span class="badge duty-duty">Duty: contractor</span>' in results
+    reader = text_of(client.get("/p/ukpga/2031/12/section/1/2"))
+    panel = reader[reader.index('class="provision-panel"') : reader.index('class="toc"')]
+    assert '<span class="badge duty-power">Power: Secretary of State</span>' in panel
