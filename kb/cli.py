@@ -14,6 +14,9 @@ from kb.cite_cli import cite
 from kb.config import Settings
 from kb.store import IndexMissing
 
+# Above this many passages Whoosh's p95 passes ~200 ms on two cores (bench/RESULTS.md).
+LARGE_CORPUS = 20_000
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.pass_context
@@ -74,6 +77,13 @@ def build(ctx, corpus, no_samples, strict, quiet):
         sys.exit(1)
     for problem in report.problems:
         click.secho(f"problem: {problem}", fg="yellow", err=True)
+    if settings.engine == "whoosh" and report.passages > LARGE_CORPUS:
+        click.secho(
+            f"Note: {report.passages:,} passages is a large corpus for Whoosh. Building with "
+            "KB_ENGINE=tantivy gives the same results much faster (README: Speed, measured).",
+            fg="yellow",
+            err=True,
+        )
     click.echo(
         f"Indexed {report.documents} documents, {report.passages} passages "
         f"in {report.seconds:.2f}s; {len(report.problems)} problem(s). "
