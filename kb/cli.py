@@ -14,7 +14,7 @@ from kb.cite_cli import cite
 from kb.config import Settings
 from kb.store import IndexMissing
 
-# Above this many passages Whoosh's p95 passes ~200 ms on two cores (bench/RESULTS.md).
+# Whoosh's p95 is ~200 ms at 10,000 passages and ~2 s at 100,000 on two cores (bench/RESULTS.md).
 LARGE_CORPUS = 20_000
 
 
