@@ -30,7 +30,6 @@ NUMBERED = {
 }
 # Keywords that take the rest of the anchor as one slug.
 SLUGGED = {"heading", "crossheading"}
-DIVISIONS = {"part", "chapter", "crossheading", "annex", "appendix"}
 
 _SLUG_RE = re.compile(r"[^a-z0-9]+")
 
@@ -88,16 +87,6 @@ def pin_steps(pin: str) -> list[tuple[str, str, list[str]]]:
             steps.append((word, "", []))
             i += 1
     return steps
-
-
-def is_division(pin: str) -> bool:
-    steps = pin_steps(pin)
-    if not steps:
-        return False
-    last, _, subs = steps[-1]
-    if last in DIVISIONS and not subs:
-        return True
-    return last == "schedule" and not subs
 
 
 def label(pin: str) -> str:

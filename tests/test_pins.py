@@ -105,10 +105,3 @@ def test_source_urls_pinpoint_the_provision():
     )
     assert pins.source_url(GUIDE, "para/2.3").endswith("/best-value#para-2.3")
     assert pins.source_url(TUPE, "regulation/4") is None  # no source_url: no invented link
-
-
-def test_divisions_are_not_provisions():
-    assert pins.is_division("part/1")
-    assert pins.is_division("schedule/8")
-    assert not pins.is_division("schedule/8/paragraph/5")
-    assert not pins.is_division("section/3")

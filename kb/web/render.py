@@ -83,11 +83,6 @@ def is_current(status: str) -> bool:
     return status in CURRENT_STATUSES
 
 
-def node_tree(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Nodes for the table of contents: headings and top-level provisions only."""
-    return [n for n in nodes if n.get("is_heading")]
-
-
 def install(app) -> None:
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["markdown_inline"] = markdown_inline
