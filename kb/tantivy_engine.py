@@ -90,12 +90,16 @@ SUGGEST_DOCS = 64  # passages read for candidate spellings
 
 
 # Whoosh's own analysers, run here in Python, feed tantivy pre-tokenised text: the same words
-# (Porter stems, Whoosh's stop words, "2.1" kept whole), positions and offsets as the Whoosh
-# index, so both engines match exactly the same passages. (Tantivy's built-in "en_stem" is
-# Snowball English: it stems "transferring" to "transfer" and "employer" to "employ", which
-# Whoosh does not, so totals and facets would drift.)
+# (Porter stems, Whoosh's stop words, "2.1" kept whole) and positions as the Whoosh index, so
+# both engines match exactly the same passages. (Tantivy's built-in "en_stem" is Snowball
+# English: it stems "transferring" to "transfer" and "employer" to "employ", which Whoosh does
+# not, so totals and facets would drift.)
 _STEM = whoosh_analyzer()  # StemmingAnalyzer(minsize=1), as the Whoosh schema
 _SPELL = StandardAnalyzer(minsize=3)  # unstemmed words, for "did you mean"
+# Whoosh's RegexTokenizer expression with its group made non-capturing, so findall gives words.
+WORD = r"[\w\*]+(?:\.?[\w\*]+)*"
+_WORD = re.compile(WORD)
+SPELL_TOKENIZER = "kb_spell"
 
 
 def _tokens(analyzer, text: str, removestops: bool = True) -> list[tuple[str, int, int, int]]:
@@ -109,62 +113,8 @@ def _tokens(analyzer, text: str, removestops: bool = True) -> list[tuple[str, in
     ]
 
 
-def _index_tokens(analyzer, text: str) -> list[tuple[str, int, int, int]]:
-    """What _tokens(analyzer, text) gives for indexing, without Whoosh's generator pipeline.
-
-    The same steps (regex tokenizer, lowercase, stop words with renumbered positions, Porter
-    stemming through Whoosh's own cached stemmer), done in one loop: about 3x faster, which is
-    most of the build. tests/test_tantivy_engine.py checks the two agree token for token.
-    """
-    tokenizer, stopper, stemmer = _pipeline(analyzer)
-    return _renumber(_words(tokenizer, stopper.stops, text), stopper.min, stemmer)
-
-
-def _words(tokenizer, stops, text: str, ordinal0: int = 0, char0: int = 0) -> list[tuple]:
-    """(ordinal, lower-case word, start, end) of every token that is not a stop word."""
-    lowered = text.lower()
-    if len(lowered) == len(text) and not char0 and not ordinal0:
-        # One lower() for the whole text; offsets hold while lower-casing keeps lengths.
-        return [
-            (ordinal, word, *m.span())
-            for ordinal, m in enumerate(tokenizer.finditer(lowered))
-            if (word := m.group()) not in stops
-        ]
-    return [
-        (ordinal0 + ordinal, word, char0 + m.start(), char0 + m.end())
-        for ordinal, m in enumerate(tokenizer.finditer(text))
-        if (word := m.group().lower()) not in stops
-    ]
-
-
-def _renumber(words: list[tuple], minsize: int, stemmer) -> list[tuple[str, int, int, int]]:
-    # Whoosh's StopFilter keeps the first kept token's position, then counts on from it.
-    if minsize <= 1 and words:
-        first = words[0][0]
-        if stemmer:
-            return [(stemmer(w), first + i, a, b) for i, (_, w, a, b) in enumerate(words)]
-        return [(w, first + i, a, b) for i, (_, w, a, b) in enumerate(words)]
-    out = []
-    pos = -1
-    for ordinal, word, start, end in words:
-        if len(word) < minsize:
-            continue
-        pos = ordinal if pos < 0 else pos + 1
-        out.append((stemmer(word) if stemmer else word, pos, start, end))
-    return out
-
-
-def _spell_tokens(heading: str, body: str, body_words: list[tuple]) -> list[tuple]:
-    """_index_tokens(_SPELL, heading + " " + body), reusing the body's words."""
-    tokenizer, stopper, _ = _pipeline(_SPELL)
-    head = _words(tokenizer, stopper.stops, heading)
-    count = sum(1 for _ in tokenizer.finditer(heading))
-    shift = len(heading) + 1
-    tail = [(o + count, w, a + shift, b + shift) for o, w, a, b in body_words]
-    return _renumber(head + tail, stopper.min, None)
-
-
-_PIPELINES: dict[int, tuple] = {}
+def _parts(analyzer) -> dict[str, Any]:
+    return {type(item).__name__: item for item in analyzer.items}
 
 
 def _memo(fn):
@@ -180,26 +130,45 @@ def _memo(fn):
     return stem
 
 
-def _pipeline(analyzer) -> tuple:
-    found = _PIPELINES.get(id(analyzer))
-    if found is None:
-        parts = {type(item).__name__: item for item in analyzer.items}
-        stem = parts.get("StemFilter")
-        found = (
-            parts["RegexTokenizer"].expression,
-            parts["StopFilter"],
-            _memo(stem.stemfn) if stem else None,
-        )
-        _PIPELINES[id(analyzer)] = found
-    return found
+_STOPS = _parts(_STEM)["StopFilter"].stops
+_stem = _memo(_parts(_STEM)["StemFilter"].stemfn)
 
 
-def _pre(text: str, tokens: list[tuple[str, int, int, int]]) -> tantivy.PreTokenizedString:
-    return tantivy.PreTokenizedString(text, [tantivy.Token(*t) for t in tokens])
+def _stem_tokens(text: str) -> list[tantivy.Token]:
+    """The tokens _STEM gives text, for indexing: about 3x faster than Whoosh's pipeline of
+    generators, which is most of the build. tests/test_tantivy_engine.py checks that the two
+    agree word for word and position for position.
+
+    Stop words go and later positions close up, as Whoosh's StopFilter renumbers them. No
+    character offsets are recorded: tantivy stores none for these fields, and highlights
+    are made from the stored text.
+    """
+    lowered = text.lower()
+    if len(lowered) == len(text):  # one lower() for the whole text, when lengths allow
+        words = _WORD.findall(lowered)
+    else:
+        words = [word.lower() for word in _WORD.findall(text)]
+    kept = [word for word in words if word not in _STOPS]
+    if not kept:
+        return []
+    first = words.index(kept[0])
+    return [tantivy.Token(_stem(word), pos, 0, 0) for pos, word in enumerate(kept, first)]
 
 
-def _pretokenized(analyzer, text: str) -> tantivy.PreTokenizedString:
-    return _pre(text, _index_tokens(analyzer, text))
+def _pretokenized(text: str) -> tantivy.PreTokenizedString:
+    return tantivy.PreTokenizedString(text, _stem_tokens(text))
+
+
+def spell_analyzer() -> tantivy.TextAnalyzer:
+    """_SPELL's words, made by tantivy as it indexes (the "did you mean" field needs no
+    Porter stems). Words under _SPELL's three letters are kept, but never matter: only
+    words of four letters or more are checked, within one or two edits."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.custom_stopword(sorted(_parts(_SPELL)["StopFilter"].stops)))
+        .build()
+    )
 
 
 def make_schema() -> tantivy.Schema:
@@ -208,7 +177,7 @@ def make_schema() -> tantivy.Schema:
         builder.add_text_field(name, tokenizer_name="raw", fast=name != "id")
     for name in TEXT_FIELDS:  # text arrives pre-tokenised (see _STEM): no tantivy tokenizer
         builder.add_text_field(name)
-    builder.add_text_field("spell", index_option="freq")
+    builder.add_text_field("spell", tokenizer_name=SPELL_TOKENIZER, index_option="freq")
     builder.add_float_field("rank_w", fast=True)
     builder.add_integer_field("valid_from_n", indexed=True, fast=True)
     builder.add_integer_field("valid_to_n", indexed=True, fast=True)
@@ -253,6 +222,7 @@ def write_index(
     """Write every passage into a new tantivy index at path; returns the number written."""
     path.mkdir(parents=True, exist_ok=True)
     ix = tantivy.Index(make_schema(), path=str(path), reuse=False)
+    ix.register_tokenizer(SPELL_TOKENIZER, spell_analyzer())
     # One thread keeps passages in corpus order, so ties rank as they do in Whoosh.
     writer = ix.writer(heap_size=256_000_000, num_threads=1)
     count = 0
@@ -268,28 +238,24 @@ def write_index(
                 doc.add_text("duty", passage.duty)
             for holder in _holders(passage):
                 doc.add_text("holder", holder)
-            tokenizer, stopper, stemmer = _pipeline(_STEM)
-            body_words = _words(tokenizer, stopper.stops, passage.text)
             texts = {
                 "title": passage.title,
                 "names": " ".join(passage.aliases),
                 "heading": passage.heading,
                 "cite_text": f"{passage.citation} {passage.short_citation}",
             }
-            fields = {"body": _pre(passage.text, _renumber(body_words, stopper.min, stemmer))}
+            fields = {"body": _pretokenized(passage.text)}
             for name, text in texts.items():
                 # Titles, names and headings repeat across a document's passages.
                 if text not in repeated:
                     if len(repeated) > 50_000:
                         repeated.clear()
-                    repeated[text] = _pretokenized(_STEM, text)
+                    repeated[text] = _pretokenized(text)
                 fields[name] = repeated[text]
             for name, tokens in fields.items():
                 for _ in range(FIELD_COPIES[name]):
                     doc.add_pre_tokenized_text(name, tokens)
-            spell_text = f"{passage.heading} {passage.text}"
-            spell = _spell_tokens(passage.heading, passage.text, body_words)
-            doc.add_pre_tokenized_text("spell", _pre(spell_text, spell))
+            doc.add_text("spell", f"{passage.heading} {passage.text}")
             doc.add_float("rank_w", _rank_weight(passage))
             doc.add_integer("valid_from_n", _day(passage.valid_from, EARLIEST))
             doc.add_integer("valid_to_n", _day(passage.valid_to, LATEST))
@@ -561,6 +527,7 @@ class TantivyEngine:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.ix = tantivy.Index.open(str(self.path))
+        self.ix.register_tokenizer(SPELL_TOKENIZER, spell_analyzer())
         self.schema = self.ix.schema
         # tantivy searchers are immutable snapshots and safe to share between threads.
         self._searcher = self.ix.searcher()

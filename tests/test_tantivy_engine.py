@@ -329,28 +329,38 @@ def test_print_latency_of_both_engines(tantivy_kb, sample_kb):
               f"over {len(requests)} eval queries x3 (47 passages)")  # fmt: skip
 
 
+TOKEN_TEXTS = [
+    "The duty to consult",
+    "a an the",
+    "",
+    "e-mail s.3(2) 1.2.3 café NAÏVE don't",
+    "*wild*",
+    "İstanbul ǅemal Straße ﬁnance",  # lower() changes the length or the letters
+    "under_score a.b. ..x.. 3.  2.1.",
+]
+
+
 def test_fast_index_tokens_match_whooshs_analysers_token_for_token():
-    """The build's one-loop tokenizer must index exactly what Whoosh's analysers produce."""
+    """The build's one-loop tokenizer must index exactly what Whoosh's analyser produces."""
     from bench.corpus import generate
-    from kb.tantivy_engine import (
-        _SPELL,
-        _STEM,
-        _index_tokens,
-        _pipeline,
-        _spell_tokens,
-        _tokens,
-        _words,
-    )
+    from kb.tantivy_engine import _STEM, _stem_tokens, _tokens
 
     _, passages = generate(300)
-    texts = ["The duty to consult", "a an the", "", "e-mail s.3(2) 1.2.3 café NAÏVE don't", "*wild*"]
+    texts = list(TOKEN_TEXTS)
     for passage in passages:
         texts += [passage.text, passage.heading, passage.title, passage.citation]
-        tokenizer, stopper, _ = _pipeline(_STEM)
-        body = _words(tokenizer, stopper.stops, passage.text)
-        assert _spell_tokens(passage.heading, passage.text, body) == _tokens(
-            _SPELL, f"{passage.heading} {passage.text}"
-        )
     for text in texts:
-        for analyzer in (_STEM, _SPELL):
-            assert _index_tokens(analyzer, text) == _tokens(analyzer, text), text
+        fast = [(token.text, token.position) for token in _stem_tokens(text)]
+        assert fast == [(word, pos) for word, pos, _, _ in _tokens(_STEM, text)], text
+
+
+def test_spell_field_indexes_whooshs_spelling_words():
+    """tantivy makes the "did you mean" words itself; they must be _SPELL's (short ones aside)."""
+    from bench.corpus import generate
+    from kb.tantivy_engine import _SPELL, _tokens, spell_analyzer
+
+    _, passages = generate(300)
+    analyzer = spell_analyzer()
+    for text in TOKEN_TEXTS + [f"{p.heading} {p.text}" for p in passages]:
+        words = [word for word in analyzer.analyze(text) if len(word) >= 3]
+        assert words == [word for word, *_ in _tokens(_SPELL, text)], text
