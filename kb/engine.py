@@ -18,6 +18,10 @@ from kb.models import Passage
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 FACETS = ("document_id", "doc_type", "status", "duty", "holder")
+# Values per facet in a response, most passages first. Counts are over every match; only the
+# list is cut, so a corpus of thousands of documents does not send thousands of facet links.
+FACET_SIZE = 30
+MAX_FACET_SIZE = 1000
 
 
 @dataclass
@@ -32,6 +36,7 @@ class SearchRequest:
     limit: int = 10
     offset: int = 0
     typed: str | None = None  # the words as typed, before synonyms: what spelling checks
+    facet_size: int = FACET_SIZE
 
 
 @dataclass
@@ -45,6 +50,7 @@ class SearchResponse:
     relaxed: bool = False  # no passage had every word, so any-word matches are shown
     suggestion: str | None = None  # "did you mean", when a word is not in the index
     took_ms: float = 0.0
+    facets_truncated: list[str] = field(default_factory=list)  # facets with more values
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,7 +63,22 @@ class SearchResponse:
             "took_ms": round(self.took_ms, 2),
             "results": self.results,
             "facets": self.facets,
+            "facets_truncated": self.facets_truncated,
         }
+
+
+def facet_lists(
+    counts: dict[str, Iterable[tuple[Any, int]]], size: int
+) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    """Each facet's values, most passages first (ties alphabetically) and at most size of
+    them, and the names of the facets that had more. Empty values are not facet values."""
+    facets, truncated = {}, []
+    for name, pairs in counts.items():
+        ranked = sorted(((v, n) for v, n in pairs if v), key=lambda vn: (-vn[1], str(vn[0])))
+        facets[name] = [{"value": value, "count": n} for value, n in ranked[:size]]
+        if len(ranked) > size:
+            truncated.append(name)
+    return facets, truncated
 
 
 class Engine(Protocol):

@@ -9,7 +9,7 @@ from typing import Any
 
 from kb import query, synonyms
 from kb.cite import resolve
-from kb.engine import MAX_LIMIT, MAX_OFFSET, SearchRequest
+from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
 from kb.models import DOC_TYPES, STATUSES
 
 DUTY_KINDS = ("duty", "power", "none")
@@ -89,6 +89,7 @@ def make_request(
         typed=checked.text,
         limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=_int(params, "offset", 0, 0, MAX_OFFSET),
+        facet_size=_int(params, "facet_size", FACET_SIZE, 1, MAX_FACET_SIZE),
     )
 
 
@@ -165,7 +166,7 @@ def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[s
     cited = response["citation"]
     if cited and cited["in_index"] and request.offset == 0:
         _put_first(version, response, cited["id"], request.limit)
-    titles = {doc["id"]: doc["title"] for doc in version.documents}
     for item in response["facets"].get("document_id", []):
-        item["label"] = titles.get(item["value"], item["value"])
+        doc = version.by_id.get(item["value"])
+        item["label"] = doc["title"] if doc else item["value"]
     return response

@@ -41,7 +41,7 @@ import tantivy
 from tantivy import Occur, Query
 from whoosh.analysis import StandardAnalyzer
 
-from kb.engine import FACETS, SearchRequest, SearchResponse
+from kb.engine import FACETS, SearchRequest, SearchResponse, facet_lists
 from kb.models import CURRENT_STATUSES, Passage
 from kb.query import QueryError
 from kb.whoosh_engine import (
@@ -85,7 +85,7 @@ RECORD = "record"  # the passage's stored fields as JSON, read back by _record()
 # Scores are multiplied by log2(2 + w); w = 2 ** (RANK_SCALE * factor) - 2 turns that into
 # RANK_SCALE * factor, exact for any factor >= 1 / RANK_SCALE (factors run 0.21 .. 1.0).
 RANK_SCALE = 16.0
-FACET_SIZE = 10_000  # buckets per facet: every document id of a large corpus
+FACET_BUCKETS = 10_000  # buckets per facet: every document id of a large corpus
 SUGGEST_DOCS = 64  # passages read for candidate spellings
 
 
@@ -577,7 +577,7 @@ class TantivyEngine:
             total = found.count
             if hybrid and total:
                 relaxed = not searcher.search(_with(strict, filters), limit=1, count=True).count
-            facets = self._facets(searcher, query, total)
+            facets, truncated = self._facets(searcher, query, total, request.facet_size)
         except ValueError as exc:  # tantivy refuses the query: the query's fault, not ours
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
@@ -599,6 +599,7 @@ class TantivyEngine:
             total=total,
             results=hits,
             facets=facets,
+            facets_truncated=truncated,
             limit=request.limit,
             offset=request.offset,
             relaxed=relaxed,
@@ -607,23 +608,24 @@ class TantivyEngine:
         )
 
     @staticmethod
-    def _facets(searcher, query: Query, total: int) -> dict[str, list[dict[str, Any]]]:
+    def _facets(searcher, query: Query, total: int, size: int):
+        """Facet lists and the names of those cut at size (kb.engine.facet_lists).
+
+        Every bucket is asked for, so counts are exact across segments and the cut is made
+        exactly as the Whoosh engine makes it.
+        """
         if not total:
-            return {name: [] for name in FACETS}
-        aggs = {name: {"terms": {"field": name, "size": FACET_SIZE}} for name in FACETS}
+            return {name: [] for name in FACETS}, []
+        aggs = {name: {"terms": {"field": name, "size": FACET_BUCKETS}} for name in FACETS}
         result = searcher.aggregate(query, aggs)
-        facets = {}
-        for name in FACETS:
-            buckets = [
+        counts = {
+            name: [
                 (str(b["key"]), int(b["doc_count"]))
                 for b in result.get(name, {}).get("buckets", [])
             ]
-            facets[name] = [
-                {"value": value, "count": count}
-                for value, count in sorted(buckets, key=lambda kv: (-kv[1], kv[0]))
-                if value
-            ]
-        return facets
+            for name in FACETS
+        }
+        return facet_lists(counts, size)
 
     def _suggest(self, searcher, q: str) -> str | None:
         """The query with unknown words replaced by the closest indexed word, if any."""

@@ -16,7 +16,7 @@ from whoosh import columns, fields, index, qparser, query, scoring
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
-from kb.engine import FACETS, SearchRequest, SearchResponse
+from kb.engine import FACETS, SearchRequest, SearchResponse, facet_lists
 from kb.models import CURRENT_STATUSES, Passage
 from kb.query import QueryError
 
@@ -253,20 +253,13 @@ class _FacetArrays:
                     values.setdefault(docnum, []).append(value)
             self.multi[name] = values
 
-    def count(self, docnums) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    def count(self, docnums) -> tuple[int, dict[str, Counter]]:
+        """How many documents, and each facet's count of each value among them."""
         docs = list(docnums)
         counts = {name: Counter(map(column.__getitem__, docs)) for name, column in self.single.items()}
         for name, values in self.multi.items():
             counts[name] = Counter(v for d in docs for v in values.get(d, ()))
-        facets = {
-            name: [
-                {"value": value, "count": n}
-                for value, n in sorted(counts[name].items(), key=lambda kv: (-kv[1], str(kv[0])))
-                if value
-            ]
-            for name in FACETS
-        }
-        return len(docs), facets
+        return len(docs), {name: counts[name] for name in FACETS}
 
 
 class WhooshEngine:
@@ -325,7 +318,10 @@ class WhooshEngine:
         # search would make Whoosh score every match instead of skipping weak blocks.
         results = searcher.search(scored, limit=max(wanted, 1), filter=filter_q)
         matching = scored if filter_q is None else query.And([scored, filter_q])
-        total, facets = self._facets.count(searcher.docs_for_query(matching))
+        total, counts = self._facets.count(searcher.docs_for_query(matching))
+        facets, truncated = facet_lists(
+            {name: c.items() for name, c in counts.items()}, request.facet_size
+        )
         if scored is not parsed and results.scored_length():
             relaxed = not searcher.search(parsed, limit=1, filter=filter_q).scored_length()
         suggestion = None
@@ -346,6 +342,7 @@ class WhooshEngine:
             total=total,
             results=hits,
             facets=facets,
+            facets_truncated=truncated,
             limit=request.limit,
             offset=request.offset,
             relaxed=relaxed,

@@ -41,6 +41,16 @@ def test_search_filters_and_pagination(client):
     assert current["results"] and all(r["status"] != "withdrawn" for r in current["results"])
 
 
+def test_facet_size_cuts_the_lists_and_says_which(client):
+    full = client.get("/api/v1/search?q=consult").get_json()
+    assert full["facets_truncated"] == []
+    cut = client.get("/api/v1/search?q=consult&facet_size=1").get_json()
+    assert cut["facets"]["document_id"] == full["facets"]["document_id"][:1]
+    assert cut["facets"]["document_id"][0]["label"]
+    assert {"document_id", "doc_type"} <= set(cut["facets_truncated"])
+    assert cut["total"] == full["total"]
+
+
 @pytest.mark.parametrize(
     "query,message",
     [
@@ -53,6 +63,8 @@ def test_search_filters_and_pagination(client):
         ("q=duty&offset=-5", "'offset' must be between"),
         ("q=duty&offset=99999999", "'offset' must be between"),
         ("q=duty&limit=ten", "whole number"),
+        ("q=duty&facet_size=0", "'facet_size' must be between"),
+        ("q=duty&facet_size=5000", "'facet_size' must be between"),
         ("q=duty&status=alive", "Unknown status"),
         ("q=duty&doc_type=poem", "Unknown doc_type"),
         ("q=", "Type some words"),

@@ -34,6 +34,12 @@ def test_facet_links_filter_the_results(client):
     assert "Commissioning Guidance 2031 para" not in filtered
 
 
+def test_a_cut_facet_list_says_so(client):
+    assert "facet-more" not in text_of(client.get("/?q=consult"))
+    page = text_of(client.get("/?q=consult&facet_size=1"))
+    assert "The 1 with most passages; narrow the search to see others." in page
+
+
 def test_bad_query_is_a_friendly_400_page(client):
     response = client.get('/?q="unclosed')
     assert response.status_code == 400

@@ -76,6 +76,17 @@ def test_facets_count_every_match_not_just_the_page(sample_kb):
     assert {"act", "statutory_guidance"} <= set(counts)
 
 
+def test_facet_lists_are_cut_but_counts_cover_every_match(sample_kb):
+    full = search(sample_kb, "consult")
+    assert len(full.facets["document_id"]) > 2 and full.facets_truncated == []
+    cut = search(sample_kb, "consult", facet_size=2)
+    assert cut.facets["document_id"] == full.facets["document_id"][:2]
+    assert "document_id" in cut.facets_truncated
+    assert cut.total == full.total
+    exact = search(sample_kb, "consult", facet_size=len(full.facets["document_id"]))
+    assert "document_id" not in exact.facets_truncated
+
+
 def test_pagination_walks_through_all_results(sample_kb):
     everything = ids(search(sample_kb, "consult", limit=50))
     pages = ids(search(sample_kb, "consult", limit=2)) + ids(

@@ -145,6 +145,14 @@ def test_parity_with_whoosh(q, tantivy_kb, sample_kb):
     assert len(set(top_w) & set(top_t)) >= min(2, len(top_w)), (top_w, top_t)
 
 
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_cut_facet_lists_agree_with_whoosh(size, tantivy_kb, sample_kb):
+    whoosh = run(sample_kb, "authority", params={"facet_size": size})
+    tantivy = run(tantivy_kb, "authority", params={"facet_size": size})
+    assert tantivy.facets == whoosh.facets
+    assert tantivy.facets_truncated == whoosh.facets_truncated != []
+
+
 @pytest.mark.parametrize("q,kw", FILTERED, ids=[f"{q}-{sorted(kw)}" for q, kw in FILTERED])
 def test_filter_parity_with_whoosh(q, kw, tantivy_kb, sample_kb):
     whoosh, tantivy = run(sample_kb, q, limit=50, **kw), run(tantivy_kb, q, limit=50, **kw)

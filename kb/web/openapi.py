@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
+from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_OFFSET
 from kb.models import DOC_TYPES, STATUSES
 
 bp = Blueprint("openapi", __name__)
@@ -101,7 +102,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "SearchResponse": {
         "type": "object",
-        "required": ["query", "total", "limit", "offset", "results", "facets"],
+        "required": ["query", "total", "limit", "offset", "results", "facets", "facets_truncated"],
         "properties": {
             "query": {"type": "string"},
             "total": {"type": "integer", "minimum": 0},
@@ -118,6 +119,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Counts per facet (document_id, doc_type, status and any others "
                 "the index provides); each facet's values can be passed back as a filter.",
                 "additionalProperties": {"type": "array", "items": _ref("FacetValue")},
+            },
+            "facets_truncated": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Facets with more values than `facet_size`; their lists show the "
+                "values with most passages.",
             },
             "suggestion": _nullable("string", description="A spelling to try instead."),
             "citation": {
@@ -326,7 +333,19 @@ def _search_parameters(extra_filters: list[str]) -> list[dict[str, Any]]:
             "name": "offset",
             "in": "query",
             "description": "Results to skip.",
-            "schema": {"type": "integer", "minimum": 0, "maximum": 1000, "default": 0},
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+        },
+        {
+            "name": "facet_size",
+            "in": "query",
+            "description": "Values listed per facet, most passages first; counts are over every "
+            "match. A facet with more values is named in `facets_truncated`.",
+            "schema": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_FACET_SIZE,
+                "default": FACET_SIZE,
+            },
         },
     ]
     return params

@@ -69,7 +69,14 @@ def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: 
                 }
             )
         if items:
-            groups.append({"name": name, "title": facet_title(name), "items": items})
+            groups.append(
+                {
+                    "name": name,
+                    "title": facet_title(name),
+                    "items": items,
+                    "truncated": name in (response.get("facets_truncated") or []),
+                }
+            )
     return groups
 
 
