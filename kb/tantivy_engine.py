@@ -34,6 +34,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,7 @@ RECORD = "record"  # the passage's stored fields as JSON, read back by _record()
 RANK_SCALE = 16.0
 FACET_BUCKETS = 10_000  # buckets per facet: every document id of a large corpus
 SUGGEST_DOCS = 64  # passages read for candidate spellings
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-facets")
 
 
 # Whoosh's own analysers, run here in Python, feed tantivy pre-tokenised text: the same words
@@ -567,17 +569,24 @@ class TantivyEngine:
                         clauses.append((Occur.Should, Query.boost_query(exact, EXACT_PHRASE_BOOST)))
                 both = Query.boolean_query(clauses)
                 query = _with(both, filters)
-            found = searcher.search(
-                query,
-                limit=max(request.limit, 1),
-                offset=request.offset,
-                count=True,
-                weight_by_field="rank_w",
-            )
-            total = found.count
-            if hybrid and total:
-                relaxed = not searcher.search(_with(strict, filters), limit=1, count=True).count
-            facets, truncated = self._facets(searcher, query, total, request.facet_size)
+            # Facets are counted in an unscored pass over every match, beside the ranking
+            # (tantivy lets go of the GIL, so the two passes run on two cores).
+            facets_job = _POOL.submit(self._facets, searcher, query, request.facet_size)
+            try:
+                found = searcher.search(
+                    query,
+                    limit=max(request.limit, 1),
+                    offset=request.offset,
+                    count=True,
+                    weight_by_field="rank_w",
+                )
+                total = found.count
+                if hybrid and total:
+                    # Does any passage have every word? The best one answers (no count).
+                    strict_hits = searcher.search(_with(strict, filters), limit=1, count=False)
+                    relaxed = not strict_hits.hits
+            finally:
+                facets, truncated = facets_job.result()
         except ValueError as exc:  # tantivy refuses the query: the query's fault, not ours
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
@@ -608,14 +617,12 @@ class TantivyEngine:
         )
 
     @staticmethod
-    def _facets(searcher, query: Query, total: int, size: int):
+    def _facets(searcher, query: Query, size: int):
         """Facet lists and the names of those cut at size (kb.engine.facet_lists).
 
         Every bucket is asked for, so counts are exact across segments and the cut is made
         exactly as the Whoosh engine makes it.
         """
-        if not total:
-            return {name: [] for name in FACETS}, []
         aggs = {name: {"terms": {"field": name, "size": FACET_BUCKETS}} for name in FACETS}
         result = searcher.aggregate(query, aggs)
         counts = {
