@@ -2,8 +2,10 @@
 
 Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the reference):
 
-- Text is analysed by Whoosh's own analysers (Porter stemming, Whoosh's stop words, "2.1"
-  kept whole) and handed to tantivy pre-tokenised, so both engines index the same words.
+- Text is analysed as Whoosh's own analyser does it (Porter stemming, Whoosh's stop words,
+  "2.1" kept whole) and handed to tantivy pre-tokenised, so both engines index the same words.
+  The unstemmed "did you mean" field needs no Porter stems, so tantivy tokenises it itself
+  with Whoosh's word pattern and stop words (spell_analyzer).
 - BM25 per field, summed over fields, made to score as Whoosh's BM25F does: field boosts
   (title 3, names 2.5, heading 2, cite_text 1.5) scale term frequency as in Whoosh (see
   FIELD_COPIES) and each term is boosted by Whoosh's idf over tantivy's. Scores agree with
@@ -16,7 +18,8 @@ Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the referen
   here with Whoosh's precedence, so a query means the same in both engines: NOT binds
   tightest, then AND, then OR, and words side by side are the loosest group (all words for
   the strict query, any word for the relaxed one).
-- Facets are tantivy terms aggregations over every match (not just the page).
+- Facets are tantivy terms aggregations over every match (not just the page), counted on a
+  second thread while the ranked search runs.
 - Highlights are made here, as in Whoosh: the passage text is escaped and only tokens whose
   stem is a query term are wrapped in <mark>; a passage of up to 320 characters is shown
   whole, a longer one as up to two fragments chosen the way Whoosh's ContextFragmenter does.

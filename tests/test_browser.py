@@ -62,6 +62,17 @@ INTRANET_PAGE = """<!doctype html>
 </main>
 </body></html>
 """
+# The second way the README offers: load the script once, place <kb-search> elements by hand.
+ELEMENTS_PAGE = """<!doctype html>
+<html lang="en-GB"><head><meta charset="utf-8"><title>Council intranet: legal</title>
+<script src="{kb}/widget.js" defer></script></head>
+<body><main><h1>Legal services</h1>
+<h2>Acts in force</h2>
+<kb-search id="acts" label="Search HR law" limit="2" status="current" doc-type="act"></kb-search>
+<h2>Everything</h2>
+<kb-search id="all" label="Search everything"></kb-search>
+</main></body></html>
+"""
 EMBED_PAGE = """<!doctype html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>Council intranet: embed</title></head>
 <body><main><h1>Find guidance</h1>
@@ -105,6 +116,7 @@ def sites(tmp_path_factory):
     kb_url = f"http://127.0.0.1:{port}"
     (pages / "hr.html").write_text(INTRANET_PAGE.format(kb=kb_url), encoding="utf-8")
     (pages / "embed.html").write_text(EMBED_PAGE.format(kb=kb_url), encoding="utf-8")
+    (pages / "legal.html").write_text(ELEMENTS_PAGE.format(kb=kb_url), encoding="utf-8")
 
     env = {
         **os.environ,
@@ -373,6 +385,36 @@ def test_widget_on_an_allowed_intranet_searches_across_origins(tab, sites):
     with tab.expect_navigation():
         first.click()
     assert tab.url == sites["kb"] + expected["url"]
+
+
+def test_hand_placed_widgets_each_keep_their_own_options(tab, sites):
+    api_calls = []
+    tab.on("request", lambda r: api_calls.append(r.url) if "/api/v1/search" in r.url else None)
+    tab.goto(sites["intranet"] + "/legal.html")
+    acts = tab.locator("#acts")
+    box = acts.get_by_role("searchbox", name="Search HR law")
+    box.fill("consult")
+    box.press("Enter")
+    results = acts.locator("li.result")
+    sync_api.expect(results.first).to_be_visible()
+    assert api_calls[0].startswith(sites["kb"] + "/api/v1/search?")  # base: the script's site
+    assert "status=current" in api_calls[0] and "doc_type=act" in api_calls[0]
+    expected = _get_json(
+        f"{sites['kb']}/api/v1/search?q=consult&limit=2&status=current&doc_type=act"
+    )["results"]
+    assert [r.inner_text() for r in results.locator("a.cite").all()] == [
+        hit["citation"] for hit in expected
+    ]
+    assert tab.locator("#all li.result").count() == 0  # the other widget is untouched
+
+    other = tab.locator("#all").get_by_role("searchbox", name="Search everything")
+    other.fill("joiners")
+    other.press("Enter")
+    sync_api.expect(tab.locator("#all li.result").first).to_be_visible()
+    assert "doc_type" not in api_calls[-1] and "limit=5" in api_calls[-1]  # the defaults
+    assert results.count() == len(expected)
+    shot(tab, "widget-elements", full_page=True)
+    assert_accessible(tab, "widget-elements")
 
 
 def test_widget_on_a_site_not_allowed_cannot_read_the_api(tab, sites):
