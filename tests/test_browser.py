@@ -405,6 +405,9 @@ def test_hand_placed_widgets_each_keep_their_own_options(tab, sites):
     assert [r.inner_text() for r in results.locator("a.cite").all()] == [
         hit["citation"] for hit in expected
     ]
+    more = acts.get_by_role("link", name="See all")
+    href = more.get_attribute("href")  # the full search keeps this widget's filters
+    assert href.startswith(sites["kb"] + "/?") and "doc_type=act" in href and "limit" not in href
     assert tab.locator("#all li.result").count() == 0  # the other widget is untouched
 
     other = tab.locator("#all").get_by_role("searchbox", name="Search everything")
