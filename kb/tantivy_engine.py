@@ -43,7 +43,6 @@ from typing import Any
 
 import tantivy
 from tantivy import Occur, Query
-from whoosh.analysis import StandardAnalyzer
 
 from kb.engine import FACETS, SearchRequest, SearchResponse, facet_lists
 from kb.models import CURRENT_STATUSES, Passage
@@ -60,6 +59,7 @@ from kb.whoosh_engine import (
     _lead,
     exact_phrase,
     rank_factor,
+    spell_words_analyzer,
 )
 from kb.whoosh_engine import (
     _analyzer as whoosh_analyzer,
@@ -100,7 +100,7 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-facets")
 # English: it stems "transferring" to "transfer" and "employer" to "employ", which Whoosh does
 # not, so totals and facets would drift.)
 _STEM = whoosh_analyzer()  # StemmingAnalyzer(minsize=1), as the Whoosh schema
-_SPELL = StandardAnalyzer(minsize=3)  # unstemmed words, for "did you mean"
+_SPELL = spell_words_analyzer()  # unstemmed words, for "did you mean", as the Whoosh schema
 # Whoosh's RegexTokenizer expression with its group made non-capturing, so findall gives words.
 WORD = r"[\w\*]+(?:\.?[\w\*]+)*"
 _WORD = re.compile(WORD)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import columns, fields, index, qparser, query, scoring
+from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
@@ -55,9 +56,20 @@ STORED_ONLY = (
 EARLIEST, LATEST = 0, 99991231
 
 
+# Whoosh's English stop words less those that carry legal meaning: "may" confers a power,
+# "not" makes "must not", and guidance says what an authority "can" do. Without them a search
+# for "may" finds nothing and "may not" means "may".
+STOP_WORDS = WHOOSH_STOP_WORDS - {"may", "not", "can"}
+
+
 def _analyzer():
     # minsize=1 keeps section numbers ("3", "a") searchable.
-    return StemmingAnalyzer(minsize=1)
+    return StemmingAnalyzer(minsize=1, stoplist=STOP_WORDS)
+
+
+def spell_words_analyzer():
+    """Unstemmed words of three letters or more, for "did you mean"."""
+    return StandardAnalyzer(minsize=3, stoplist=STOP_WORDS)
 
 
 def make_schema() -> fields.Schema:
@@ -78,7 +90,7 @@ def make_schema() -> fields.Schema:
         valid_from_n=fields.NUMERIC(int),
         valid_to_n=fields.NUMERIC(int),
         # Unstemmed words, for "did you mean".
-        spell=fields.TEXT(analyzer=StandardAnalyzer(minsize=3)),
+        spell=fields.TEXT(analyzer=spell_words_analyzer()),
         order=fields.NUMERIC(int, stored=True, sortable=True),
     )
     for name in STORED_ONLY:

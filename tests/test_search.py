@@ -1,5 +1,7 @@
 """Search over the sample corpus: ranking, phrases, operators, filters, facets, highlights."""
 
+import re
+
 import pytest
 
 from indexer.build import build
@@ -85,6 +87,19 @@ def test_facet_lists_are_cut_but_counts_cover_every_match(sample_kb):
     assert cut.total == full.total
     exact = search(sample_kb, "consult", facet_size=len(full.facets["document_id"]))
     assert "document_id" not in exact.facets_truncated
+
+
+def test_may_not_and_can_are_searchable_words(sample_kb):
+    # Whoosh drops these as stop words; in law they decide between a power and a duty.
+    may = search(sample_kb, "may", limit=50)
+    assert may.total >= 5
+    assert all(re.search(r"\bmay\b", hit["text"], re.I) for hit in may.results)
+    phrase = search(sample_kb, '"Secretary of State may"', limit=50)
+    assert phrase.total >= 2
+    assert all("Secretary of State may" in hit["text"] for hit in phrase.results)
+    assert ids(search(sample_kb, '"is not met"')) == [
+        "guidance/example-commissioning-guidance-2031/para/2.1"
+    ]
 
 
 def test_pagination_walks_through_all_results(sample_kb):

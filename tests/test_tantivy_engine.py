@@ -99,6 +99,9 @@ def test_relevance_holds_the_baseline(tantivy_kb, sample_kb):
 
 PARITY_QUERIES = [
     "duty to consult",
+    "may",
+    "may issue guidance",
+    "authority must not",
     "new joiners terms",
     "consult trade unions before tender",
     "pension protection transferred staff",
