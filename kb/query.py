@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kb.words import STOP_WORDS
+
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 40
 MIN_WILDCARD_PREFIX = 3
@@ -86,6 +88,12 @@ def check(raw: str) -> CheckedQuery:
         raise QueryError("Type some words to search for, not only operators or brackets.")
     if len(terms) > MAX_TERMS:
         raise QueryError(f"Your search has {len(terms)} terms; the limit is {MAX_TERMS}.")
+    words = [w for term in terms for w in re.findall(r"[\w*?]+", term.lower())]
+    if words and all(w in STOP_WORDS for w in words):
+        raise QueryError(
+            f"'{text}' has only words too common to search for. Add a word that says what "
+            "you need, as in: duty to consult."
+        )
     return CheckedQuery(text=" ".join(out), terms=tuple(terms))
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import columns, fields, index, qparser, query, scoring
-from whoosh.analysis import STOP_WORDS as WHOOSH_STOP_WORDS
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
 from kb.engine import FACETS, SearchRequest, SearchResponse, facet_lists
 from kb.models import CURRENT_STATUSES, Passage
 from kb.query import QueryError
+from kb.words import STOP_WORDS
 
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
 NOT_CURRENT_FACTOR = 0.3
@@ -54,12 +54,6 @@ STORED_ONLY = (
     "cites",
 )
 EARLIEST, LATEST = 0, 99991231
-
-
-# Whoosh's English stop words less those that carry legal meaning: "may" confers a power,
-# "not" makes "must not", and guidance says what an authority "can" do. Without them a search
-# for "may" finds nothing and "may not" means "may".
-STOP_WORDS = WHOOSH_STOP_WORDS - {"may", "not", "can"}
 
 
 def _analyzer():

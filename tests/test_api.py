@@ -68,6 +68,8 @@ def test_facet_size_cuts_the_lists_and_says_which(client):
         ("q=duty&status=alive", "Unknown status"),
         ("q=duty&doc_type=poem", "Unknown doc_type"),
         ("q=", "Type some words"),
+        ("q=of+the", "only words too common to search for"),
+        ("q=%22to+the%22", "only words too common to search for"),
         ("", "Type some words"),
     ],
 )
