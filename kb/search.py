@@ -145,6 +145,7 @@ def _put_first(version, response: dict[str, Any], cited_id: str, limit: int) -> 
             continue
         hit.setdefault("score", None)
         hit.setdefault("snippet_html", html.escape(hit["text"], quote=False))
+        hit.setdefault("heading_html", html.escape(hit["heading"], quote=False))
         first.append(hit)
     rest = [hit for hit in response["results"] if hit["id"] in found]
     response["results"] = (first + rest)[:limit]

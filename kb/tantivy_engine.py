@@ -396,16 +396,18 @@ def _wildcard(field: str | None, token: str):
     return ("wild", field, pattern, prefix)
 
 
-def _positive_terms(node, stems: set[str], patterns: list[re.Pattern]) -> None:
-    """The body-field words a hit may contain, for highlighting (NOT branches left out)."""
+def _positive_terms(
+    node, stems: set[str], patterns: list[re.Pattern], field: str = "body"
+) -> None:
+    """The words a hit's field may contain, for highlighting (NOT branches left out)."""
     if node is None or node[0] == "not":
         return
     kind = node[0]
     if kind in ("and", "or"):
         for child in node[1]:
-            _positive_terms(child, stems, patterns)
+            _positive_terms(child, stems, patterns, field)
         return
-    if node[1] not in (None, "body"):
+    if node[1] not in (None, field):
         return
     if kind == "term":
         stems.add(node[2])
@@ -600,11 +602,17 @@ class TantivyEngine:
         stems: set[str] = set()
         patterns: list[re.Pattern] = []
         _positive_terms(any_words, stems, patterns)
+        heading_stems: set[str] = set()
+        heading_patterns: list[re.Pattern] = []
+        _positive_terms(any_words, heading_stems, heading_patterns, "heading")
         hits = []
         for score, address in found.hits[: request.limit]:
             item = self._record(searcher.doc(address))
             item["score"] = round(score / RANK_SCALE, 4)
             item["snippet_html"] = _highlight(item["text"], stems, patterns) or _lead(item["text"])
+            item["heading_html"] = _highlight(
+                item["heading"], heading_stems, heading_patterns
+            ) or html.escape(item["heading"], quote=False)
             hits.append(item)
         return SearchResponse(
             query=request.q,

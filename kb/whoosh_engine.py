@@ -342,6 +342,10 @@ class WhooshEngine:
             results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
             item["score"] = round(hit.score, 4)
             item["snippet_html"] = hit.highlights("body", top=2) or _lead(item["text"])
+            results.fragmenter = WholeFragmenter()
+            item["heading_html"] = hit.highlights("heading") or html.escape(
+                item["heading"], quote=False
+            )
             hits.append(item)
         return SearchResponse(
             query=request.q,

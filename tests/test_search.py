@@ -131,6 +131,27 @@ def test_highlights_mark_matches_and_escape_html(tmp_path, write_md):
     assert snippet.count("<mark>") == 2 and "<mark>consult</mark>" in snippet
 
 
+@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
+def test_a_heading_match_is_marked_in_the_escaped_heading(engine, tmp_path, write_md):
+    write_md(
+        "x.md",
+        {"id": "guidance/x", "title": "X", "doc_type": "guidance", "status": "in_force"},
+        "## Consulting <staff> & unions\n\n1.1 Speak to them early.\n\n1.2 Keep a record.\n",
+    )
+    settings = make_settings(tmp_path, tmp_path / "corpus")
+    settings.engine = engine
+    build(settings, progress=False)
+    kb = KnowledgeBase(settings)
+    hits = search(kb, "consult record").results
+    kb.close()
+    assert hits[0]["id"] == "guidance/x/para/1.2"  # both words: one in the heading
+    assert all(
+        hit["heading_html"].endswith("<mark>Consulting</mark> &lt;staff&gt; &amp; unions")
+        for hit in hits
+    )
+    assert "<mark>record</mark>" in hits[0]["snippet_html"]
+
+
 @pytest.mark.parametrize(
     "q,message",
     [

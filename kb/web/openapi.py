@@ -74,6 +74,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "description": "HTML-escaped text; only matched terms are wrapped in <mark>.",
             },
+            "heading_html": {
+                "type": "string",
+                "description": "The heading path, HTML-escaped, with matched terms in <mark>: "
+                "shows when a passage matched by its heading.",
+            },
             "text": {"type": "string"},
             "doc_type": _ref("DocType"),
             "status": _ref("Status"),
