@@ -17,7 +17,8 @@ from indexer.duties import classify
 from kb import pins
 from kb.models import Document, Node, Passage
 
-_md = MarkdownIt("commonmark", {"html": False}).use(attrs_block_plugin)
+# Tables (GFM) as the GOV.UK, Word and legislation parsers write them; raw HTML stays text.
+_md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
 
 _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(\S.*)$")
 _NUMBERED_PARA = re.compile(r"^(\d+(?:\.\d+)+)\.?\s+\S")

@@ -131,6 +131,21 @@ def test_escaped_text_reads_back_literally():
     assert parsed.passages[0].text == raw
 
 
+def test_a_table_is_searched_by_its_words_and_kept_as_a_table():
+    doc = Document.from_front_matter(
+        {"id": "g/t", "title": "G", "doc_type": "guidance", "status": "in_force"}
+    )
+    body = (
+        "2.1 The fees are:\n\n| Service | Fee |\n| --- | --- |\n"
+        "| Licence | £10 |\n| Renewal \\| late | £5 |\n\n2.2 Next.\n"
+    )
+    parsed = parse_document(doc, body)
+    fees = parsed.passages[0]
+    assert fees.text == "2.1 The fees are: Service Fee Licence £10 Renewal | late £5"
+    assert "| Licence | £10 |" in parsed.nodes[0].markdown
+    assert [p.pin for p in parsed.passages] == ["para/2.1", "para/2.2"]
+
+
 def test_dotted_anchors_and_pages_become_pins():
     doc = Document.from_front_matter(
         {"id": "g/x", "title": "G", "doc_type": "guidance", "status": "in_force", "published": "2024-05-08"}

@@ -14,6 +14,7 @@ from pypdf import PdfReader, PdfWriter
 
 from indexer.corpus import read_document
 from indexer.local import Options, add, convert_file, parse_source
+from indexer.passages import parse_document
 from kb.config import PROJECT_ROOT, Settings
 from kb.models import DOC_TYPES, STATUSES
 from tests.test_pdfdoc import guidance_pdf, make_pdf
@@ -123,6 +124,9 @@ def test_each_format_lands_in_the_corpus_format(folder, tmp_path):
     assert "{#para-1.1}" in word.body and "{#heading-exemptions}" in word.body
     assert "- A chief officer may waive" in word.body
     assert "| Up to 10 | Three quotes |" in word.body
+    texts = [p.text for p in parse_document(word.document, word.body).passages]
+    assert any("Up to 10 Three quotes" in t for t in texts)  # searched as words, not | and ---
+    assert not any("---" in t or "| Up to" in t for t in texts)
     assert len(word.document.sha256) == 64
 
 

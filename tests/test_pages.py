@@ -109,6 +109,26 @@ def test_raw_html_in_the_corpus_is_never_rendered(tmp_path, write_md):
     assert 'href="javascript' not in page
 
 
+def test_tables_show_as_tables_with_their_cells_escaped(tmp_path, write_md):
+    from indexer.build import build
+    from kb.service import KnowledgeBase
+    from kb.web import create_app
+    from tests.conftest import make_settings
+
+    write_md(
+        "t.md",
+        {"id": "local/t", "title": "T", "doc_type": "local_policy", "status": "in_force"},
+        "1.1 Fees:\n\n| Service | Fee |\n| --- | --- |\n| Licence <b>now</b> | £10 |\n",
+    )
+    settings = make_settings(tmp_path, tmp_path / "corpus")
+    build(settings, progress=False)
+    app = create_app(settings, kb=KnowledgeBase(settings))
+    page = app.test_client().get("/d/local/t").get_data(as_text=True)
+    assert "<th>Service</th>" in page and "<td>£10</td>" in page
+    assert "<td>Licence &lt;b&gt;now&lt;/b&gt;</td>" in page
+    assert "| --- |" not in page
+
+
 def _wrap_search(monkeypatch, **extra):
     """Make the page's search return extra response keys (what a richer engine adds)."""
     from kb.web import pages

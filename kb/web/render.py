@@ -10,7 +10,7 @@ from markupsafe import Markup
 from kb.models import CURRENT_STATUSES
 
 # Raw HTML in the corpus is shown as text, never rendered.
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "/", "#", "mailto:"))
 
 STATUS_LABELS = {
