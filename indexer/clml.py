@@ -30,6 +30,7 @@ NS = "http://www.legislation.gov.uk/namespaces/legislation"
 UKM = "http://www.legislation.gov.uk/namespaces/metadata"
 DC = "http://purl.org/dc/elements/1.1/"
 DCT = "http://purl.org/dc/terms/"
+XHTML = "http://www.w3.org/1999/xhtml"  # a Tabular's <table>, <tr>, <td> …
 
 LICENCE = "Open Government Licence v3.0"
 ATTRIBUTION = (
@@ -56,6 +57,10 @@ class CLMLError(ValueError):
 
 def q(tag: str) -> str:
     return f"{{{NS}}}{tag}"
+
+
+def xh(tag: str) -> str:
+    return f"{{{XHTML}}}{tag}"
 
 
 def local(el: etree._Element) -> str:
@@ -315,6 +320,49 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def _in_table(el: etree._Element) -> bool:
+    return next(el.iterancestors(q("Tabular")), None) is not None
+
+
+def _cell(cell: etree._Element) -> str:
+    texts = list(cell.iter(q("Text")))  # a cell holds Para/Text blocks or inline text directly
+    text = " ".join(_inline(t) for t in texts) if texts else _inline(cell)
+    return _clean(text).replace("|", "\\|")
+
+
+def _tabular(el: etree._Element) -> list[str]:
+    """A Tabular as GFM tables, written as indexer/govuk.py writes them.
+
+    The first row (thead's, when there is one) is the header; short rows are padded to the
+    table's width; rows with no text are dropped.
+    """
+    blocks = []
+    title = _clean(" ".join(_inline(c) for c in el if local(c) in ("Number", "Title", "Subtitle")))
+    intro = [_clean(_inline(t)) for t in el.iterfind(f"{q('TableText')}//{q('Text')}")]
+    blocks += [line for line in [title, *intro] if line]
+    for table in el.iterchildren(xh("table")):
+        caption = table.find(xh("caption"))
+        if caption is not None and _clean(_inline(caption)):
+            blocks.append(_clean(_inline(caption)))
+        rows = []
+        for part in ("thead", "tbody", "tfoot"):
+            for section in table.iterchildren(xh(part)):
+                for tr in section.iterchildren(xh("tr")):
+                    cells = [_cell(c) for c in tr.iterchildren(xh("th"), xh("td"))]
+                    if any(cells):
+                        rows.append(cells)
+        if not rows:
+            continue
+        width = max(len(r) for r in rows)
+        lines = []
+        for i, row in enumerate(rows):
+            lines.append("| " + " | ".join(row + [""] * (width - len(row))) + " |")
+            if i == 0:
+                lines.append("|" + " --- |" * width)
+        blocks.append("\n".join(lines))
+    return blocks
+
+
 def _own_refs(el: etree._Element, group: etree._Element | None = None) -> list[str]:
     """Commentary ids referenced by this provision itself, not by its sub-provisions."""
     refs: list[str] = []
@@ -399,7 +447,11 @@ def _quote(block: etree._Element) -> str:
     pending = ""
     for el in block.iter():
         name = local(el)
-        if name == "P1group":
+        if _in_table(el):
+            continue  # written with its Tabular
+        if name == "Tabular":
+            lines += [b.replace("\n", "\n> ") for b in _tabular(el)]
+        elif name == "P1group":
             pending = _clean(_title(el))
         elif name in PROVISIONS:
             num = _number(el)
@@ -506,11 +558,14 @@ def _provision(
         elif cname == "AppendText":  # punctuation closing a quotation: dropped after a quote
             if target and not target[-1].startswith(">"):
                 target[-1] = target[-1] + escape_text(_clean("".join(child.itertext())))
+        elif cname == "Tabular":
+            target.extend(_tabular(child))
         elif cname in ("Text", "Para"):
-            texts = [child] if cname == "Text" else list(child.iter(q("Text")))
-            for t in texts:
-                line = _clean(_inline(t))
-                if line:
+            parts = [child] if cname == "Text" else child.iter(q("Text"), q("Tabular"))
+            for part in (p for p in parts if not _in_table(p)):
+                if local(part) == "Tabular":
+                    target.extend(_tabular(part))
+                elif line := _clean(_inline(part)):
                     target.append(line)
         elif isinstance(child.tag, str):
             text = _clean(escape_text(" ".join(child.itertext())))
@@ -538,7 +593,7 @@ def _provision(
         else:
             out.head = heading(min(level, 6), text, anchor, **attrs)
     else:
-        first = out.text.pop(0) if out.text else ""
+        first = out.text.pop(0) if out.text and not out.text[0].startswith("|") else ""
         text = f"({escape_text(num)}) {first}".strip()
         out.head = text + "\n" if duplicate else anchored(anchor, text, **attrs)
     out.notes = notes
@@ -596,6 +651,9 @@ def _walk(
             blocks += _provision(child, ctx, pin, level, included, inherited)
         elif name in ("ScheduleBody", "Schedules", "Body"):
             blocks += _walk(child, ctx, pin, level, included, inherited)
+        elif name == "Tabular" and (included or ctx.scope is None):
+            ctx.matched += 1  # a Schedule can be just a table
+            blocks += _tabular(child)
     return blocks
 
 

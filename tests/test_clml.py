@@ -18,6 +18,7 @@ ACT = MIRROR / "ukpga/2031/7/data.xml"
 AMENDING = MIRROR / "ukpga/2032/4/enacted/data.xml"
 REGS = MIRROR / "uksi/2031/112/data.xml"
 ORDER = FIXTURES / "clml/uksi-2033-9.xml"
+TABLES = FIXTURES / "clml/ukpga-2034-3.xml"
 SCHEMA = Path(__file__).resolve().parents[1].parent / "shared/reference/clml-schema/schema"
 ALL_CLML = sorted(FIXTURES.glob("clml/*.xml")) + sorted(MIRROR.rglob("*.xml"))
 
@@ -61,7 +62,8 @@ def test_fixtures_cover_every_construct():
                       "<Schedule ", "<Term ", "<Definition ", "<BlockAmendment ",
                       'Status="Repealed"', 'Status="Prospective"', "<CommentaryRef ",
                       "<Addition ", "<Substitution ", "<Repeal ", 'Type="F"', 'Type="C"',
-                      'Type="I"', 'Type="E"', "<dct:valid>", "<ukm:Made ", "<ukm:EnactmentDate "):
+                      'Type="I"', 'Type="E"', "<dct:valid>", "<ukm:Made ", "<ukm:EnactmentDate ",
+                      "<Tabular ", "<xhtml:thead>"):
         assert construct in text, construct
 
 
@@ -268,3 +270,29 @@ def test_two_versions_of_one_provision_keep_one_anchor():
     assert "**4 Partnership agreements** (another version, extent W)" in body
     passages_mod = pytest.importorskip("indexer.passages")
     passages_mod.parse_document(parse_clml(ACT.read_bytes())[0], body)  # no duplicate anchors
+
+
+def test_tables_become_markdown_tables():
+    """A Tabular (thead or not) is a GFM table, as GOV.UK tables are; its cells stay searchable."""
+    doc, body = parse(TABLES)
+    s1 = node_text(body, "section-1")
+    expected = (
+        "Table 1 Widget service charges\n\n"
+        "| Service | Charge | Basis |\n"
+        "| --- | --- | --- |\n"
+        "| Widget inspection | £10 | Band A \\| B *per widget* |\n"
+        "| Widget registration | £5 |  |\n"  # the empty row is dropped, the short one padded
+    )
+    assert expected in s1
+    assert "**C1** Table 1 modified" in s1  # a note referenced from a cell is the section's
+    # a Schedule that is only a table, with no thead: its first row is the header
+    sched = "| Authority | Area |\n| --- | --- |\n| Example Widget Board | England |\n"
+    assert sched in node_text(body, "schedule-1")
+    assert sched in parse(TABLES, scope=["schedule/1"])[1]
+    passages_mod = pytest.importorskip("indexer.passages")
+    by_id = {p.id: p for p in passages_mod.parse_document(doc, body).passages}
+    text = by_id["ukpga/2034/3/section/1"].text
+    assert "Service Charge Basis Widget inspection £10 Band A | B per widget" in text
+    assert "Widget registration £5" in text
+    assert "---" not in text and "\\|" not in text and "*" not in text
+    assert by_id["ukpga/2034/3/schedule/1"].text == "Authority Area Example Widget Board England"
