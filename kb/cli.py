@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 from pathlib import Path
@@ -158,13 +159,12 @@ def search(ctx, query, as_json, limit, offset, doc_type, status, document, dutie
         duty = f" [{hit['duty'].upper()}: {', '.join(hit['holders']) or '?'}]" if hit["duty"] != "none" else ""
         click.secho(f"{n}. {hit['citation']}{status_flag}{duty}", bold=True)
         if hit["heading"]:
-            click.echo(f"   {hit['heading']}")
+            click.echo(f"   {_plain(hit.get('heading_html') or html.escape(hit['heading']))}")
         click.echo(f"   {_plain(hit['snippet_html'])}")
         click.echo(f"   {hit['id']}")
 
 
 def _plain(snippet_html: str) -> str:
-    import html
     import re
 
     marked = snippet_html.replace("<mark>", "\x1b[1m").replace("</mark>", "\x1b[0m")
