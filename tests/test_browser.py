@@ -347,6 +347,10 @@ def test_widget_on_an_allowed_intranet_searches_across_origins(tab, sites):
     expected = _get_json(f"{sites['kb']}/api/v1/search?q=consult&limit=4")["results"][0]
     assert first.inner_text() == expected["citation"]
     assert results.first.locator(".snippet mark").count() > 0
+    assert results.first.locator(".heading").inner_text() == expected["heading"]
+    marked = _get_json(f"{sites['kb']}/api/v1/search?q=consult&limit=4")["results"]
+    in_heading = sum("<mark>" in hit["heading_html"] for hit in marked)
+    assert in_heading and tab.locator("kb-search .heading mark").count() == in_heading
     assert (
         results.first.locator(".badge")
         .inner_text()

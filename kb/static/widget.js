@@ -65,6 +65,7 @@
     ".badge { font-weight: 700; border: 1px solid currentColor; padding: 0 .4em; }",
     ".badge.warning { color: var(--kb-warning, #8a2c00); }",
     "li.not-current { border-left: 4px solid var(--kb-warning, #8a2c00); padding-left: .6em; }",
+    ".heading { margin: .2em 0 0; color: var(--kb-muted, #4a5560); font-size: .85em; }",
     ".snippet { margin: .25em 0 0; font-size: .92em; }",
     "mark { background: var(--kb-mark, #fff0a8); color: inherit; padding: 0 .1em; }",
     ".more { margin: .5em 0 0; font-size: .92em; }",
@@ -202,6 +203,12 @@
       if (hit.short_citation) meta.appendChild(el("span", {}, hit.short_citation));
       if (hit.sample) meta.appendChild(el("span", {}, "Sample document"));
       li.appendChild(meta);
+      if (hit.heading) {  // where the passage sits; a word matched in it is marked
+        var heading = el("p", { "class": "heading" });
+        heading.append.apply(heading, hit.heading_html ? snippetNodes(hit.heading_html)
+          : [document.createTextNode(hit.heading)]);
+        li.appendChild(heading);
+      }
       var snippet = el("p", { "class": "snippet" });
       snippet.append.apply(snippet, snippetNodes(hit.snippet_html));
       li.appendChild(snippet);
