@@ -302,6 +302,7 @@ def test_embed_is_a_compact_search_without_site_chrome(client):
     assert '<label for="q">' in page
     assert re.search(r'<a href="/p/[^"]+" target="_blank" rel="noopener">', page)
     assert "opens in a new tab" in page
+    assert 'class="heading-path">reg 4 Duty to inform and <mark>consult</mark> representatives' in page
 
 
 def test_widget_script_is_served_as_javascript_and_never_uses_innerhtml(client):
