@@ -63,3 +63,25 @@ def write_md(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture()
+def tmp_kb(tmp_path):
+    """Build what write_md wrote and open it: tmp_kb(engine="whoosh") -> a KnowledgeBase."""
+    opened: list[KnowledgeBase] = []
+
+    def open_kb(engine: str = "whoosh") -> KnowledgeBase:
+        settings = make_settings(tmp_path, tmp_path / "corpus")
+        settings.engine = engine
+        build(settings, progress=False)
+        opened.append(KnowledgeBase(settings, check_interval=0))
+        return opened[-1]
+
+    yield open_kb
+    for kb in opened:
+        kb.close()
+
+
+def page_of(kb: KnowledgeBase, path: str) -> str:
+    """The HTML the app serves at path, from kb."""
+    return create_app(kb.settings, kb=kb).test_client().get(path).get_data(as_text=True)

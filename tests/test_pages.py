@@ -2,6 +2,8 @@
 
 import re
 
+from tests.conftest import page_of
+
 
 def text_of(response):
     return response.get_data(as_text=True)
@@ -90,40 +92,24 @@ def test_documents_page_lists_everything(client):
     assert page.count('<th scope="row">') == 6
 
 
-def test_raw_html_in_the_corpus_is_never_rendered(tmp_path, write_md):
-    from indexer.build import build
-    from kb.service import KnowledgeBase
-    from kb.web import create_app
-    from tests.conftest import make_settings
-
+def test_raw_html_in_the_corpus_is_never_rendered(tmp_kb, write_md):
     write_md(
         "x.md",
         {"id": "local/x", "title": "X", "doc_type": "local_policy", "status": "in_force"},
         "# Rules\n\n<script>alert(1)</script> and [a link](javascript:alert(1)).\n",
     )
-    settings = make_settings(tmp_path, tmp_path / "corpus")
-    build(settings, progress=False)
-    app = create_app(settings, kb=KnowledgeBase(settings))
-    page = app.test_client().get("/d/local/x").get_data(as_text=True)
+    page = page_of(tmp_kb(), "/d/local/x")
     assert "<script>alert(1)</script>" not in page
     assert 'href="javascript' not in page
 
 
-def test_tables_show_as_tables_with_their_cells_escaped(tmp_path, write_md):
-    from indexer.build import build
-    from kb.service import KnowledgeBase
-    from kb.web import create_app
-    from tests.conftest import make_settings
-
+def test_tables_show_as_tables_with_their_cells_escaped(tmp_kb, write_md):
     write_md(
         "t.md",
         {"id": "local/t", "title": "T", "doc_type": "local_policy", "status": "in_force"},
         "1.1 Fees:\n\n| Service | Fee |\n| --- | --- |\n| Licence <b>now</b> | £10 |\n",
     )
-    settings = make_settings(tmp_path, tmp_path / "corpus")
-    build(settings, progress=False)
-    app = create_app(settings, kb=KnowledgeBase(settings))
-    page = app.test_client().get("/d/local/t").get_data(as_text=True)
+    page = page_of(tmp_kb(), "/d/local/t")
     assert "<th>Service</th>" in page and "<td>£10</td>" in page
     assert "<td>Licence &lt;b&gt;now&lt;/b&gt;</td>" in page
     assert "| --- |" not in page

@@ -4,11 +4,8 @@ import re
 
 import pytest
 
-from indexer.build import build
 from kb.engine import SearchRequest
 from kb.query import QueryError, check
-from kb.service import KnowledgeBase
-from tests.conftest import make_settings
 
 
 def search(kb, q, **kw):
@@ -141,35 +138,26 @@ def test_no_passage_with_every_word_falls_back_to_any_word(sample_kb):
     assert response.relaxed and response.results
 
 
-def test_highlights_mark_matches_and_escape_html(tmp_path, write_md):
+def test_highlights_mark_matches_and_escape_html(tmp_kb, write_md):
     write_md(
         "x.md",
         {"id": "guidance/x", "title": "X", "doc_type": "guidance", "status": "in_force"},
         "1.1 Never run <script>alert('consult')</script> & always consult <b>staff</b>.\n",
     )
-    settings = make_settings(tmp_path, tmp_path / "corpus")
-    build(settings, progress=False)
-    kb = KnowledgeBase(settings)
-    snippet = search(kb, "consult").results[0]["snippet_html"]
-    kb.close()
+    snippet = search(tmp_kb(), "consult").results[0]["snippet_html"]
     assert "<script>" not in snippet and "<b>" not in snippet
     assert "&lt;script&gt;" in snippet and "&amp;" in snippet
     assert snippet.count("<mark>") == 2 and "<mark>consult</mark>" in snippet
 
 
 @pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
-def test_a_heading_match_is_marked_in_the_escaped_heading(engine, tmp_path, write_md):
+def test_a_heading_match_is_marked_in_the_escaped_heading(engine, tmp_kb, write_md):
     write_md(
         "x.md",
         {"id": "guidance/x", "title": "X", "doc_type": "guidance", "status": "in_force"},
         "## Consulting <staff> & unions\n\n1.1 Speak to them early.\n\n1.2 Keep a record.\n",
     )
-    settings = make_settings(tmp_path, tmp_path / "corpus")
-    settings.engine = engine
-    build(settings, progress=False)
-    kb = KnowledgeBase(settings)
-    hits = search(kb, "consult record").results
-    kb.close()
+    hits = search(tmp_kb(engine), "consult record").results
     assert hits[0]["id"] == "guidance/x/para/1.2"  # both words: one in the heading
     assert all(
         hit["heading_html"].endswith("<mark>Consulting</mark> &lt;staff&gt; &amp; unions")

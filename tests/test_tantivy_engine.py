@@ -215,7 +215,7 @@ def test_facets_count_every_match(tantivy_kb):
     assert holders and all(v["value"] for v in holders)
 
 
-def test_highlights_escape_html_and_show_short_passages_whole(tmp_path, write_md):
+def test_highlights_escape_html_and_show_short_passages_whole(tmp_kb, write_md):
     write_md(
         "x.md",
         {"id": "guidance/x", "title": "X", "doc_type": "guidance", "status": "in_force"},
@@ -223,14 +223,7 @@ def test_highlights_escape_html_and_show_short_passages_whole(tmp_path, write_md
         "1.2 " + "Filler words about procurement. " * 20 + "Then consult the staff. "
         + "More filler about contracts. " * 20 + "\n",
     )  # fmt: skip
-    settings = make_settings(tmp_path, tmp_path / "corpus")
-    settings.engine = "tantivy"
-    build(settings, progress=False)
-    kb = KnowledgeBase(settings, check_interval=0)
-    try:
-        results = {h["id"]: h for h in run(kb, "consult").results}
-    finally:
-        kb.close()
+    results = {h["id"]: h for h in run(tmp_kb("tantivy"), "consult").results}
     snippet = results["guidance/x/para/1.1"]["snippet_html"]
     assert "<script>" not in snippet and "<b>" not in snippet
     assert "&lt;script&gt;" in snippet and "&amp;" in snippet
