@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
-from indexer.corpus import anchored, escape_text, heading, sha256_bytes
+from indexer.corpus import anchored, escape_text, heading, markdown_table, sha256_bytes
 from kb.models import Document
 
 NS = "http://www.legislation.gov.uk/namespaces/legislation"
@@ -327,7 +327,7 @@ def _in_table(el: etree._Element) -> bool:
 def _cell(cell: etree._Element) -> str:
     texts = list(cell.iter(q("Text")))  # a cell holds Para/Text blocks or inline text directly
     text = " ".join(_inline(t) for t in texts) if texts else _inline(cell)
-    return _clean(text).replace("|", "\\|")
+    return _clean(text)
 
 
 def _tabular(el: etree._Element) -> list[str]:
@@ -351,15 +351,8 @@ def _tabular(el: etree._Element) -> list[str]:
                     cells = [_cell(c) for c in tr.iterchildren(xh("th"), xh("td"))]
                     if any(cells):
                         rows.append(cells)
-        if not rows:
-            continue
-        width = max(len(r) for r in rows)
-        lines = []
-        for i, row in enumerate(rows):
-            lines.append("| " + " | ".join(row + [""] * (width - len(row))) + " |")
-            if i == 0:
-                lines.append("|" + " --- |" * width)
-        blocks.append("\n".join(lines))
+        if rows:
+            blocks.append(markdown_table(rows))
     return blocks
 
 

@@ -112,6 +112,19 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def markdown_table(rows: list[list[str]]) -> str:
+    """A GFM table of Markdown cells: the first row is the header, short rows are padded to
+    the widest, and "|" inside a cell is escaped. The parsers of every source write tables so."""
+    width = max(len(row) for row in rows)
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [cell.replace("|", "\\|") for cell in row] + [""] * (width - len(row))
+        lines.append("| " + " | ".join(cells) + " |")
+        if i == 0:
+            lines.append("|" + " --- |" * width)
+    return "\n".join(lines)
+
+
 def escape_text(text: str) -> str:
     """Escape source text so Markdown shows it literally (no stray lists, emphasis or HTML)."""
     text = _INLINE.sub(r"\\\1", text)

@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from indexer.corpus import anchored, escape_text, heading, sha256_bytes
+from indexer.corpus import anchored, escape_text, heading, markdown_table, sha256_bytes
 from kb.models import Document
 from kb.pins import slugify
 
@@ -337,20 +337,13 @@ class _Walker:
             cells = []
             for cell in row.find_all(["td", "th"], recursive=False):
                 md, plain = self.inline(cell)
-                cells.append((" ".join(md.split()).replace("|", "\\|"), " ".join(plain.split())))
+                cells.append((" ".join(md.split()), " ".join(plain.split())))
             if any(p for _, p in cells):
                 rows.append(cells)
         if not rows:
             return
-        width = max(len(r) for r in rows)
-        lines = []
-        for i, row in enumerate(rows):
-            cells = [m for m, _ in row] + [""] * (width - len(row))
-            lines.append("| " + " | ".join(cells) + " |")
-            if i == 0:
-                lines.append("|" + " --- |" * width)
         plain = " ".join(p for row in rows for _, p in row if p)
-        self.blocks.append(Block("table", "\n".join(lines), plain))
+        self.blocks.append(Block("table", markdown_table([[m for m, _ in r] for r in rows]), plain))
 
     def attachment(self, tag: Tag) -> None:
         link = tag.find("a", href=True)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from indexer.archived import ArchivedError, parse_page
-from indexer.corpus import sha256_bytes, split_front_matter, write_document
+from indexer.corpus import markdown_table, sha256_bytes, split_front_matter, write_document
 from indexer.govuk import Block, head, md_escape, para, render_blocks
 from indexer.pdfdoc import DEFAULT_MAX_PAGES, PdfError, pdf_extra, pdf_to_markdown, read_pdf
 from kb.config import PROJECT_ROOT, Settings
@@ -290,14 +290,8 @@ def _table(table: Any) -> list[Block]:
             rows.append(cells)
     if not rows:
         return []
-    width = max(len(r) for r in rows)
-    lines = []
-    for i, row in enumerate(rows):
-        cells = [md_escape(c).replace("|", "\\|") for c in row] + [""] * (width - len(row))
-        lines.append("| " + " | ".join(cells) + " |")
-        if i == 0:
-            lines.append("|" + " --- |" * width)
-    return [Block("table", "\n".join(lines), " ".join(c for r in rows for c in r if c))]
+    table = markdown_table([[md_escape(c) for c in row] for row in rows])
+    return [Block("table", table, " ".join(c for r in rows for c in r if c))]
 
 
 # --- the command -------------------------------------------------------------------------------
