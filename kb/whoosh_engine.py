@@ -259,13 +259,12 @@ class _FacetArrays:
                     values.setdefault(docnum, []).append(value)
             self.multi[name] = values
 
-    def count(self, docnums) -> tuple[int, dict[str, Counter]]:
-        """How many documents, and each facet's count of each value among them."""
-        docs = list(docnums)
+    def count(self, docs: set[int]) -> dict[str, Iterable[tuple[Any, int]]]:
+        """Each facet's (value, count) pairs among these documents."""
         counts = {name: Counter(map(column.__getitem__, docs)) for name, column in self.single.items()}
         for name, values in self.multi.items():
             counts[name] = Counter(v for d in docs for v in values.get(d, ()))
-        return len(docs), {name: counts[name] for name in FACETS}
+        return {name: counts[name].items() for name in FACETS}
 
 
 class WhooshEngine:
@@ -324,10 +323,9 @@ class WhooshEngine:
         # search would make Whoosh score every match instead of skipping weak blocks.
         results = searcher.search(scored, limit=max(wanted, 1), filter=filter_q)
         matching = scored if filter_q is None else query.And([scored, filter_q])
-        total, counts = self._facets.count(_doc_set(searcher, matching))
-        facets, truncated = facet_lists(
-            {name: c.items() for name, c in counts.items()}, request.facet_size
-        )
+        matched = _doc_set(searcher, matching)
+        total = len(matched)
+        facets, truncated = facet_lists(self._facets.count(matched), request.facet_size)
         if scored is not parsed and results.scored_length():
             relaxed = not searcher.search(parsed, limit=1, filter=filter_q).scored_length()
         suggestion = None
