@@ -1,4 +1,11 @@
-"""Shared fixtures: a real Whoosh index built from the sample corpus in a temporary KB_HOME."""
+"""Shared fixtures: the sample corpus indexed by each search engine, in a temporary KB_HOME.
+
+`sample_settings`, `sample_kb`, `app` and `client` follow the session-scoped, parametrised
+`engine` fixture, so every test that asks for one of them runs once per engine
+(`test_x[whoosh]`, `test_x[tantivy]`). Each engine's index is built once per session, the first
+time a test needs it. A test about one engine, or comparing the two, asks for `whoosh_kb` /
+`tantivy_kb` instead, which are not parametrised.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import pytest
 
 from indexer.build import build
 from kb.config import PROJECT_ROOT, Settings
+from kb.engine import ENGINES
 from kb.service import KnowledgeBase
 from kb.web import create_app
 
@@ -23,18 +31,65 @@ def make_settings(tmp: Path, corpus: Path | None = None) -> Settings:
     return settings
 
 
-@pytest.fixture(scope="session")
-def sample_settings(tmp_path_factory) -> Settings:
-    settings = make_settings(tmp_path_factory.mktemp("kb"))
-    build(settings, progress=False)
-    return settings
+class SampleIndexes:
+    """corpus/samples indexed by each engine, each built (and opened) at most once."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory):
+        self._tmp = tmp_path_factory
+        self._settings: dict[str, Settings] = {}
+        self._kbs: dict[str, KnowledgeBase] = {}
+
+    def settings(self, engine: str) -> Settings:
+        if engine not in self._settings:
+            settings = make_settings(self._tmp.mktemp(f"kb-{engine}"))
+            settings.engine = engine
+            build(settings, progress=False)
+            self._settings[engine] = settings
+        return self._settings[engine]
+
+    def kb(self, engine: str) -> KnowledgeBase:
+        if engine not in self._kbs:
+            self._kbs[engine] = KnowledgeBase(self.settings(engine), check_interval=0)
+        return self._kbs[engine]
+
+    def close(self) -> None:
+        for kb in self._kbs.values():
+            kb.close()
 
 
 @pytest.fixture(scope="session")
-def sample_kb(sample_settings):
-    kb = KnowledgeBase(sample_settings, check_interval=0)
-    yield kb
-    kb.close()
+def sample_indexes(tmp_path_factory):
+    indexes = SampleIndexes(tmp_path_factory)
+    yield indexes
+    indexes.close()
+
+
+@pytest.fixture(scope="session", params=list(ENGINES), ids=list(ENGINES))
+def engine(request) -> str:
+    """The search engine under test: each test using it (or what follows it) runs per engine."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def sample_settings(engine, sample_indexes) -> Settings:
+    return sample_indexes.settings(engine)
+
+
+@pytest.fixture(scope="session")
+def sample_kb(engine, sample_indexes) -> KnowledgeBase:
+    return sample_indexes.kb(engine)
+
+
+@pytest.fixture(scope="session")
+def whoosh_kb(sample_indexes) -> KnowledgeBase:
+    """The sample corpus in Whoosh, for tests of Whoosh itself or comparisons with it."""
+    return sample_indexes.kb("whoosh")
+
+
+@pytest.fixture(scope="session")
+def tantivy_kb(sample_indexes) -> KnowledgeBase:
+    """The sample corpus in tantivy, for tests of tantivy itself or comparisons with Whoosh."""
+    return sample_indexes.kb("tantivy")
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +122,9 @@ def write_md(tmp_path):
 
 @pytest.fixture()
 def tmp_kb(tmp_path):
-    """Build what write_md wrote and open it: tmp_kb(engine="whoosh") -> a KnowledgeBase."""
+    """Build what write_md wrote and open it: tmp_kb(engine="whoosh") -> a KnowledgeBase.
+
+    A test that asks for the `engine` fixture too and passes it here runs once per engine."""
     opened: list[KnowledgeBase] = []
 
     def open_kb(engine: str = "whoosh") -> KnowledgeBase:

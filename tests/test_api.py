@@ -37,6 +37,15 @@ def test_search_filters_and_pagination(client):
     assert body["limit"] == 2 and body["offset"] == 1
     assert len(body["results"]) == 2
     assert all(r["doc_type"] == "act" for r in body["results"])
+    everything = client.get("/api/v1/search?q=consult&limit=50").get_json()["results"]
+    pages = [
+        r["id"]
+        for offset in (0, 2)
+        for r in client.get(f"/api/v1/search?q=consult&limit=2&offset={offset}").get_json()[
+            "results"
+        ]
+    ]
+    assert pages == [r["id"] for r in everything[:4]]
     current = client.get("/api/v1/search?q=joiners&status=current").get_json()
     assert current["results"] and all(r["status"] != "withdrawn" for r in current["results"])
 
@@ -57,6 +66,9 @@ def test_facet_size_cuts_the_lists_and_says_which(client):
         ("q=%22duty", "quotation mark"),
         ("q=duty+AND", "needs words"),
         ("q=id:*", "field 'id'"),
+        ("q=(duty", "not closed"),
+        ("q=duty)", "no opening bracket"),
+        ("q=NOT+NOT+duty", "Two operators in a row"),
         ("q=" + "a" * 10_000, "characters long"),
         ("q=duty&limit=-1", "'limit' must be between"),
         ("q=duty&limit=100000", "'limit' must be between"),
@@ -262,7 +274,9 @@ def test_cite_resolves_and_says_whether_indexed(client):
 
 
 def test_a_citation_query_puts_the_provision_first(client):
-    body = client.get("/api/v1/search?q=section+4(2)+of+the+Example+Commissioning+Act+2031").get_json()
+    body = client.get(
+        "/api/v1/search?q=section+4(2)+of+the+Example+Commissioning+Act+2031"
+    ).get_json()
     assert body["citation"]["id"] == "ukpga/2031/12/section/4/2"
     assert body["results"][0]["id"] == "ukpga/2031/12/section/4/2"
 

@@ -55,11 +55,11 @@ def test_latency_histogram_buckets_are_cumulative(client):
     assert samples['kb_http_request_duration_seconds_sum{route="/api/v1/search"}'] > 0
 
 
-def test_index_version_and_counts_match_healthz(client):
+def test_index_version_and_counts_match_healthz(client, engine):
     health = client.get("/healthz").get_json()
     samples = scrape(client)
     info = [k for k in samples if k.startswith("kb_index_info{")]
-    assert info == [f'kb_index_info{{version="{health["index_version"]}",engine="whoosh"}}']
+    assert info == [f'kb_index_info{{version="{health["index_version"]}",engine="{engine}"}}']
     assert samples["kb_index_up"] == 1
     assert samples["kb_index_documents"] == health["documents"]
     assert samples["kb_index_passages"] == health["passages"]

@@ -1,4 +1,7 @@
-"""The pages people use: they work without JavaScript, escape what they show, and show status."""
+"""The pages people use: they work without JavaScript, escape what they show, and show status.
+
+Each test runs against each search engine (the `client` and `engine` fixtures are per engine).
+"""
 
 import re
 
@@ -92,24 +95,24 @@ def test_documents_page_lists_everything(client):
     assert page.count('<th scope="row">') == 6
 
 
-def test_raw_html_in_the_corpus_is_never_rendered(tmp_kb, write_md):
+def test_raw_html_in_the_corpus_is_never_rendered(engine, tmp_kb, write_md):
     write_md(
         "x.md",
         {"id": "local/x", "title": "X", "doc_type": "local_policy", "status": "in_force"},
         "# Rules\n\n<script>alert(1)</script> and [a link](javascript:alert(1)).\n",
     )
-    page = page_of(tmp_kb(), "/d/local/x")
+    page = page_of(tmp_kb(engine), "/d/local/x")
     assert "<script>alert(1)</script>" not in page
     assert 'href="javascript' not in page
 
 
-def test_tables_show_as_tables_with_their_cells_escaped(tmp_kb, write_md):
+def test_tables_show_as_tables_with_their_cells_escaped(engine, tmp_kb, write_md):
     write_md(
         "t.md",
         {"id": "local/t", "title": "T", "doc_type": "local_policy", "status": "in_force"},
         "1.1 Fees:\n\n| Service | Fee |\n| --- | --- |\n| Licence <b>now</b> | £10 |\n",
     )
-    page = page_of(tmp_kb(), "/d/local/t")
+    page = page_of(tmp_kb(engine), "/d/local/t")
     assert "<th>Service</th>" in page and "<td>£10</td>" in page
     assert "<td>Licence &lt;b&gt;now&lt;/b&gt;</td>" in page
     assert "| --- |" not in page
@@ -256,7 +259,10 @@ def test_reader_side_panel_lists_what_cites_the_provision(client):
     page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
     panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
     assert "No passage in this knowledge base cites it." not in panel
-    assert 'href="/p/local/exampleton/letter-2032-02-03/heading/commissioning-and-your-workforce"' in panel
+    assert (
+        'href="/p/local/exampleton/letter-2032-02-03/heading/commissioning-and-your-workforce"'
+        in panel
+    )
     assert 'href="/p/local/exampleton/commissioning-policy/heading/principles"' in panel
 
 
@@ -288,7 +294,9 @@ def test_embed_is_a_compact_search_without_site_chrome(client):
     assert '<label for="q">' in page
     assert re.search(r'<a href="/p/[^"]+" target="_blank" rel="noopener">', page)
     assert "opens in a new tab" in page
-    assert 'class="heading-path">reg 4 Duty to inform and <mark>consult</mark> representatives' in page
+    assert (
+        'class="heading-path">reg 4 Duty to inform and <mark>consult</mark> representatives' in page
+    )
 
 
 def test_widget_script_is_served_as_javascript_and_never_uses_innerhtml(client):

@@ -1,10 +1,14 @@
-"""Search over the sample corpus: ranking, phrases, operators, filters, facets, highlights."""
+"""Search over the sample corpus: ranking, phrases, operators, filters, facets, highlights.
+
+Every test asking for sample_kb (or tmp_kb with the engine fixture) runs against each engine.
+"""
 
 import re
+import threading
 
 import pytest
 
-from kb.engine import SearchRequest
+from kb.engine import ENGINES, SearchRequest, SearchResponse
 from kb.query import QueryError, check
 
 
@@ -14,6 +18,13 @@ def search(kb, q, **kw):
 
 def ids(response):
     return [hit["id"] for hit in response.results]
+
+
+def test_build_records_the_engine_and_opens_it(engine, sample_kb):
+    version = sample_kb.current()
+    assert version.manifest["engine"] == engine
+    assert type(version.engine).__name__ == ENGINES[engine][1]
+    assert version.engine.count() == 47
 
 
 def test_duty_to_consult_finds_the_guidance_and_the_statutory_duty(sample_kb):
@@ -45,11 +56,16 @@ def test_boolean_operators(sample_kb):
     assert "ukpga/2031/12/section/4/3" not in without
     assert "ukpga/2031/12/section/2/2" in without
     either = set(ids(search(sample_kb, "pension OR tenders", limit=50)))
-    assert {"ukpga/2031/12/section/4/3", "guidance/example-commissioning-guidance-2031/para/3.2"} <= either
+    assert {
+        "ukpga/2031/12/section/4/3",
+        "guidance/example-commissioning-guidance-2031/para/3.2",
+    } <= either
 
 
 def test_stemming_matches_word_forms(sample_kb):
-    assert "guidance/example-commissioning-guidance-2031/para/2.3" in ids(search(sample_kb, "consulting"))
+    assert "guidance/example-commissioning-guidance-2031/para/2.3" in ids(
+        search(sample_kb, "consulting")
+    )
 
 
 def test_heading_words_find_the_provisions_under_them(sample_kb):
@@ -57,8 +73,18 @@ def test_heading_words_find_the_provisions_under_them(sample_kb):
     assert found[0].startswith("ukpga/2031/12/section/4/")
 
 
+def test_wildcards_match_word_forms_and_field_values(sample_kb):
+    wild = search(sample_kb, "consult*", limit=50)
+    assert set(ids(search(sample_kb, "consult", limit=50))) <= set(ids(wild))
+    assert "<mark>consulted</mark>" in " ".join(h["snippet_html"] for h in wild.results)
+    acts = search(sample_kb, "type:act*", limit=50)
+    assert acts.total == search(sample_kb, "type:act").total > 0
+    assert {h["doc_type"] for h in acts.results} == {"act"}
+
+
 def test_field_filters_in_the_query_and_as_parameters(sample_kb):
-    assert all(h["doc_type"] == "act" for h in search(sample_kb, "consult type:act").results)
+    typed = search(sample_kb, "consult type:act").results
+    assert typed and all(h["doc_type"] == "act" for h in typed)
     filtered = search(sample_kb, "consult", status=["withdrawn"])
     assert filtered.results and all(h["status"] == "withdrawn" for h in filtered.results)
     current = search(sample_kb, "joiners", status=["current"])
@@ -73,6 +99,10 @@ def test_facets_count_every_match_not_just_the_page(sample_kb):
     counts = {f["value"]: f["count"] for f in response.facets["doc_type"]}
     assert sum(counts.values()) == response.total > 1
     assert {"act", "statutory_guidance"} <= set(counts)
+    for values in response.facets.values():  # most passages first, ties alphabetically
+        assert values == sorted(values, key=lambda v: (-v["count"], v["value"]))
+    holders = search(sample_kb, "authority", limit=1).facets["holder"]
+    assert holders and all(v["value"] for v in holders)
 
 
 def test_facet_lists_are_cut_but_counts_cover_every_match(sample_kb):
@@ -101,22 +131,34 @@ def test_may_not_and_can_are_searchable_words(sample_kb):
 
 @pytest.mark.parametrize(
     "q",
-    ["consult", "duty to consult", "consult NOT unions", '"new joiners"', "consult* review",
-     "(staff OR workforce) AND transfer", "TUPE", "s 3 LGA 1999", "zebra unions"],
+    [
+        "consult",
+        "duty to consult",
+        "consult NOT unions",
+        '"new joiners"',
+        "consult* review",
+        "(staff OR workforce) AND transfer",
+        "TUPE",
+        "s 3 LGA 1999",
+        "zebra unions",
+    ],
 )
 @pytest.mark.parametrize(
     "params", [{}, {"doc_type": ["act"]}, {"status": ["current"]}, {"as_at": "2031-06-01"}]
 )
-def test_facet_counting_finds_exactly_the_matching_passages(q, params, sample_kb):
+def test_whoosh_facet_counting_finds_exactly_the_matching_passages(q, params, whoosh_kb):
     # The facet pass finds matches with set algebra; it must agree with Whoosh's own matcher.
     from whoosh import query as wq
 
     from kb.search import make_request
     from kb.whoosh_engine import _doc_set, _filters
 
-    engine = sample_kb.current().engine
-    request = make_request({"q": q, "as_at": params.get("as_at")},
-                           doc_type=params.get("doc_type"), status=params.get("status"))
+    engine = whoosh_kb.current().engine
+    request = make_request(
+        {"q": q, "as_at": params.get("as_at")},
+        doc_type=params.get("doc_type"),
+        status=params.get("status"),
+    )
     searcher = engine._searcher()
     parsed, loose = engine._parser_all.parse(request.q), engine._parser_any.parse(request.q)
     matching = wq.Or([parsed, loose, *engine._exact_phrase(request)])
@@ -133,24 +175,75 @@ def test_pagination_walks_through_all_results(sample_kb):
     assert pages == everything[:4]
 
 
+def test_passages_with_every_word_come_first_then_any_word(sample_kb):
+    response = search(sample_kb, "consult unions", limit=50)
+    both = set(ids(search(sample_kb, "consult AND unions", limit=50)))
+    assert both and set(ids(response)[: len(both)]) == both
+    assert response.total > len(both) and not response.relaxed
+
+
 def test_no_passage_with_every_word_falls_back_to_any_word(sample_kb):
     response = search(sample_kb, "unions zebra")
     assert response.relaxed and response.results
 
 
-def test_highlights_mark_matches_and_escape_html(tmp_kb, write_md):
+def test_only_common_words_are_refused_and_find_nothing_if_sent(sample_kb):
+    with pytest.raises(QueryError, match="too common"):  # the service refuses it first
+        check("the")
+    assert sample_kb.current().engine.search(SearchRequest(q="the")).total == 0
+
+
+@pytest.mark.parametrize("q", ["(duty", "duty)", "duty AND", "AND duty", "duty OR ) x"])
+def test_an_engine_given_a_malformed_query_does_not_crash(q, sample_kb):
+    # kb.query.check refuses these first; an engine given them directly may refuse them too
+    # (tantivy's parser does) or read them leniently (Whoosh's does), but must not crash.
+    try:
+        response = sample_kb.current().engine.search(SearchRequest(q=q))
+    except QueryError:
+        return
+    assert isinstance(response, SearchResponse)
+
+
+def test_searches_from_many_threads_agree(sample_kb):
+    queries = ["duty to consult", "pension", "new joiners terms", "consult*"]
+    expected = {q: ids(search(sample_kb, q)) for q in queries}
+    assert all(expected.values())
+    failures = []
+
+    def work():
+        for _ in range(20):
+            for q in queries:
+                if ids(search(sample_kb, q)) != expected[q]:
+                    failures.append(q)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_highlights_mark_matches_escape_html_and_show_short_passages_whole(
+    engine, tmp_kb, write_md
+):
     write_md(
         "x.md",
         {"id": "guidance/x", "title": "X", "doc_type": "guidance", "status": "in_force"},
-        "1.1 Never run <script>alert('consult')</script> & always consult <b>staff</b>.\n",
-    )
-    snippet = search(tmp_kb(), "consult").results[0]["snippet_html"]
+        "1.1 Never run <script>alert('consult')</script> & always consult <b>staff</b>.\n\n"
+        "1.2 " + "Filler words about procurement. " * 20 + "Then consult the staff. "
+        + "More filler about contracts. " * 20 + "\n",
+    )  # fmt: skip
+    results = {h["id"]: h for h in search(tmp_kb(engine), "consult").results}
+    snippet = results["guidance/x/para/1.1"]["snippet_html"]
     assert "<script>" not in snippet and "<b>" not in snippet
     assert "&lt;script&gt;" in snippet and "&amp;" in snippet
     assert snippet.count("<mark>") == 2 and "<mark>consult</mark>" in snippet
+    long = results["guidance/x/para/1.2"]
+    assert len(long["text"]) > 320 and "<mark>consult</mark>" in long["snippet_html"]
+    assert len(long["snippet_html"]) < len(long["text"])  # a fragment, not the whole text
 
 
-@pytest.mark.parametrize("engine", ["whoosh", "tantivy"])
 def test_a_heading_match_is_marked_in_the_escaped_heading(engine, tmp_kb, write_md):
     write_md(
         "x.md",
