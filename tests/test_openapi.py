@@ -1,6 +1,9 @@
 """The OpenAPI document describes exactly the API the app serves, and is valid OpenAPI 3."""
 
+import json
+
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 
 from kb.web.openapi import _operations, api_routes, openapi_path
@@ -85,3 +88,200 @@ def test_the_api_page_lists_every_operation(client, spec):
             assert f"{method.upper()} {path}" in page
     assert 'href="/api/v1/openapi.json"' in page
     assert 'id="schema-SearchResult"' in page
+
+
+# --- real responses against the schema of their operation and status ----------------------------
+#
+# Independent of schemathesis's random requests: representative answers of every operation, each
+# validated (body, media type and headers) against what the document says for that status. The
+# objects are closed (`additionalProperties: false`), so a field the API adds without describing
+# it fails here, with the path of the field.
+
+CITED = "s 2(2) Example Commissioning Act 2031"
+REAL_RESPONSES = {
+    # name: (path in the spec, URL, status, extra check of the body)
+    "search-words-facets": (
+        "/api/v1/search",
+        "/api/v1/search?q=consult&limit=20",
+        200,
+        lambda b: b["results"] and b["facets"]["document_id"] and b["citation"] is None,
+    ),
+    "search-facets-truncated": (
+        "/api/v1/search",
+        "/api/v1/search?q=consult&facet_size=1",
+        200,
+        lambda b: b["facets_truncated"],
+    ),
+    "search-duties-as-at": (
+        "/api/v1/search",
+        "/api/v1/search?q=authority&duty=duty&as_at=2031-06-01",
+        200,
+        lambda b: b["as_at"] == "2031-06-01" and any(r["holders"] for r in b["results"]),
+    ),
+    "search-citation-in-index": (
+        "/api/v1/search",
+        f"/api/v1/search?q={CITED}",
+        200,
+        lambda b: b["citation"]["in_index"] and b["results"][0]["id"] == b["citation"]["id"],
+    ),
+    "search-citation-of-a-grouping-provision": (
+        "/api/v1/search",
+        "/api/v1/search?q=s 2 ECA 2031&limit=5",
+        200,
+        lambda b: any(r["score"] is None for r in b["results"]),  # put first, not matched
+    ),
+    "search-citation-not-in-index": (
+        "/api/v1/search",
+        "/api/v1/search?q=s 3(2) LGA 1999",
+        200,
+        lambda b: b["citation"]["in_index"] is False,
+    ),
+    "search-nothing-found": (
+        "/api/v1/search",
+        "/api/v1/search?q=zzyzzx",
+        200,
+        lambda b: b["total"] == 0 and not b["results"],
+    ),
+    "search-400-invalid-query": ("/api/v1/search", "/api/v1/search?q=%22open", 400, None),
+    "search-400-limit": ("/api/v1/search", "/api/v1/search?q=duty&limit=101", 400, None),
+    "passage-cited-by": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/ukpga/2031/12/section/2/2",
+        200,
+        lambda b: b["indexed"] and b["cited_by"] and b["holders"],
+    ),
+    "passage-grouping-provision": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/ukpga/2031/12/section/2",
+        200,
+        lambda b: not b["indexed"] and b["contains"],
+    ),
+    "passage-cites-a-provision": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/guidance/example-commissioning-guidance-2031/para/1",
+        200,
+        lambda b: any("source_url" in link for link in b["cites"]),
+    ),
+    "passage-with-attributes": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/ukpga/2031/12/section/2/4",
+        200,
+        lambda b: b["attributes"] and b["status"] == "repealed",
+    ),
+    "passage-404": ("/api/v1/passages/{passage_id}", "/api/v1/passages/no/such/thing", 404, None),
+    "passage-308-merged-slashes": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages//ukpga/2031/12/section/2",
+        308,
+        None,
+    ),
+    "documents": ("/api/v1/documents", "/api/v1/documents", 200, lambda b: b["total"] > 1),
+    "document": (
+        "/api/v1/documents/{document_id}",
+        "/api/v1/documents/ukpga/2031/12",
+        200,
+        lambda b: b["contents"],
+    ),
+    "document-404": ("/api/v1/documents/{document_id}", "/api/v1/documents/no/such", 404, None),
+    "cite-hit": (
+        "/api/v1/cite",
+        "/api/v1/cite?ref=s 2(2) ECA 2031",
+        200,
+        lambda b: b["in_index"] and b["id"] == "ukpga/2031/12/section/2/2",
+    ),
+    "cite-hit-not-in-index": (
+        "/api/v1/cite",
+        "/api/v1/cite?ref=s 3(2) LGA 1999",
+        200,
+        lambda b: b["in_index"] is False,
+    ),
+    "cite-miss": (
+        "/api/v1/cite",
+        "/api/v1/cite?ref=s 3 Nonexistent Act 1999",
+        404,
+        lambda b: b["error"] == "unresolved" and b["candidates"],
+    ),
+    "cite-400": ("/api/v1/cite", "/api/v1/cite?ref=", 400, None),
+    "health": ("/healthz", "/healthz", 200, lambda b: b["status"] == "ok"),
+    "openapi": ("/api/v1/openapi.json", "/api/v1/openapi.json", 200, None),
+}
+
+
+def conformance_errors(spec, path: str, response) -> list[str]:
+    """What in this response the document does not describe, one readable line each."""
+    status = str(response.status_code)
+    responses = spec["paths"][path]["get"]["responses"]
+    described = responses.get(status)
+    if described is None:
+        return [f"status {status} is not documented (documented: {', '.join(responses)})"]
+    errors = []
+    for name, header in described.get("headers", {}).items():
+        value = response.headers.get(name)
+        if value is None:
+            if header.get("required"):
+                errors.append(f"header {name}: missing")
+            continue
+        for error in Draft202012Validator(header["schema"]).iter_errors(value):
+            errors.append(f"header {name}: {error.message}")
+    content = described.get("content")
+    if not content:
+        return errors
+    if response.mimetype not in content:
+        return [*errors, f"media type {response.mimetype} is not one of {', '.join(content)}"]
+    schema = {**content[response.mimetype]["schema"], "components": spec["components"]}
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    body = json.loads(response.get_data(as_text=True))
+    for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
+        errors.append(f"body {error.json_path}: {error.message}")
+    return errors
+
+
+@pytest.mark.parametrize("name", list(REAL_RESPONSES))
+def test_a_real_response_conforms_to_the_document(spec, client, name):
+    path, url, status, check = REAL_RESPONSES[name]
+    response = client.get(url)
+    assert response.status_code == status, response.get_data(as_text=True)[:300]
+    if check is not None:
+        assert check(response.get_json()), f"{url} is not the case this test is about"
+    errors = conformance_errors(spec, path, response)
+    assert not errors, f"GET {url} ({status}) differs from the OpenAPI document:\n" + "\n".join(
+        errors
+    )
+
+
+def test_a_not_modified_answer_conforms_to_the_document(spec, client):
+    url = "/api/v1/search?q=consult"
+    etag = client.get(url).headers["ETag"]
+    response = client.get(url, headers={"If-None-Match": etag})
+    assert response.status_code == 304
+    assert not conformance_errors(spec, "/api/v1/search", response)
+
+
+def test_an_undescribed_field_is_drift(spec, client):
+    """The check above has teeth: objects are closed, also through $ref and arrays."""
+    response = client.get("/api/v1/search?q=consult")
+    body = response.get_json()
+    body["results"][0]["new_field"] = 1
+    body["facets"]["doc_type"][0]["new_field"] = 1
+    response.set_data(json.dumps(body))
+    errors = conformance_errors(spec, "/api/v1/search", response)
+    assert any("$.results[0]" in e and "'new_field'" in e for e in errors), errors
+    assert any("$.facets.doc_type[0]" in e and "'new_field'" in e for e in errors), errors
+
+
+def _objects(schema, where):
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and "properties" in schema:
+            yield where, schema
+        for key, sub in schema.items():
+            yield from _objects(sub, f"{where}.{key}")
+    elif isinstance(schema, list):
+        for i, sub in enumerate(schema):
+            yield from _objects(sub, f"{where}[{i}]")
+
+
+def test_every_described_object_is_closed(spec):
+    """A new field must be described before it is served (the conformance checks see to that)."""
+    for where, schema in _objects(spec["components"]["schemas"], "schemas"):
+        assert schema.get("additionalProperties") is False, f"{where} allows any other field"
+        assert set(schema.get("required", [])) <= set(schema["properties"]), where

@@ -7,8 +7,10 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_OFFSET
+from kb.engine import FACET_SIZE, FACETS, MAX_FACET_SIZE, MAX_OFFSET
 from kb.models import DOC_TYPES, STATUSES
+from kb.search import DUTY_KINDS
+from kb.web.headers import API_MAX_AGE_S
 
 bp = Blueprint("openapi", __name__)
 
@@ -27,42 +29,136 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(description: str, schema: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
 def _nullable(kind: str, **extra) -> dict[str, Any]:
     return {"type": [kind, "null"], **extra}
 
 
-ERRORS = {
-    "400": _json("The request was refused; `message` says why.", "Error"),
-    "404": _json("No such passage or document.", "Error"),
-    "503": _json("No index has been built yet.", "Error"),
+def _closed(properties: dict[str, Any], optional: tuple[str, ...] = (), **extra) -> dict[str, Any]:
+    """An object with exactly these properties: each is always present unless named optional,
+    and any other property is drift (`additionalProperties: false`), which the schemathesis
+    conformance check and tests/test_openapi.py then catch."""
+    return {
+        "type": "object",
+        "required": [name for name in properties if name not in optional],
+        "properties": properties,
+        "additionalProperties": False,
+        **extra,
+    }
+
+
+def _strings(description: str = "") -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
+    return {**schema, "description": description} if description else schema
+
+
+# Response headers (OpenAPI header objects, checked by schemathesis's headers conformance).
+ETAG = {
+    "description": "Changes when the body does (timings aside); send it back as If-None-Match.",
+    "required": True,
+    "schema": {"type": "string", "minLength": 3},
 }
-NOT_MODIFIED = {"description": "Not modified: the `If-None-Match` ETag still matches."}
+CACHE_PUBLIC = {
+    "description": f"`public, max-age={API_MAX_AGE_S}`.",
+    "required": True,
+    "schema": {"type": "string", "pattern": r"^public, max-age=[0-9]+$"},
+}
+NO_STORE = {
+    "description": "`no-store`: errors and health checks are never cached.",
+    "required": True,
+    "schema": {"type": "string", "const": "no-store"},
+}
+CACHED = {"ETag": ETAG, "Cache-Control": CACHE_PUBLIC}
+
+
+def _json(description: str, schema: str, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": CACHED if headers is None else headers,
+        "content": {"application/json": {"schema": _ref(schema)}},
+    }
+
+
+def _error(description: str, schema: str = "Error") -> dict[str, Any]:
+    return _json(description, schema, {"Cache-Control": NO_STORE})
+
+
+ERRORS = {
+    "400": _error("The request was refused; `message` says why."),
+    "404": _error("No such passage or document."),
+    "503": _error("No index has been built yet."),
+}
+NOT_MODIFIED = {
+    "description": "Not modified: the `If-None-Match` ETag still matches.",
+    "headers": {"ETag": ETAG},
+}
+MERGED_SLASHES = {
+    "description": "An id with an empty segment (`a//b`, or one starting with `/`): redirected "
+    "to the same URL with the slashes merged, given in `Location`.",
+    "headers": {
+        "Location": {"required": True, "schema": {"type": "string"}},
+        "Cache-Control": NO_STORE,
+    },
+}
+
+DATE = _nullable("string", format="date")
+LINK_KINDS = ("cited_by", "cites", "amended_by", "amends")
+
+_ERROR_FIELDS = {
+    "error": {
+        "type": "string",
+        "description": "A stable code: bad_request, invalid_query, not_found, unresolved, "
+        "method_not_allowed, index_unavailable…",
+        "examples": ["invalid_query"],
+    },
+    "message": {"type": "string", "description": "What went wrong, for a person."},
+}
+
+_CITE_FIELDS = {
+    "ref": {"type": "string", "description": "The citation as given."},
+    "id": {"type": "string", "examples": ["ukpga/1999/27/section/3/2"]},
+    "citation": {"type": "string", "description": "OSCOLA citation."},
+    "short_citation": {"type": "string"},
+    "url": _nullable("string", description="The provision at its authoritative source."),
+    "in_index": {"type": "boolean", "description": "Whether this knowledge base holds it."},
+}
+
+_DOCUMENT_FIELDS = {
+    "id": {"type": "string"},
+    "title": {"type": "string"},
+    "short_title": _nullable("string"),
+    "doc_type": _ref("DocType"),
+    "identifier": _nullable("string"),
+    "aliases": _nullable("array", items={"type": "string"}),
+    "publisher": _nullable("string"),
+    "source_url": _nullable("string"),
+    "status": _ref("Status"),
+    "status_date": DATE,
+    "status_note": _nullable("string"),
+    "valid_from": DATE,
+    "valid_to": DATE,
+    "published": DATE,
+    "extent": _nullable("string"),
+    "licence": _nullable("string"),
+    "attribution": _nullable("string"),
+    "retrieved_at": _nullable("string", description="When it was fetched from its source."),
+    "sha256": _nullable("string"),
+    "sample": _nullable("boolean", description="An invented sample document."),
+    "passage_count": _nullable("integer", minimum=0),
+    "url": {"type": "string", "description": "The document's page, relative to the API."},
+}
 
 SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error", "message"],
-        "properties": {
-            "error": {
-                "type": "string",
-                "description": "A stable code: bad_request, invalid_query, not_found, "
-                "method_not_allowed, index_unavailable…",
-                "examples": ["invalid_query"],
-            },
-            "message": {"type": "string", "description": "What went wrong, for a person."},
-        },
-    },
+    "Error": _closed(_ERROR_FIELDS),
     "Status": {"type": "string", "enum": list(STATUSES)},
     "DocType": {"type": "string", "enum": list(DOC_TYPES)},
-    "SearchResult": {
-        "type": "object",
-        "required": ["id", "document_id", "title", "citation", "short_citation", "url"],
-        "properties": {
-            "id": {"type": "string", "examples": ["ukpga/2031/7/section/2/2"]},
+    "DutyKind": {
+        "type": "string",
+        "enum": list(DUTY_KINDS),
+        "description": "Whether the passage imposes a duty, confers a power, or neither.",
+    },
+    "SearchResult": _closed(
+        {
+            "id": {"type": "string", "examples": ["ukpga/2031/12/section/2/2"]},
             "document_id": {"type": "string"},
             "title": {"type": "string", "description": "The document's title."},
             "heading": {"type": "string", "description": "Heading path, joined with ›."},
@@ -82,34 +178,63 @@ SCHEMAS: dict[str, Any] = {
             "text": {"type": "string"},
             "doc_type": _ref("DocType"),
             "status": _ref("Status"),
-            "status_date": _nullable("string", format="date"),
-            "score": {"type": "number"},
+            "status_date": DATE,
+            "score": _nullable(
+                "number",
+                description="Relevance; null for a cited provision put first without matching.",
+            ),
             "label": {"type": "string"},
             "pin": {"type": "string"},
             "anchor": {"type": "string"},
-            "order": {"type": "integer"},
-            "valid_from": _nullable("string", format="date"),
-            "valid_to": _nullable("string", format="date"),
+            "order": {"type": "integer", "description": "Position in its document."},
+            "valid_from": DATE,
+            "valid_to": DATE,
             "sample": {"type": "boolean", "description": "An invented sample document."},
-        },
-    },
-    "FacetValue": {
-        "type": "object",
-        "required": ["value", "count"],
-        "properties": {
+            "duty": _ref("DutyKind"),
+            "holders": _strings("Who the duty or power falls on (e.g. `employer`)."),
+            "cites": _strings("Ids of the provisions this passage cites."),
+        }
+    ),
+    "FacetValue": _closed(
+        {
             "value": {"type": "string"},
             "count": {"type": "integer", "minimum": 0},
             "label": {
                 "type": "string",
-                "description": "A readable name, where the value is an id.",
+                "description": "A readable name, where the value is an id (document_id).",
             },
         },
-    },
-    "SearchResponse": {
-        "type": "object",
-        "required": ["query", "total", "limit", "offset", "results", "facets", "facets_truncated"],
-        "properties": {
-            "query": {"type": "string"},
+        optional=("label",),
+    ),
+    "Facets": _closed(
+        {name: {"type": "array", "items": _ref("FacetValue")} for name in FACETS},
+        description="Counts per facet over every match; each facet's values can be passed "
+        "back as a filter (`holder` values as `holder=`).",
+    ),
+    "SearchCitation": _closed(
+        {
+            **_CITE_FIELDS,
+            "url": _nullable(
+                "string",
+                description="The provision's page here (relative) when `in_index`, otherwise "
+                "its authoritative source.",
+            ),
+            "source_url": _nullable("string", description="The authoritative source."),
+            "text": {"type": "string", "description": "The provision's whole text."},
+            "status": _ref("Status"),
+            "heading": {"type": "string"},
+        },
+        optional=("source_url", "text", "status", "heading"),
+        description="The provision a query names; `source_url`, `text`, `status` and "
+        "`heading` are given when it is in the index.",
+        **{
+            "if": {"properties": {"in_index": {"const": True}}},
+            "then": {"required": ["source_url", "text", "status", "heading"]},
+        },
+    ),
+    "SearchResponse": _closed(
+        {
+            "query": {"type": "string", "description": "The query as given."},
             "total": {"type": "integer", "minimum": 0},
             "limit": {"type": "integer"},
             "offset": {"type": "integer"},
@@ -117,45 +242,44 @@ SCHEMAS: dict[str, Any] = {
                 "type": "boolean",
                 "description": "No passage had every word, so passages with any are shown.",
             },
+            "suggestion": _nullable("string", description="A spelling to try instead."),
             "took_ms": {"type": "number"},
             "results": {"type": "array", "items": _ref("SearchResult")},
-            "facets": {
-                "type": "object",
-                "description": "Counts per facet (document_id, doc_type, status and any others "
-                "the index provides); each facet's values can be passed back as a filter.",
-                "additionalProperties": {"type": "array", "items": _ref("FacetValue")},
-            },
+            "facets": _ref("Facets"),
             "facets_truncated": {
                 "type": "array",
-                "items": {"type": "string"},
+                "items": {"type": "string", "enum": list(FACETS)},
                 "description": "Facets with more values than `facet_size`; their lists show the "
                 "values with most passages.",
             },
-            "suggestion": _nullable("string", description="A spelling to try instead."),
+            "as_at": _nullable("string", format="date", description="The `as_at` date used."),
             "citation": {
                 "description": "Set when the query is itself a citation of a provision.",
-                "oneOf": [_ref("CiteResult"), {"type": "null"}],
+                "oneOf": [_ref("SearchCitation"), {"type": "null"}],
             },
-        },
-    },
-    "PassageLink": {
-        "type": "object",
-        "required": ["id", "citation"],
-        "properties": {
+        }
+    ),
+    "PassageLink": _closed(
+        {
             "id": {"type": "string"},
             "citation": {"type": "string"},
             "short_citation": {"type": "string"},
             "title": {"type": "string"},
             "status": _ref("Status"),
+            "url": {"type": "string", "description": "Its page here, relative to the API."},
+            "source_url": _nullable("string", description="Its authoritative source."),
+            "in_index": {"type": "boolean", "description": "Whether this knowledge base holds it."},
         },
-    },
-    "Passage": {
-        "type": "object",
-        "required": ["id", "document_id", "citation", "short_citation", "status", "text"],
-        "properties": {
+        optional=("short_citation", "title", "status", "url", "source_url"),
+        description="A cross-reference. An indexed passage has `status` and `url`; a provision "
+        "of a known instrument that is not a passage itself has `url` and `source_url`; "
+        "anything else only `id`, `citation` and `in_index`.",
+    ),
+    "Passage": _closed(
+        {
             "id": {"type": "string"},
             "document_id": {"type": "string"},
-            "title": {"type": "string"},
+            "title": {"type": "string", "description": "The document's title."},
             "pin": {"type": "string"},
             "label": {"type": "string"},
             "heading": {"type": "string"},
@@ -165,7 +289,7 @@ SCHEMAS: dict[str, Any] = {
             "source_url": _nullable("string"),
             "doc_type": _ref("DocType"),
             "status": _ref("Status"),
-            "status_date": _nullable("string", format="date"),
+            "status_date": DATE,
             "status_note": _nullable("string"),
             "indexed": {
                 "type": "boolean",
@@ -173,116 +297,57 @@ SCHEMAS: dict[str, Any] = {
             },
             "text": {"type": "string"},
             "markdown": {"type": "string"},
-            "contains": {"type": "array", "items": {"type": "string"}},
-            "parent": _nullable("string"),
-            "attributes": {"type": "object"},
+            "contains": _strings("Ids of the passages it is made of."),
+            "parent": _nullable("string", description="Id of the enclosing provision."),
+            "attributes": {"type": "object", "additionalProperties": {"type": "string"}},
             "sample": {"type": "boolean"},
-            "cited_by": {"type": "array", "items": _ref("PassageLink")},
-            "cites": {"type": "array", "items": _ref("PassageLink")},
-            "amended_by": {"type": "array", "items": _ref("PassageLink")},
-            "amends": {"type": "array", "items": _ref("PassageLink")},
-        },
-    },
-    "DocumentSummary": {
-        "type": "object",
-        "required": ["id", "title", "doc_type", "status", "url"],
-        "properties": {
-            "id": {"type": "string"},
-            "title": {"type": "string"},
-            "short_title": _nullable("string"),
-            "doc_type": _ref("DocType"),
-            "identifier": _nullable("string"),
-            "aliases": _nullable("array", items={"type": "string"}),
-            "publisher": _nullable("string"),
-            "source_url": _nullable("string"),
-            "status": _ref("Status"),
-            "status_date": _nullable("string"),
-            "status_note": _nullable("string"),
-            "valid_from": _nullable("string"),
-            "valid_to": _nullable("string"),
-            "published": _nullable("string"),
-            "extent": _nullable("string"),
-            "licence": _nullable("string"),
-            "attribution": _nullable("string"),
-            "retrieved_at": _nullable("string"),
-            "sha256": _nullable("string"),
-            "sample": _nullable("boolean"),
-            "passage_count": _nullable("integer"),
-            "url": {"type": "string"},
-        },
-    },
-    "DocumentList": {
-        "type": "object",
-        "required": ["total", "documents"],
-        "properties": {
-            "total": {"type": "integer"},
+            "duty": _ref("DutyKind"),
+            "holders": _strings("Who the duty or power falls on."),
+            **{kind: {"type": "array", "items": _ref("PassageLink")} for kind in LINK_KINDS},
+        }
+    ),
+    "DocumentSummary": _closed(_DOCUMENT_FIELDS),
+    "DocumentList": _closed(
+        {
+            "total": {"type": "integer", "minimum": 0},
             "documents": {"type": "array", "items": _ref("DocumentSummary")},
-        },
-    },
-    "ContentsEntry": {
-        "type": "object",
-        "required": ["id", "pin", "depth"],
-        "properties": {
+        }
+    ),
+    "ContentsEntry": _closed(
+        {
             "id": {"type": "string"},
             "pin": {"type": "string"},
             "label": {"type": "string"},
             "title": {"type": "string"},
-            "depth": {"type": "integer"},
+            "depth": {"type": "integer", "minimum": 0},
             "heading": {"type": "boolean"},
             "has_text": {"type": "boolean"},
-        },
-    },
-    "Document": {
-        "allOf": [
-            _ref("DocumentSummary"),
-            {
-                "type": "object",
-                "required": ["contents"],
-                "properties": {"contents": {"type": "array", "items": _ref("ContentsEntry")}},
-            },
-        ]
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status", "index_version", "documents", "passages"],
-        "properties": {
+        }
+    ),
+    "Document": _closed(
+        {**_DOCUMENT_FIELDS, "contents": {"type": "array", "items": _ref("ContentsEntry")}},
+        description="Everything in DocumentSummary, and its contents.",
+    ),
+    "Health": _closed(
+        {
             "status": {"type": "string", "enum": ["ok"]},
             "index_version": {"type": "string"},
             "engine": _nullable("string"),
-            "documents": {"type": "integer"},
-            "passages": {"type": "integer"},
-        },
-    },
-    "CiteResult": {
-        "type": "object",
-        "required": ["ref", "id", "citation", "short_citation", "in_index"],
-        "properties": {
-            "ref": {"type": "string", "description": "The citation as given."},
-            "id": {"type": "string", "examples": ["ukpga/1999/27/section/3/2"]},
-            "citation": {"type": "string"},
-            "short_citation": {"type": "string"},
-            "url": _nullable("string", description="The provision at its authoritative source."),
-            "in_index": {"type": "boolean", "description": "Whether this knowledge base holds it."},
-        },
-    },
-    "CiteError": {
-        "allOf": [
-            _ref("Error"),
-            {
-                "type": "object",
-                "properties": {
-                    "candidates": {
-                        "type": "array",
-                        "description": "Instruments with similar names.",
-                        "items": {
-                            "type": "object",
-                            "properties": {"id": {"type": "string"}, "title": {"type": "string"}},
-                        },
-                    }
-                },
+            "documents": {"type": "integer", "minimum": 0},
+            "passages": {"type": "integer", "minimum": 0},
+        }
+    ),
+    "CiteResult": _closed(_CITE_FIELDS),
+    "CiteError": _closed(
+        {
+            **_ERROR_FIELDS,
+            "candidates": {
+                "type": "array",
+                "description": "Instruments with similar names.",
+                "items": _closed({"id": {"type": "string"}, "title": {"type": "string"}}),
             },
-        ]
-    },
+        }
+    ),
 }
 
 
@@ -307,6 +372,10 @@ def _search_parameters(extra_filters: list[str]) -> list[dict[str, Any]]:
             "filters (title:, heading:, text:, cite:, type:, status:, doc:) or a citation. "
             "At most 500 characters and 40 terms.",
             "schema": {"type": "string", "maxLength": 500},
+            "examples": {
+                "words": {"value": "duty to consult"},
+                "citation": {"value": "s 2(2) ECA 2031"},
+            },
         },
         _list_param("doc_type", "Only these document types.", _ref("DocType")),
         _list_param(
@@ -391,10 +460,11 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                 "summary": "A passage or a provision",
                 "description": "A passage, or a provision that groups passages (s 3 made of "
                 "s 3(1) and s 3(2)) with its whole text.",
-                "parameters": [_id_param("passage_id", "Passage id.", "ukpga/2031/7/section/2/2")],
+                "parameters": [_id_param("passage_id", "Passage id.", "ukpga/2031/12/section/2/2")],
                 "responses": {
                     "200": _json("The passage.", "Passage"),
                     "304": NOT_MODIFIED,
+                    "308": MERGED_SLASHES,
                     "404": ERRORS["404"],
                     "503": ERRORS["503"],
                 },
@@ -415,10 +485,11 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
             "get": {
                 "operationId": "getDocument",
                 "summary": "A document and its contents",
-                "parameters": [_id_param("document_id", "Document id.", "ukpga/2031/7")],
+                "parameters": [_id_param("document_id", "Document id.", "ukpga/2031/12")],
                 "responses": {
                     "200": _json("The document.", "Document"),
                     "304": NOT_MODIFIED,
+                    "308": MERGED_SLASHES,
                     "404": ERRORS["404"],
                     "503": ERRORS["503"],
                 },
@@ -435,13 +506,18 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                         "required": True,
                         "description": 'A citation as people write it: "s 3(2) LGA 1999".',
                         "schema": {"type": "string"},
+                        "examples": {
+                            "provision": {"value": "s 3(2) LGA 1999"},
+                            "unknown": {"value": "s 3 Nonexistent Act 1999"},
+                        },
                     }
                 ],
                 "responses": {
                     "200": _json("The provision cited.", "CiteResult"),
                     "304": NOT_MODIFIED,
                     "400": ERRORS["400"],
-                    "404": _json("No known instrument is named; near misses.", "CiteError"),
+                    "404": _error("No known instrument is named; near misses.", "CiteError"),
+                    "503": ERRORS["503"],
                 },
             }
         },
@@ -452,6 +528,7 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                 "responses": {
                     "200": {
                         "description": "The OpenAPI 3.1 document.",
+                        "headers": CACHED,
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     },
                     "304": NOT_MODIFIED,
@@ -463,7 +540,10 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                 "operationId": "health",
                 "summary": "Health check",
                 "description": "Index version and counts; never cached.",
-                "responses": {"200": _json("Serving.", "Health"), "503": ERRORS["503"]},
+                "responses": {
+                    "200": _json("Serving.", "Health", {"Cache-Control": NO_STORE}),
+                    "503": ERRORS["503"],
+                },
             }
         },
     }
