@@ -1,4 +1,5 @@
-"""GOV.UK Content API items (publication, html_publication, detailed_guide, guide) -> corpus.
+"""GOV.UK Content API items (publication, html_publication, detailed_guide, guide,
+travel_advice, manual_section, …) -> corpus.
 
 Also home of the block model every guidance parser shares: HTML, PDF and DOCX are first turned
 into a flat list of `Block`s (headings and paragraphs), and `render_blocks` gives them the corpus
@@ -24,7 +25,9 @@ from kb.models import Document
 from kb.pins import slugify
 
 OGL = "Open Government Licence v3.0"
-OGL_ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
+OGL_ATTRIBUTION = (
+    "Contains public sector information licensed under the Open Government Licence v3.0."
+)
 
 # GOV.UK document_type -> corpus doc_type (anything else is "guidance").
 DOC_TYPE_MAP = {
@@ -215,6 +218,14 @@ class _Walker:
         plain = "".join(p[1] for p in parts)
         if name in ("p", "div", "li", "td", "th", "dt", "dd") or name in _HEADINGS:
             md, plain = f" {md} ", f" {plain} "
+        if name == "a" and "reversefootnote" in _classes(node):
+            return "", ""  # the "↩" back to where a footnote is cited
+        if name == "a" and "footnote" in _classes(node):
+            # A footnote mark: "taxpayer[18]", not "taxpayer18" (one unsearchable word).
+            number = " ".join(plain.split())
+            if number and not number.startswith("["):
+                number = f"[{number}]"
+            return md_escape(number), number
         if name == "a":
             href = self._href(node.get("href"))
             label = " ".join(md.split())
@@ -346,15 +357,25 @@ class _Walker:
         self.blocks.append(Block("table", markdown_table([[m for m, _ in r] for r in rows]), plain))
 
     def attachment(self, tag: Tag) -> None:
-        link = tag.find("a", href=True)
-        title = " ".join((link or tag).get_text(" ").split())
+        # The first link is often the thumbnail's (an image, no words); the title's link is
+        # inside the element whose class names the title.
+        title_box = tag.find(class_=re.compile(r"(^|_)title$"))
+        links = tag.find_all("a", href=True)
+        link = (title_box.find("a", href=True) if title_box else None) or next(
+            (a for a in links if a.get_text(strip=True)), links[0] if links else None
+        )
+        title = " ".join((link or title_box or tag).get_text(" ").split())
         meta = tag.find(class_=re.compile("metadata"))
-        details = " ".join(meta.get_text(" ").split()) if meta else ""
+        details = _SPACE_BEFORE_PUNCT.sub("", " ".join(meta.get_text(" ").split())) if meta else ""
         plain = f"Attachment: {title}" + (f" ({details})" if details else "")
         href = self._href(link.get("href")) if link else None
-        md = md_escape(plain) if not href else (
-            f"Attachment: [{md_escape(title)}](<{href}>)"
-            + (f" ({md_escape(details)})" if details else "")
+        md = (
+            md_escape(plain)
+            if not href
+            else (
+                f"Attachment: [{md_escape(title)}](<{href}>)"
+                + (f" ({md_escape(details)})" if details else "")
+            )
         )
         self.blocks.append(Block("para", md, plain))
 
@@ -390,7 +411,9 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def html_to_blocks(html: str | Tag, base_url: str | None = None, level_shift: int = 0) -> list[Block]:
+def html_to_blocks(
+    html: str | Tag, base_url: str | None = None, level_shift: int = 0
+) -> list[Block]:
     """Headings, paragraphs, lists and tables of some HTML, in order."""
     root = BeautifulSoup(html, "lxml") if isinstance(html, str) else html
     walker = _Walker(base_url, level_shift)
@@ -404,7 +427,12 @@ def html_to_markdown(html: str | Tag, base_url: str | None = None) -> str:
 
 
 def html_to_text(html: str) -> str:
-    return " ".join(BeautifulSoup(html, "lxml").get_text(" ").split())
+    text = " ".join(BeautifulSoup(html, "lxml").get_text(" ").split())
+    return _SPACE_BEFORE_STOP.sub("", text)
+
+
+# "… sheep, goats and pigs</a>." read with a space between the tags would say "pigs ."
+_SPACE_BEFORE_STOP = re.compile(r"(?<=\S) +(?=[.,;:!?)](?:\s|$))")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,25 +467,51 @@ def _body_html(details: dict) -> str:
     return str(body)
 
 
-def _attachments(details: dict, base_url: str) -> list[dict[str, Any]]:
+_ATTACHMENT_FACTS = (
+    "attachment_type", "content_type", "file_size", "number_of_pages", "isbn",
+    "unique_reference", "command_paper_number", "hoc_paper_number",
+)  # fmt: skip
+
+
+def _attachments(details: dict, base_url: str, listed: set[str] = frozenset()) -> list[dict]:
+    """A page's documents: `featured_attachments` (ids into `attachments`) first, in their
+    order, then the other `attachments`, then older items' rendered `documents`. An attachment
+    whose URL is in `listed` (already linked from the body) is left out; so is a repeat."""
+    assets = [a for a in details.get("attachments") or [] if isinstance(a, dict)]
+    by_id = {str(a["id"]): a for a in assets if a.get("id") not in (None, "")}
+    featured = [by_id[str(i)] for i in details.get("featured_attachments") or [] if str(i) in by_id]
     found: list[dict[str, Any]] = []
-    keep = (
-        "attachment_type", "content_type", "file_size", "number_of_pages", "isbn",
-        "unique_reference", "command_paper_number", "hoc_paper_number",
-    )  # fmt: skip
-    for item in details.get("attachments") or []:
-        if not isinstance(item, dict) or not item.get("title"):
+    seen = set(listed)
+
+    def add(entry: dict[str, Any]) -> None:
+        if entry["url"] not in seen:
+            seen.add(entry["url"])
+            found.append(entry)
+
+    for item in featured + [a for a in assets if not any(a is f for f in featured)]:
+        title = " ".join(str(item.get("title") or "").split())
+        if not title or not item.get("url"):
             continue
-        entry = {"title": item["title"], "url": urljoin(base_url + "/", item.get("url", ""))}
-        entry.update({k: item[k] for k in keep if item.get(k) not in (None, "")})
-        found.append(entry)
+        entry = {"title": title, "url": urljoin(base_url + "/", str(item["url"]))}
+        entry.update({k: item[k] for k in _ATTACHMENT_FACTS if item.get(k) not in (None, "")})
+        add(entry)
     for html in details.get("documents") or []:  # older items: rendered attachment sections
         soup = BeautifulSoup(str(html), "lxml")
         link = soup.select_one("h2 a[href], h3 a[href]") or soup.find("a", href=True)
         if link:
             title = " ".join(link.get_text(" ").split())
-            found.append({"title": title, "url": urljoin(base_url + "/", link["href"])})
+            entry = {"title": title, "url": urljoin(base_url + "/", link["href"])}
+            meta = soup.find(class_=re.compile("metadata"))
+            text = " ".join(meta.get_text(" ").split()) if meta else ""
+            if text:  # "Ref: ISBN …, HC 1025 2016-17 PDF, 3.75MB, 68 pages"
+                entry["metadata"] = _SPACE_BEFORE_PUNCT.sub("", text)
+            add(entry)
     return found
+
+
+def _linked_urls(html: str, base_url: str) -> set[str]:
+    soup = BeautifulSoup(html, "lxml")
+    return {urljoin(base_url + "/", a["href"]) for a in soup.find_all("a", href=True)}
 
 
 def html_part_paths(data: dict) -> list[str]:
@@ -476,8 +530,17 @@ def html_part_paths(data: dict) -> list[str]:
 
 
 def default_id(data: dict, doc_type: str) -> str:
+    """`guidance/<last part of the base path>`; a manual's section goes below its manual
+    (`guidance/<manual>/<section>`), as many manuals have an "introduction"."""
     base_path = str(data.get("base_path") or "").rstrip("/")
     slug = slugify(base_path.rsplit("/", 1)[-1] or str(data.get("title") or ""))
+    manual = ((data.get("links") or {}).get("manual") or [{}])[0].get("base_path") or (
+        (data.get("details") or {}).get("manual") or {}
+    ).get("base_path")
+    if data.get("schema_name") == "manual_section" and manual:
+        manual_slug = slugify(str(manual).rstrip("/").rsplit("/", 1)[-1])
+        if manual_slug and manual_slug != slug:
+            slug = f"{manual_slug}/{slug}"
     return ("code/" if doc_type == "code_of_practice" else "guidance/") + slug
 
 
@@ -492,7 +555,8 @@ def parse_content_item(
     """One Content API item -> [(Document, body Markdown)].
 
     A publication gives its summary page (with its attachments listed); its HTML parts are items
-    of their own (see `html_part_paths`). Everything else gives one document.
+    of their own (see `html_part_paths`). Everything else gives one document: its body, then its
+    `parts` (guide, travel_advice) as sections, then the attachments the text does not link to.
     """
     if not isinstance(data, dict) or not data.get("base_path") or not data.get("title"):
         raise GovukError("not a GOV.UK Content API item (no base_path or title)")
@@ -505,13 +569,17 @@ def parse_content_item(
 
     parent = (links.get("parent") or [{}])[0] if schema == "html_publication" else {}
     doc_type = DOC_TYPE_MAP.get(str(parent.get("document_type") or govuk_type), "guidance")
-    publisher = (_titles(links, "primary_publishing_organisation") or _titles(links, "organisations"))
-    published = _date(
-        data.get("first_published_at")
-        or details.get("first_public_at")
-        or details.get("public_timestamp")
-        or data.get("public_updated_at")
-    )
+    publisher = _titles(links, "primary_publishing_organisation") or _titles(links, "organisations")
+    # The first of these that is a date no later than the last public update: a migrated or
+    # republished item's first_published_at can be years after it was really published.
+    updated = _date(data.get("public_updated_at"))
+    candidates = [
+        _date(data.get("first_published_at")),
+        _date(details.get("first_public_at")),
+        _date(details.get("public_timestamp")),
+        updated,
+    ]
+    published = next((d for d in candidates if d and (not updated or d <= updated)), updated)
 
     extra: dict[str, Any] = {
         "govuk_base_path": data["base_path"],
@@ -544,22 +612,37 @@ def parse_content_item(
         status_date = _date(notice.get("withdrawn_at"))
         status_note = html_to_text(str(notice.get("explanation") or "")) or "Withdrawn."
 
-    blocks: list[Block]
-    if schema == "guide":
-        blocks = []
-        for part in details.get("parts") or []:
-            blocks.append(head(str(part.get("title") or part.get("slug") or "Part"), 2))
-            blocks += html_to_blocks(_body_html(part), page_url, level_shift=1)
-    else:
-        blocks = html_to_blocks(_body_html(details), page_url)
+    manual = (links.get("manual") or [{}])[0]
+    manual_path = manual.get("base_path") or (details.get("manual") or {}).get("base_path")
+    if schema == "manual_section" and manual_path:
+        extra["manual"] = {"title": manual.get("title"), "url": base_url + manual_path}
+
+    # The text: a body, then any parts (guide, travel_advice), each part a section of its own.
+    body_html = _body_html(details)
+    blocks = html_to_blocks(body_html, page_url)
+    for part in details.get("parts") or []:
+        if not isinstance(part, dict):
+            continue
+        blocks.append(head(str(part.get("title") or part.get("slug") or "Part"), 2))
+        part_html = _body_html(part)
+        body_html += part_html
+        blocks += _below_part(html_to_blocks(part_html, page_url))
+
+    if not blocks and data.get("description"):
+        # Nothing but its summary (a travel advice page with no parts yet): that, then.
+        blocks = [para(str(data["description"]))]
+
+    # The documents: a publication lists all of its attachments (as GOV.UK does below it);
+    # other pages list those their text does not link to already (a manual section's files).
+    listed = set() if schema == "publication" else _linked_urls(body_html, page_url)
+    attachments = _attachments(details, base_url, listed)
+    if attachments:
+        extra["attachments"] = attachments
+        blocks.append(head("Documents", 2))
+        lines = [_attachment_line(a) for a in attachments]
+        plain = " ".join(a["title"] for a in attachments)
+        blocks.append(Block("list", "\n".join(lines), plain))
     if schema == "publication":
-        attachments = _attachments(details, base_url)
-        if attachments:
-            extra["attachments"] = attachments
-            blocks.append(head("Documents", 2))
-            lines = [_attachment_line(a) for a in attachments]
-            plain = " ".join(a["title"] for a in attachments)
-            blocks.append(Block("list", "\n".join(lines), plain))
         parts = html_part_paths(data)
         if parts:
             extra["html_parts"] = parts
@@ -585,12 +668,40 @@ def parse_content_item(
     return [(document, render_blocks(blocks))]
 
 
+def _below_part(blocks: list[Block]) -> list[Block]:
+    """A part's own headings nest under the part's (level 2): its top level becomes 3, whether
+    it starts at <h2> (guide) or <h3> (travel_advice)."""
+    levels = [b.level for b in blocks if b.kind == "heading"]
+    shift = 3 - min(levels) if levels else 0
+    for block in blocks:
+        if block.kind == "heading":
+            block.level = min(max(block.level + shift, 3), 6)
+    return blocks
+
+
 def _attachment_line(item: dict[str, Any]) -> str:
-    facts = [str(item[k]) for k in ("content_type", "file_size") if item.get(k)]
+    facts = [str(item["content_type"])] if item.get("content_type") else []
+    if item.get("metadata"):
+        facts.append(str(item["metadata"]))
+    if isinstance(item.get("file_size"), int) and item["file_size"] > 0:
+        facts.append(file_size(item["file_size"]))
+    elif item.get("file_size"):
+        facts.append(str(item["file_size"]))
     if item.get("number_of_pages"):
         facts.append(f"{item['number_of_pages']} pages")
     tail = f" ({md_escape(', '.join(facts))})" if facts else ""
     return f"- [{md_escape(item['title'])}](<{item['url']}>)" + tail
+
+
+def file_size(size: int) -> str:
+    """1932905 -> "1.84 MB" (1024-based, as GOV.UK shows attachment sizes)."""
+    value, units = float(size), ["bytes", "KB", "MB", "GB"]
+    while value >= 1024 and len(units) > 1:
+        value, units = value / 1024, units[1:]
+    if units[0] == "bytes":
+        return f"{size} bytes"
+    digits = 0 if value >= 100 else 1 if value >= 10 else 2
+    return f"{value:.{digits}f}".rstrip("0").rstrip(".") + f" {units[0]}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -642,7 +753,10 @@ def fetch_source(fetcher: Any, url: str | None, validate: Any = None) -> Fetch:
         if not result.ok:
             raise SourceFailed(result.reason, url=url)
         return Fetch(
-            Path(result.body_path).read_bytes(), url, result.fetched_at, result.sha256,
+            Path(result.body_path).read_bytes(),
+            url,
+            result.fetched_at,
+            result.sha256,
             result.content_type,
         )
     content = _get(fetcher, "content")
@@ -665,6 +779,11 @@ def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Documen
     `fetcher` the crawler's Fetcher (the Content API URL is fetched through it), or the
     response bytes themselves. The document id is the entry's `doc_id`, else `guidance/<slug>`.
     Manifest facts win over GOV.UK's, except that a GOV.UK withdrawal always wins.
+
+    A publication's HTML parts are fetched too. One that cannot be fetched (or is not a Content
+    API item) does not fail the source: the first document's `extra["not_fetched"]` lists it as
+    `{"url", "reason", "doc_id"}`, `doc_id` being the document the part would have become
+    (indexer/crawl.py reports it and keeps the earlier copy of that document).
     """
     path = _get(source, "path") or ""
     url = api_url(settings, base_path_of(str(path))) if path else None
@@ -674,18 +793,33 @@ def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Documen
     parts = html_part_paths(data) if data.get("schema_name") == "publication" else []
     if parts and hasattr(fetcher, "get"):
         # A publication's text is in its HTML parts: one part becomes the document itself,
-        # several become documents of their own below the publication's id.
+        # several become documents of their own below the publication's id. A part that
+        # cannot be fetched fails alone: the publication page is still written (standing in
+        # for a lone part), and the part is listed under `not_fetched` for the crawl report.
+        from indexer.http import SourceFailed
+
         base_id = results[0][0].id
-        part_results = []
+        part_results: list[tuple[Document, str]] = []
+        missing: list[dict[str, str]] = []
         for part_path in parts:
-            part_data, part_fetched = _fetch_item(fetcher, api_url(settings, base_path_of(part_path)))
             slug = slugify(part_path.rstrip("/").rsplit("/", 1)[-1])
             part_id = base_id if len(parts) == 1 else f"{base_id}/{slug}"
-            part_results += _parse_fetched(part_data, part_fetched, settings, part_id)
-        if len(parts) == 1:
+            part_url = api_url(settings, base_path_of(part_path))
+            try:
+                part_data, part_fetched = _fetch_item(fetcher, part_url)
+                part_results += _parse_fetched(part_data, part_fetched, settings, part_id)
+            except SourceFailed as exc:
+                missing.append(
+                    {"url": exc.url or part_url, "reason": exc.reason, "doc_id": part_id}
+                )
+            except GovukError as exc:
+                missing.append({"url": part_url, "reason": str(exc), "doc_id": part_id})
+        if len(parts) == 1 and part_results:
             results = part_results
         else:
             results += part_results
+        if missing:
+            results[0][0].extra["not_fetched"] = missing
     for document, _ in results:
         apply_manifest(document, source)
     return results

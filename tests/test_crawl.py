@@ -62,8 +62,9 @@ def test_missing_mirror_file_fails_that_source_only(tmp_path):
     out = tmp_path / "crawled"
     result = run(["--sources", str(manifest), "--mirror", str(MIRROR), "--out", str(out)], tmp_path)
     assert result.exit_code == 1
-    assert "FAILED absent (https://www.legislation.gov.uk/ukpga/1999/27/data.xml): not in the mirror" in (
-        result.output
+    assert (
+        "FAILED absent (https://www.legislation.gov.uk/ukpga/1999/27/data.xml): not in the mirror"
+        in (result.output)
     )
     assert "3 from mirror, 1 failed" in result.output
     assert (out / "ukpga/2031/7.md").is_file()
@@ -144,8 +145,15 @@ def test_faults_keep_document_and_cache(tmp_path, server):
     out = tmp_path / "crawled"
 
     def crawl_once():
-        fetcher = Fetcher(settings, allowed_hosts=[server.host], delay=0, timeout=(1, 0.3),
-                          retries=1, backoff=0.01, max_bytes=100_000)
+        fetcher = Fetcher(
+            settings,
+            allowed_hosts=[server.host],
+            delay=0,
+            timeout=(1, 0.3),
+            retries=1,
+            backoff=0.01,
+            max_bytes=100_000,
+        )
         return run_crawl(sources, settings, out, fetcher, progress=False)[0]
 
     server.route(PATH, ok(GOOD))
@@ -179,8 +187,10 @@ def test_robots_disallow_fails_the_source(tmp_path, server):
 @pytest.mark.parametrize(
     "entry, problem",
     [
-        ("{id: a, kind: legislation, url: 'https://www.legislation.gov.uk/ukpga/1999/27'}",
-         "give 'path', not 'url': the base comes from KB_LEGISLATION_URL"),
+        (
+            "{id: a, kind: legislation, url: 'https://www.legislation.gov.uk/ukpga/1999/27'}",
+            "give 'path', not 'url': the base comes from KB_LEGISLATION_URL",
+        ),
         ("{id: a, kind: legislation, path: ukpga/1999/27, version: yesterday}", "'version'"),
         ("{id: a, kind: legislation, path: ukpga/1999/27, scope: [part one]}", "scope items"),
         ("{id: a, kind: legislation, path: 'Local Government Act'}", "'path' must look like"),
@@ -213,11 +223,72 @@ def test_manifest_folder_duplicates_and_env(tmp_path, monkeypatch):
 
 
 def test_project_manifest_names_the_mission_instruments():
-    sources = {s.id: s for s in load_manifest(manifest_files(
-        Path(__file__).resolve().parents[1] / "corpus/sources/legislation.yaml"), Settings())}
+    sources = {
+        s.id: s
+        for s in load_manifest(
+            manifest_files(Path(__file__).resolve().parents[1] / "corpus/sources/legislation.yaml"),
+            Settings(),
+        )
+    }
     assert sources["lga-1999"].path == "ukpga/1999/27"
     assert {"LGA 1999", "1999 c. 27"} <= set(sources["lga-1999"].aliases)
     assert "section/137-139" in sources["lgpiha-2007"].scope
     assert "schedule/8" in sources["lgpiha-2007"].scope
     assert {"TUPE", "TUPE 2006", "SI 2006/246"} <= set(sources["tupe-2006"].aliases)
     assert sources["tupe-2006"].scope is None
+
+
+PUBLICATION = (FIXTURES / "guidance" / "govuk-example-publication.json").read_bytes()
+HTML_PART = (FIXTURES / "guidance" / "govuk-example-html-publication.json").read_bytes()
+PUBLICATION_API = "/api/content/government/publications/example-commissioning-guidance-2031"
+PART_API = PUBLICATION_API + "/example-commissioning-guidance-2031"
+
+
+def test_publication_whose_html_part_cannot_be_fetched_over_http(tmp_path, server):
+    """The part fails alone: the publication page is written in its place and indexed, the
+    report names the part and why, the exit code is 1; once the part has been fetched, a later
+    failure of it keeps that copy rather than going back to the publication page."""
+    env = {"KB_GOVUK_URL": server.url("")}
+    manifest = write_manifest(
+        tmp_path,
+        "sources:\n  - {id: ecg-2031, kind: govuk, doc_id: guidance/ecg-2031,"
+        " path: government/publications/example-commissioning-guidance-2031}\n",
+    )
+    out = tmp_path / "crawled"
+    args = ["--sources", str(manifest), "--out", str(out)]
+    written = out / "guidance" / "ecg-2031.md"
+    server.route(PUBLICATION_API, ok(PUBLICATION))
+
+    server.route(PART_API, status(404))
+    for _ in range(2):  # and again: a page standing in for its part is refreshed
+        result = run(args, tmp_path, **env)
+        assert result.exit_code == 1, result.output
+        assert "0 failed, 1 partly fetched" in result.output
+        assert f"PARTIAL ecg-2031: not fetched {server.url(PART_API)}: 404" in result.output
+        assert "guidance/ecg-2031 was written without it" in result.output
+        assert "1 partly fetched source(s); what was not fetched keeps its earlier copy" in (
+            result.output
+        )
+        stand_in = read_document(written)
+        assert stand_in.document.extra["not_fetched"] == [server.url(PART_API)]
+        assert "This invented statutory guidance is for local authorities." in stand_in.body
+        assert "Example commissioning plan template" in stand_in.body  # its list of documents
+    assert server.hits(PART_API) == 2
+
+    server.route(PART_API, ok(HTML_PART))
+    result = run(args, tmp_path, **env)
+    assert result.exit_code == 0, result.output
+    assert "0 failed" in result.output and "PARTIAL" not in result.output
+    complete = read_document(written)
+    assert "not_fetched" not in complete.document.extra
+    assert "publish an invented plan" in complete.body
+    good = written.read_bytes()
+
+    server.route(PART_API, ok(b"<html><p>Service unavailable</p></html>"))
+    result = run(args, tmp_path, **env)
+    assert result.exit_code == 1, result.output
+    assert f"PARTIAL ecg-2031: not fetched {server.url(PART_API)}: " in result.output
+    assert "not JSON" in result.output
+    assert "the earlier copy of guidance/ecg-2031 was kept" in result.output
+    assert "guidance/ecg-2031 (earlier copy kept)" in result.output
+    assert written.read_bytes() == good

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from indexer.corpus import read_document, write_document
 from indexer.govuk import (
@@ -20,6 +21,7 @@ from indexer.govuk import (
 )
 from indexer.passages import parse_document
 from kb.config import Settings
+from kb.pins import slugify
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "govuk-content"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "guidance"
@@ -109,6 +111,217 @@ def test_every_real_item_parses_into_passages():
         assert "govspeak" not in body and "<p>" not in body, path.name
 
 
+# Markup the parser leaves out on purpose: scripts and widgets, and the "request a different
+# format" text GOV.UK puts in every attachment box.
+_NOT_TEXT = (
+    "script, style, noscript, template, svg, button, select, textarea, .accessibility-warning"
+)
+_BLOCKS = "p, li, td, th, dt, dd, pre, h1, h2, h3, h4, h5, h6"
+
+
+def _letters(text: str) -> str:
+    """Only the letters and digits, so that spacing and Markdown escapes do not matter."""
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def _html_of(data: dict) -> list[tuple[str, str]]:
+    details = data.get("details") or {}
+    found = [("body", details.get("body"))]
+    found += [(part.get("title"), part.get("body")) for part in details.get("parts") or []]
+    out = []
+    for where, html in found:
+        if isinstance(html, list):
+            html = "".join(b["content"] for b in html if b.get("content_type") == "text/html")
+        out.append((str(where), str(html or "")))
+    return out
+
+
+def test_no_text_of_any_real_item_is_lost():
+    """Every paragraph, list item, cell and heading of the body and parts is in the Markdown,
+    in its words (a fraction image by its alt text), and every attachment box by its title."""
+    if not REAL.is_dir():
+        pytest.skip(f"{REAL} is not there")
+    for path in sorted(REAL.glob("*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        _, body = one(data)
+        written = _letters(re.sub(r"\]\(<[^>]*>\)", "]", body))  # link targets are not text
+        for where, html in _html_of(data):
+            soup = BeautifulSoup(html, "lxml")
+            for tag in soup.select(_NOT_TEXT):
+                tag.decompose()
+            for img in soup.select(".fraction img[alt]"):
+                img.replace_with(img["alt"])
+            for box in soup.select("section.attachment, div.attachment, .gem-c-attachment"):
+                title = box.select_one(".title a, [class*=title] a") or box.find("a", href=True)
+                assert _letters(title.get_text()) in written, (path.name, where, title.get_text())
+                box.decompose()
+            for block in soup.select(_BLOCKS):
+                text = _letters(block.get_text())
+                assert text in written, (path.name, where, block.get_text()[:200])
+
+
+def test_withdrawn_travel_advice_gives_each_part_a_section_and_is_withdrawn():
+    data = real("travel_advice--withdrawn-full-country.json")
+    document, body = one(data)
+    assert document.status == "withdrawn"
+    assert document.status_date == "2017-02-28"
+    assert document.status_note == "This information has been archived as it is now out of date."
+    assert document.doc_type == "guidance"
+    assert document.publisher == "Foreign & Commonwealth Office"
+    passages = parse_document(document, body).passages
+    assert {p.status for p in passages} == {"withdrawn"}
+    # every part is a section: its text is cited by the part's title (a part whose text all
+    # sits below its own headings, as "Safety and security", is their parent)
+    by_pin = {p.pin: p for p in passages}
+    for part in data["details"]["parts"]:
+        under = [p for p in passages if p.heading.split(" › ")[0] == part["title"]]
+        assert under, part["title"]
+        pin = "heading/" + slugify(part["title"])
+        if pin in by_pin:
+            assert by_pin[pin].citation.endswith(f"'{part['title']}'")
+    assert "Safety and security › Crime" in {p.heading for p in passages}
+    first = BeautifulSoup(data["details"]["parts"][0]["body"], "lxml").p.get_text()
+    assert _letters(first) in _letters(by_pin["heading/summary"].text)
+    assert "#### " not in body  # the parts' <h3> become level 3, not 4
+
+
+def test_travel_advice_with_no_parts_yet_is_found_by_its_description():
+    data = real("travel_advice--withdrawn-full-country.json")  # the real shape, invented words
+    details = {**data["details"], "parts": []}
+    data = {**data, "details": details, "description": "Invented travel advice for 2031."}
+    document, body = one(data)
+    [passage] = parse_document(document, body).passages
+    assert passage.text == "Invented travel advice for 2031."
+
+
+def test_an_item_with_a_body_and_parts_keeps_both():
+    data = real("guide--single-page-guide.json")
+    data = {**data, "details": {**data["details"], "body": "<p>Example lead-in for 2031.</p>"}}
+    _, body = one(data)
+    assert body.index("Example lead-in for 2031.") < body.index("## Overview")
+
+
+def test_featured_attachments_are_found_by_id_and_listed_first():
+    data = real("publication--publication-with-featured-attachments.json")
+    document, body = one(data)
+    details = data["details"]
+    by_id = {a["id"]: a for a in details["attachments"]}
+    featured = [by_id[i] for i in details["featured_attachments"]]
+    listed = document.extra["attachments"]
+    assert [a["title"] for a in listed[: len(featured)]] == [a["title"] for a in featured]
+    assert [a["url"] for a in listed[: len(featured)]] == [a["url"] for a in featured]
+    assert listed[0]["number_of_pages"] == featured[0]["number_of_pages"]
+    assert document.doc_type == "guidance"
+    assert document.extra["govuk_document_type"] == "foi_release"
+    line = next(x for x in body.splitlines() if x.startswith("- ["))
+    assert "(application/pdf, 1.84 MB, 2 pages)" in line  # 1932905 bytes, as GOV.UK shows it
+
+    # invented: featured order wins, the rest follow, and a rendered duplicate is not repeated
+    invented = {
+        "base_path": "/government/publications/example-commissioning-guidance-2031",
+        "title": "Example Commissioning Guidance 2031",
+        "schema_name": "publication",
+        "document_type": "statutory_guidance",
+        "details": {
+            "body": "<div class=\"govspeak\"><p>Invented.</p></div>",
+            "featured_attachments": ["b", "missing", "a"],
+            "attachments": [
+                {"attachment_type": "file", "id": "a", "title": "Example annex A",
+                 "url": "https://assets.publishing.service.gov.uk/media/0000/annex-a.pdf"},
+                {"attachment_type": "file", "id": "b", "title": "Example annex B",
+                 "url": "https://assets.publishing.service.gov.uk/media/0000/annex-b.pdf"},
+                {"attachment_type": "file", "id": "c", "title": "Example annex C",
+                 "url": "https://assets.publishing.service.gov.uk/media/0000/annex-c.pdf"},
+            ],
+            "documents": [
+                "<section class=\"attachment embedded\"><div class=\"attachment-details\">"
+                "<h2 class=\"title\"><a href=\"https://assets.publishing.service.gov.uk/media/"
+                "0000/annex-a.pdf\">Example annex A</a></h2></div></section>",
+                "<section class=\"attachment embedded\"><div class=\"attachment-thumb\">"
+                "<a class=\"thumbnail\" href=\"/media/0000/annex-d.pdf\"><img alt=\"\"></a></div>"
+                "<div class=\"attachment-details\"><h2 class=\"title\"><a href=\"/media/0000/"
+                "annex-d.pdf\">Example annex D</a></h2><p class=\"metadata\"><span class=\"type\">"
+                "<abbr title=\"Portable Document Format\">PDF</abbr></span>, <span class=\"file-size\">"
+                "12KB</span>, <span class=\"page-length\">3 pages</span></p></div></section>",
+            ],
+        },
+    }  # fmt: skip
+    document, body = one(invented)
+    assert [a["title"] for a in document.extra["attachments"]] == [
+        "Example annex B", "Example annex A", "Example annex C", "Example annex D",
+    ]  # fmt: skip
+    assert f"[Example annex D](<{BASE}/media/0000/annex-d.pdf>) (PDF, 12KB, 3 pages)" in body
+
+
+def test_manual_section_keeps_its_manual_and_lists_files_its_text_does_not_link():
+    data = real("manual_section--what-is-content-design.json")
+    document, body = one(data)
+    manual = data["links"]["manual"][0]
+    assert document.id == "guidance/content-design/what-is-content-design"  # below its manual
+    assert document.extra["manual"] == {"title": manual["title"], "url": BASE + manual["base_path"]}
+    ids = [h["id"] for h in BeautifulSoup(data["details"]["body"], "lxml").select("h2[id]")]
+    assert [a for a in anchors(body) if a != "heading-documents"] == [f"heading-{i}" for i in ids]
+    urls = [a["url"] for a in document.extra["attachments"]]
+    assert urls == [a["url"] for a in data["details"]["attachments"]]
+    assert all(f"(<{url}>)" in body for url in urls)
+
+
+def test_embedded_attachment_boxes_keep_their_titles_not_the_thumbnail_link():
+    data = real("detailed_guide--political_detailed_guide.json")
+    _, body = one(data)
+    soup = BeautifulSoup(data["details"]["body"], "lxml")
+    titles = [box.select_one(".title a") for box in soup.select("section.attachment")]
+    lines = [line for line in body.splitlines() if line.startswith("Attachment:")]
+    assert len(lines) == len(titles) and titles
+    for line, title in zip(lines, titles, strict=True):
+        assert line.startswith(f"Attachment: [{title.get_text()}](<")
+        assert " ," not in line  # "(PDF, 7.89MB, 118 pages)", not "(PDF , 7.89MB , …)"
+
+
+def test_footnote_marks_stay_apart_from_their_words():
+    data = real("html_publication--best-practice-HC-paper.json")
+    document, body = one(data)
+    marks = BeautifulSoup(data["details"]["body"], "lxml").select("a.footnote")
+    assert marks
+    text = " ".join(p.text for p in parse_document(document, body).passages)
+    for mark in marks:
+        assert f"[{mark.get_text()}]" in text
+    assert "↩" not in body  # the links back from a footnote are not text
+
+
+def test_published_is_never_after_the_last_public_update():
+    if not REAL.is_dir():
+        pytest.skip(f"{REAL} is not there")
+    for path in sorted(REAL.glob("*.json")):
+        document, _ = one(json.loads(path.read_text(encoding="utf-8")))
+        updated = document.extra.get("public_updated")
+        assert document.published and (not updated or document.published <= updated), path.name
+    # republished in 2019, last publicly updated in 2017: first_published_at is not the date
+    document, _ = one(real("html_publication--withdrawn.json"))
+    assert document.published == "2017-02-03"
+
+
+def test_withdrawn_note_reads_as_a_sentence():
+    document, _ = one(real("publication--withdrawn_publication.json"))
+    assert document.status == "withdrawn" and document.status_date == "2015-01-13"
+    assert document.status_note.endswith("guidance for keepers of sheep, goats and pigs.")
+
+
+def test_policy_paper_whose_html_part_cannot_be_fetched_still_gives_its_page():
+    data = real("publication--best-practice-policy-paper.json")
+    [part] = html_part_paths(data)
+    fetcher = _FakeFetcher({BASE + "/api/content" + data["base_path"]: json.dumps(data)})
+    source = {"path": data["base_path"].lstrip("/")}
+    [(document, body)] = parse_source(source, fetcher, Settings())
+    assert document.title == data["title"]
+    assert document.extra["govuk_document_type"] == "policy_paper"
+    assert document.extra["not_fetched"] == [
+        {"url": f"{BASE}/api/content{part}", "reason": "HTTP 404", "doc_id": document.id}
+    ]
+    summary = BeautifulSoup(data["details"]["body"], "lxml").p.get_text()
+    assert _letters(summary) in _letters(body)
+
+
 def test_source_url_follows_the_configured_base(tmp_path):
     document, _ = one(real("html_publication--published.json"), base_url="http://127.0.0.1:8765/")
     assert document.source_url.startswith("http://127.0.0.1:8765/government/publications/")
@@ -161,14 +374,21 @@ def test_parse_source_applies_the_manifest_but_not_over_a_withdrawal(tmp_path):
     settings = Settings()
     settings.govuk_url = "http://mirror.test"
     raw = (FIXTURES / "govuk-example-publication.json").read_bytes()
-    source = {"doc_id": "guidance/example-2031", "short_title": "ECG 2031", "aliases": ["ECG"],
-              "status": "in_force", "doc_type": "statutory_guidance"}
+    source = {
+        "doc_id": "guidance/example-2031",
+        "short_title": "ECG 2031",
+        "aliases": ["ECG"],
+        "status": "in_force",
+        "doc_type": "statutory_guidance",
+    }
     [(document, body)] = parse_source(source, raw, settings)
     assert document.id == "guidance/example-2031"
     assert document.short_title == "ECG 2031" and document.aliases == ["ECG"]
     assert document.status == "withdrawn"
-    assert document.source_url == "http://mirror.test/government/publications/" \
+    assert (
+        document.source_url == "http://mirror.test/government/publications/"
         "example-commissioning-guidance-2031"
+    )
     assert len(document.sha256) == 64
     # and it round-trips through the corpus format
     write_document(tmp_path / "x.md", document, body)
@@ -191,12 +411,84 @@ def test_api_url_and_base_path():
 
 
 def test_malformed_html_is_tolerated_and_text_escaped():
-    md = html_to_markdown("<h2>3. Duties<p>3.1 The <b>council</b> must * act <script>x()</script>"
-                          "<p>12. Not a list <div>stray</span>")
+    md = html_to_markdown(
+        "<h2>3. Duties<p>3.1 The <b>council</b> must * act <script>x()</script>"
+        "<p>12. Not a list <div>stray</span>"
+    )
     assert "{#para-3}" in md and "{#para-3.1}" in md
     assert "x()" not in md
     assert r"must \* act" in md
     assert "12\\. Not a list" in md  # shown as text, not turned into an ordered list
+
+
+class _FakeFetcher:
+    """The crawler's Fetcher interface (.get(url, validate), .results) over a dict of bodies."""
+
+    def __init__(self, bodies: dict[str, str], folder: Path | None = None):
+        import tempfile
+
+        self.folder = folder or Path(tempfile.mkdtemp())
+        self.bodies, self.results, self.urls = bodies, [], []
+
+    def get(self, url, validate=None):
+        from indexer.http import FetchResult
+
+        self.urls.append(url)
+        body = self.bodies.get(url)
+        path = None
+        if body is not None:
+            path = self.folder / f"{len(self.urls)}.json"
+            path.write_text(body, encoding="utf-8")
+        result = FetchResult(
+            url=url,
+            status="mirror" if path else "failed",
+            body_path=path,
+            reason="" if path else "HTTP 404",
+            fetched_at="2031-07-01T00:00:00+00:00",
+        )
+        self.results.append(result)
+        return result
+
+
+def test_a_part_that_fails_fails_alone_and_the_crawl_says_so(tmp_path):
+    """Two HTML parts, one of them missing: the publication and the other part are written,
+    the missing one is reported (and an earlier copy of it would stay where it is)."""
+    from indexer.crawl import crawl_source, format_report
+    from indexer.manifest import Source
+
+    publication = fixture("govuk-example-publication.json")
+    part = fixture("govuk-example-html-publication.json")
+    first = part["base_path"]
+    second = first + "-annex"  # invented: a second part, never served
+    publication["links"]["children"].append(
+        {"base_path": second, "document_type": "html_publication", "title": "Example annex"}
+    )
+    api = BASE + "/api/content"
+    fetcher = _FakeFetcher(
+        {api + publication["base_path"]: json.dumps(publication), api + first: json.dumps(part)},
+        tmp_path,
+    )
+    out = tmp_path / "out"
+    earlier = out / "guidance" / "ecg" / "example-commissioning-guidance-2031-annex.md"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text("an earlier crawl's copy\n")
+    source = Source(
+        id="ecg",
+        kind="govuk",
+        path=publication["base_path"].lstrip("/"),
+        url=BASE + publication["base_path"],
+        extra={"doc_id": "guidance/ecg"},
+    )
+    report = crawl_source(source, fetcher, Settings(), out)
+    assert report.status == "partial" and report.reason == ""
+    assert report.documents == ["guidance/ecg", "guidance/ecg/example-commissioning-guidance-2031"]
+    assert [m["url"] for m in report.not_fetched] == [api + second]
+    assert earlier.read_text() == "an earlier crawl's copy\n"  # not ours to touch
+    stored = read_document(out / "guidance" / "ecg.md").document
+    assert stored.extra["not_fetched"] == [api + second]  # the corpus says what is missing
+    lines = format_report([report])
+    assert "0 failed, 1 partly fetched" in lines[-2]
+    assert lines[-1] == f"PARTIAL ecg: not fetched {api + second}: HTTP 404"
 
 
 def test_parse_source_fetches_the_content_api_through_the_crawler_fetcher(tmp_path):
@@ -214,16 +506,27 @@ def test_parse_source_fetches_the_content_api_through_the_crawler_fetcher(tmp_pa
         def get(self, url, validate=None):
             self.urls.append(url)
             found = url.endswith("example-commissioning-guidance-2031")
-            result = FetchResult(url=url, status="mirror" if found else "failed",
-                                 body_path=body if found else None, reason="HTTP 404",
-                                 fetched_at="2031-07-01T00:00:00+00:00")
+            result = FetchResult(
+                url=url,
+                status="mirror" if found else "failed",
+                body_path=body if found else None,
+                reason="HTTP 404",
+                fetched_at="2031-07-01T00:00:00+00:00",
+            )
             self.results.append(result)
             return result
 
-    path = "government/publications/example-commissioning-guidance-2031/" \
+    path = (
+        "government/publications/example-commissioning-guidance-2031/"
         "example-commissioning-guidance-2031"
-    source = Source(id="ecg-2031", kind="govuk", path=path, url=f"{BASE}/{path}",
-                    extra={"doc_id": "guidance/ecg-2031", "status": "in_force"})
+    )
+    source = Source(
+        id="ecg-2031",
+        kind="govuk",
+        path=path,
+        url=f"{BASE}/{path}",
+        extra={"doc_id": "guidance/ecg-2031", "status": "in_force"},
+    )
     fetcher = Fetcher()
     report = crawl_source(source, fetcher, Settings(), tmp_path / "out")
     assert report.reason == "" and report.documents == ["guidance/ecg-2031"]
