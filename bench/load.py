@@ -30,8 +30,12 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def kb_build(home: Path, corpus: Path, engine: str) -> float:
     started = time.perf_counter()
     env = {**os.environ, "KB_HOME": str(home), "KB_ENGINE": engine}
-    subprocess.run([sys.executable, "-m", "kb", "build", "--quiet", "--no-samples", "--corpus",
-                    str(corpus)], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "kb", "build", "--quiet", "--no-samples", "--corpus", str(corpus)],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -44,8 +48,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--engine", default="whoosh", help="KB_ENGINE for `kb build`")
-    parser.add_argument("--rebuild-at", type=float, default=None,
-                        help="run `kb build` this many seconds in, switching mid-run")
+    parser.add_argument(
+        "--rebuild-at",
+        type=float,
+        default=None,
+        help="run `kb build` this many seconds in, switching mid-run",
+    )
     args = parser.parse_args(argv)
     work = RESULTS / f"load-{args.passages}"
     corpus = work / "corpus"
@@ -53,20 +61,32 @@ def main(argv: list[str] | None = None) -> None:
     if not corpus.exists():
         write_markdown_corpus(corpus, args.passages)
     if not (home / "index" / "CURRENT").exists():
-        print(f"kb build of {args.passages:,} passages: {kb_build(home, corpus, args.engine):.1f}s", flush=True)
+        print(
+            f"kb build of {args.passages:,} passages: {kb_build(home, corpus, args.engine):.1f}s",
+            flush=True,
+        )
     rebuild_seconds: list[float] = []
 
-    def rebuild():
+    def rebuild(_live):
         time.sleep(args.rebuild_at)
         rebuild_seconds.append(kb_build(home, corpus, args.engine))
 
     with kb_serve(home, threads=args.threads) as port:
-        result = run_load(port, default_probes(), clients=args.clients, seconds=args.seconds,
-                          during=rebuild if args.rebuild_at is not None else None)
+        result = run_load(
+            port,
+            default_probes(),
+            clients=args.clients,
+            seconds=args.seconds,
+            during=rebuild if args.rebuild_at is not None else None,
+        )
     summary = {
         "command": "python -m bench.load " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "passages": args.passages, "threads": args.threads, "engine": args.engine, **result.summary(),
-        "rebuild_seconds": rebuild_seconds, "error_samples": result.errors[:10],
+        "passages": args.passages,
+        "threads": args.threads,
+        "engine": args.engine,
+        **result.summary(),
+        "rebuild_seconds": rebuild_seconds,
+        "error_samples": result.errors[:10],
     }
     name = f"load-{args.engine}-{args.passages}-{args.clients}x{int(args.seconds)}"
     name += "-rebuild" if args.rebuild_at is not None else ""

@@ -1,8 +1,9 @@
 """A bounded threaded load generator for a `kb serve` on loopback.
 
 Each client is a thread with one keep-alive connection, cycling through a list of requests until
-the deadline (or its request budget) is reached. Any status other than the one expected, any
-exception and any dropped connection is an error. It never targets anything but 127.0.0.1.
+the deadline (or its request budget) is reached, or, with no deadline, until the caller's `during`
+step returns. Any status other than the one expected, any exception and any dropped connection is
+an error. It never targets anything but 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class LoadResult:
     statuses: Counter = field(default_factory=Counter)
     latencies_ms: list[float] = field(default_factory=list)
     versions: set[str] = field(default_factory=set)  # index versions /healthz reported
+    # Held while the clients update the counts; `during` may read them live under it.
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def rate(self) -> float:
@@ -48,11 +51,16 @@ class LoadResult:
 
     def summary(self) -> dict:
         return {
-            "clients": self.clients, "seconds": round(self.seconds, 1),
-            "requests": self.requests, "errors": self.error_count,
-            "requests_per_s": round(self.rate, 1), "p50_ms": round(self.percentile(50), 1),
-            "p95_ms": round(self.percentile(95), 1), "p99_ms": round(self.percentile(99), 1),
-            "statuses": dict(self.statuses), "versions": sorted(self.versions),
+            "clients": self.clients,
+            "seconds": round(self.seconds, 1),
+            "requests": self.requests,
+            "errors": self.error_count,
+            "requests_per_s": round(self.rate, 1),
+            "p50_ms": round(self.percentile(50), 1),
+            "p95_ms": round(self.percentile(95), 1),
+            "p99_ms": round(self.percentile(99), 1),
+            "statuses": dict(self.statuses),
+            "versions": sorted(self.versions),
         }
 
 
@@ -60,20 +68,31 @@ def run_load(
     port: int,
     probes: list[Probe],
     clients: int,
-    seconds: float,
+    seconds: float | None,
     max_requests_per_client: int = 100_000,
-    during: Callable[[], None] | None = None,
+    during: Callable[[LoadResult], None] | None = None,
 ) -> LoadResult:
-    """Runs the load; `during`, if given, runs in this thread while the clients are busy."""
+    """Runs the load for `seconds`, or with `seconds=None` with no time limit: then each client
+    stops at its request budget, or when `during` returns.
+
+    `during`, if given, runs in this thread while the clients are busy and gets the live result
+    (its counts grow as requests are answered; read them under `result.lock`), so it can wait for
+    events in the traffic, such as N answers or a new index version, instead of for a time.
+    """
     result = LoadResult(clients)
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
+    lock = result.lock
+    deadline = None if seconds is None else time.monotonic() + seconds
+    stop = threading.Event()
 
     def worker(offset: int) -> None:
         client = Client(port, timeout=30)
         n = 0
         try:
-            while time.monotonic() < deadline and n < max_requests_per_client:
+            while (
+                not stop.is_set()
+                and (deadline is None or time.monotonic() < deadline)
+                and n < max_requests_per_client
+            ):
                 probe = probes[(offset + n) % len(probes)]
                 n += 1
                 started = time.perf_counter()
@@ -105,10 +124,19 @@ def run_load(
     started = time.monotonic()
     for thread in threads:
         thread.start()
-    if during is not None:
-        during()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
+    try:
+        if during is not None:
+            during(result)
+            if seconds is None:
+                stop.set()  # no deadline: the load lasts as long as `during`
+    except BaseException:
+        stop.set()  # `during` failed: stop the clients before passing the failure on
+        raise
+    finally:
+        # With no deadline a client ends at its budget or after the request it is making once
+        # stopped; each request is bounded by the client's timeout, so this wait is bounded too.
+        for thread in threads:
+            thread.join(timeout=None if seconds is None else seconds + 60)
     result.seconds = time.monotonic() - started
     if any(thread.is_alive() for thread in threads):
         result.error_count += 1

@@ -134,7 +134,7 @@ def sites(tmp_path_factory):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # only a server that never starts takes this long
         while True:
             try:
                 _get_json(f"{kb_url}/healthz")
@@ -166,7 +166,7 @@ def chromium():
 @pytest.fixture()
 def tab(chromium, sites):
     context = chromium.new_context(viewport={"width": 1280, "height": 860}, locale="en-GB")
-    context.set_default_timeout(8000)
+    context.set_default_timeout(30_000)  # a hang guard; expect() returns as soon as it holds
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -274,8 +274,8 @@ def test_document_anchor_link_opens_at_that_provision(tab, sites):
     target = tab.locator(f"[id='{anchor}']")
     assert target.evaluate("el => el.matches(':target')")
     assert in_viewport(target)
-    tab.wait_for_timeout(1600)  # the arrival flash ends on the steady highlight
-    assert target.evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(234, 242, 251)"
+    # the arrival flash ends on the steady highlight (expect waits for it)
+    sync_api.expect(target).to_have_css("background-color", "rgb(234, 242, 251)")
     # the table of contents jumps within the page
     toc_link = tab.locator(".toc a").first
     toc_link.click()
@@ -458,8 +458,10 @@ def test_iframe_embed_searches_inside_the_frame(tab, sites):
 
 
 def test_a_site_not_allowed_cannot_frame_the_embed(tab, sites):
-    tab.goto(sites["foreign"] + "/embed.html")
-    tab.wait_for_timeout(300)
-    frame = tab.frames[1]
+    # Wait for the iframe's own navigation to commit, whatever it commits to.
+    with tab.expect_event("framenavigated", predicate=lambda f: f.parent_frame is not None) as nav:
+        tab.goto(sites["foreign"] + "/embed.html")
+    frame = nav.value
+    frame.wait_for_load_state()
     assert frame.url != sites["kb"] + "/embed"  # chromium replaced it with its error page
     assert frame.locator("form[action='/embed']").count() == 0

@@ -73,16 +73,19 @@ def test_serve_runs_a_production_server(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # only a server that never starts takes this long
         while True:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
                     health = json.load(r)
                     server = r.headers["Server"]
                 break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
+            except OSError as exc:
+                if proc.poll() is not None:
+                    output = proc.stdout.read().decode("utf-8", "replace")[-2000:]
+                    raise AssertionError(f"kb serve exited ({proc.returncode}): {output}") from exc
+                if time.monotonic() > deadline:
+                    raise AssertionError("kb serve did not answer /healthz in 120 s") from exc
                 time.sleep(0.2)
         assert health["passages"] == 47
         assert server == "statutory-kb"  # waitress, not Flask's development server

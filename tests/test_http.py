@@ -44,6 +44,7 @@ class LocalServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
+        self.httpd.closing = threading.Event()  # releases the handlers that never answer
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
@@ -61,6 +62,7 @@ class LocalServer:
         return sum(p == path for p, _ in self.requests)
 
     def close(self) -> None:
+        self.httpd.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -98,12 +100,10 @@ def status(code: int, headers: dict | None = None) -> Handler:
     return lambda h: send(h, code, b"error", headers)
 
 
-def slow(seconds: float, body: bytes = b"<late/>") -> Handler:
-    def handler(h):
-        time.sleep(seconds)
-        send(h, 200, body)
-
-    return handler
+def stalled(h) -> None:
+    """Reads the request and never answers (until the server closes): however slow or fast the
+    machine, only the client's read timeout can end its wait."""
+    h.server.closing.wait(120)
 
 
 def truncated(body: bytes) -> Handler:
@@ -156,11 +156,26 @@ def server():
 def make_fetcher(tmp_path: Path, server: LocalServer, **kw) -> Fetcher:
     settings = Settings(home=tmp_path / "kb", crawl_delay=0)
     options = dict(
-        allowed_hosts=[server.host], delay=0, timeout=(1.0, 0.5), retries=2, backoff=0.01,
-        max_retry_after=2.0, max_bytes=200_000,
+        allowed_hosts=[server.host],
+        delay=0,
+        # Far above what a loopback answer takes even on a loaded machine: a test that is about
+        # timing out uses a server that never answers (see `stalled`).
+        timeout=(10.0, 10.0),
+        retries=2,
+        backoff=0.01,
+        max_retry_after=2.0,
+        max_bytes=200_000,
     )
     options.update(kw)
     return Fetcher(settings, **options)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 120) -> None:
+    """Polls until `condition()`; the deadline is a hang guard, never reached otherwise."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.01)
 
 
 def test_fetch_caches_body_and_sidecar(tmp_path, server):
@@ -206,17 +221,22 @@ def prime(tmp_path, server) -> Path:
     return result.body_path
 
 
+# fault: (handlers, the reason reported, how many requests the fetcher makes before giving up)
 FAULTS = {
-    "404": ([status(404)], "404 Not Found"),
-    "500-always": ([status(500)], "500 Internal Server Error (after 3 attempts)"),
-    "503-retry-after": ([status(503, {"Retry-After": "0"})], "503 Service Unavailable"),
-    "slow": ([slow(1.5)], "timed out"),
-    "truncated": ([truncated(GOOD)], "incomplete body"),
-    "oversized": ([ok(b"<x>" + b"a" * 300_000 + b"</x>")], "larger than the 200000-byte limit"),
-    "oversized-chunked": ([chunked(b"a" * 300_000)], "larger than the 200000-byte limit"),
-    "malformed-xml": ([ok(b"<Legislation><Primary>")], "malformed XML"),
-    "entity-bomb": ([ok(BOMB)], "DOCTYPE"),
-    "not-clml": ([ok(b"<html>maintenance</html>")], "not CLML"),
+    "404": ([status(404)], "404 Not Found", 1),
+    "500-always": ([status(500)], "500 Internal Server Error (after 3 attempts)", 3),
+    "503-retry-after": (
+        [status(503, {"Retry-After": "0"})],
+        "503 Service Unavailable (after 3 attempts)",
+        3,
+    ),
+    "slow": ([stalled], "timed out (ReadTimeout) (after 3 attempts)", 3),
+    "truncated": ([truncated(GOOD)], "incomplete body", 3),
+    "oversized": ([ok(b"<x>" + b"a" * 300_000 + b"</x>")], "larger than the 200000-byte limit", 1),
+    "oversized-chunked": ([chunked(b"a" * 300_000)], "larger than the 200000-byte limit", 1),
+    "malformed-xml": ([ok(b"<Legislation><Primary>")], "malformed XML", 1),
+    "entity-bomb": ([ok(BOMB)], "DOCTYPE", 1),
+    "not-clml": ([ok(b"<html>maintenance</html>")], "not CLML", 1),
 }
 
 
@@ -224,13 +244,17 @@ FAULTS = {
 def test_fault_keeps_last_good_copy(tmp_path, server, fault):
     cached = prime(tmp_path, server)
     sidecar = cached.with_name("data.xml.json").read_bytes()
-    handlers, reason = FAULTS[fault]
+    handlers, reason, attempts = FAULTS[fault]
     server.route(PATH, *handlers)
-    start = time.monotonic()
-    result = make_fetcher(tmp_path, server).get(server.url(PATH), validate=check)
+    # Only the stalled server is about a timeout; a short read timeout makes that one quick.
+    options = {"timeout": (10.0, 0.5)} if fault == "slow" else {}
+    result = make_fetcher(tmp_path, server, **options).get(server.url(PATH), validate=check)
     assert result.status == "failed"
     assert reason in result.reason
-    assert time.monotonic() - start < 6
+    # The fault ended the fetch (or its bounded retries) rather than a long wait: as many requests
+    # as the retry limit allows, and no more. (The stalled server may log its last one late.)
+    wait_for(lambda: server.hits(PATH) >= 1 + attempts, f"{attempts} request(s) for {PATH}")
+    assert server.hits(PATH) == 1 + attempts  # 1: prime()'s fetch
     assert cached.read_bytes() == GOOD
     assert cached.with_name("data.xml.json").read_bytes() == sidecar
     assert not list(cached.parent.glob(".part-*"))  # no temporary files left behind
@@ -241,15 +265,23 @@ def test_429_retry_after_is_honoured_then_success(tmp_path, server):
     start = time.monotonic()
     result = make_fetcher(tmp_path, server).get(server.url(PATH))
     assert result.status == "fetched"
+    # A lower bound only: a slow machine can only add to it. The fetcher sleeps on the same
+    # monotonic clock, and time.sleep never returns early, so a fast one cannot undercut it.
     assert time.monotonic() - start >= 1.0
     assert server.hits(PATH) == 2
 
 
 def test_retry_after_is_capped(tmp_path, server):
     server.route(PATH, status(429, {"Retry-After": "3600"}), ok(GOOD))
-    start = time.monotonic()
-    result = make_fetcher(tmp_path, server, max_retry_after=0.2).get(server.url(PATH))
-    assert result.status == "fetched" and time.monotonic() - start < 2
+    fetcher = make_fetcher(tmp_path, server, max_retry_after=0.2)
+    results = []
+    fetching = threading.Thread(target=lambda: results.append(fetcher.get(server.url(PATH))))
+    fetching.daemon = True  # an uncapped wait would hold it for an hour: do not wait for that
+    fetching.start()
+    # A hang guard, not a speed limit: capped, the wait is 0.2 s; uncapped it would be 3600 s.
+    fetching.join(timeout=120)
+    assert not fetching.is_alive(), "the 3600 s Retry-After was not capped"
+    assert results[0].status == "fetched" and server.hits(PATH) == 2
 
 
 def test_500_then_success(tmp_path, server):
@@ -307,7 +339,8 @@ def test_rate_limit_spaces_requests_to_one_host(tmp_path, server):
     start = time.monotonic()
     fetcher.get(server.url(PATH))
     fetcher.get(server.url("/b.xml"))
-    # robots.txt, then two documents: two gaps of at least the delay
+    # robots.txt, then two documents: two gaps of at least the delay (a lower bound, measured on
+    # the monotonic clock the fetcher spaces its requests by)
     assert time.monotonic() - start >= 0.6
 
 

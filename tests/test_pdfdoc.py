@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -14,11 +13,14 @@ from indexer.pdfdoc import PdfError, parse_source, pdf_to_markdown, read_pdf
 from kb.config import Settings
 
 
-def make_pdf(pages: list[list[str]], *, title: str | None = None, image_only: bool = False) -> bytes:
+def make_pdf(
+    pages: list[list[str]], *, title: str | None = None, image_only: bool = False
+) -> bytes:
     """A small PDF with a real text layer: one Helvetica line per string ("" leaves a gap)."""
     objects: list[bytes] = [b"", b""]  # catalog and page tree, filled in below
-    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica "
-                   b"/Encoding /WinAnsiEncoding >>")
+    objects.append(
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+    )
     kids = []
     for lines in pages:
         if image_only:  # a grey 2x2 inline image and no text, like a scan
@@ -33,12 +35,16 @@ def make_pdf(pages: list[list[str]], *, title: str | None = None, image_only: bo
             stream = "\n".join(ops).encode("cp1252")
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
         content = len(objects)
-        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-                       b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % content)
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>" % content
+        )
         kids.append(len(objects))
     objects[0] = b"<< /Type /Catalog /Pages 2 0 R >>"
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % k for k in kids), len(kids))
+        b" ".join(b"%d 0 R" % k for k in kids),
+        len(kids),
+    )
     if title:
         objects.append(b"<< /Title (%s) >>" % title.encode("latin-1"))
     out = bytearray(b"%PDF-1.4\n")
@@ -62,17 +68,23 @@ FOOTER = "Department for Example Affairs - invented for tests"
 
 def guidance_pdf() -> bytes:
     body = [
-        ["1. Introduction",
-         "1.1 This invented guidance explains how a council com-",
-         "missions services and is used only for testing the parser.",
-         "1.2 The council should keep a register of contracts."],
-        ["Scope of the guidance",
-         "This part explains where the guidance applies and who",
-         "must have regard to it when letting contracts.",
-         "2.1 A council must publish its commissioning intentions each",
-         "year, and must consult the people affected"],
-        ["before the plan is adopted by the executive.",
-         "2.2 Councils may share plans with their neighbours."],
+        [
+            "1. Introduction",
+            "1.1 This invented guidance explains how a council com-",
+            "missions services and is used only for testing the parser.",
+            "1.2 The council should keep a register of contracts.",
+        ],
+        [
+            "Scope of the guidance",
+            "This part explains where the guidance applies and who",
+            "must have regard to it when letting contracts.",
+            "2.1 A council must publish its commissioning intentions each",
+            "year, and must consult the people affected",
+        ],
+        [
+            "before the plan is adopted by the executive.",
+            "2.2 Councils may share plans with their neighbours.",
+        ],
         ["Annex text on the last page, without a number of its own."],
     ]
     pages = []
@@ -109,14 +121,20 @@ def test_hyphenation_across_lines_is_joined_and_paragraph_spans_pages():
     pdf = read_pdf(guidance_pdf())
     texts = [b.plain for b in pdf.blocks]
     assert any("a council commissions services" in t for t in texts)
-    assert any(t.endswith("people affected before the plan is adopted by the executive.")
-               for t in texts)
+    assert any(
+        t.endswith("people affected before the plan is adopted by the executive.") for t in texts
+    )
 
 
 def test_passages_cite_paragraphs_and_pages():
-    source = {"id": "guidance/example-commissioning-guidance-2031", "doc_type": "statutory_guidance",
-              "publisher": "Department for Example Affairs", "published": "2031-04-01",
-              "url": "https://example.invalid/guidance.pdf", "status": "superseded"}
+    source = {
+        "id": "guidance/example-commissioning-guidance-2031",
+        "doc_type": "statutory_guidance",
+        "publisher": "Department for Example Affairs",
+        "published": "2031-04-01",
+        "url": "https://example.invalid/guidance.pdf",
+        "status": "superseded",
+    }
     [(document, body)] = parse_source(source, guidance_pdf(), Settings())
     assert document.status == "superseded" and document.extra["pages"] == 4
     passages = {p.pin: p for p in parse_document(document, body).passages}
@@ -149,12 +167,13 @@ def test_pdf_encrypted_only_against_printing_still_opens():
 
 
 def test_large_pdf_is_read_page_by_page_up_to_the_cap():
-    pages = [[HEADER, f"{n}.1 Invented paragraph on page {n} of a long document.", FOOTER]
-             for n in range(1, 401)]
+    pages = [
+        [HEADER, f"{n}.1 Invented paragraph on page {n} of a long document.", FOOTER]
+        for n in range(1, 401)
+    ]
     data = make_pdf(pages)
-    started = time.perf_counter()
     pdf = read_pdf(data, max_pages=40)
-    assert time.perf_counter() - started < 10
+    # The cap is checked by what was read, not by a stopwatch: 40 pages of text, none after.
     assert (pdf.page_count, pdf.pages_read) == (400, 40)
     assert pdf.warnings == ["read the first 40 of 400 pages (page cap 40)"]
     md = pdf_to_markdown(pdf)

@@ -10,17 +10,25 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from bench.corpus import write_markdown_corpus
 from bench.serve import Client, kb_serve, wait_healthy
 from kb import store
 
+WAIT_S = 300  # a deadline only a hang reaches; a slow machine just takes longer to get there
+
 
 def kb_build(home: Path, corpus: Path) -> str:
     env = {**os.environ, "KB_HOME": str(home)}
-    subprocess.run([sys.executable, "-m", "kb", "build", "--quiet", "--no-samples", "--corpus",
-                    str(corpus)], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "kb", "build", "--quiet", "--no-samples", "--corpus", str(corpus)],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=WAIT_S,
+    )
     return store.current_version(home / "index")
 
 
@@ -40,11 +48,18 @@ def deploy(version_dir: Path, home: Path) -> None:
     os.replace(tmp, index_dir / "CURRENT")
 
 
-def wait_for_version(port: int, version: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while wait_healthy(port)["index_version"] != version:
-        assert time.monotonic() < deadline, f"port {port} never switched to {version}"
-        time.sleep(0.1)
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {WAIT_S} s for {what}"
+        time.sleep(0.05)
+
+
+def wait_for_version(port: int, version: str) -> None:
+    wait_for(
+        lambda: wait_healthy(port)["index_version"] == version,
+        f"port {port} to switch to {version}",
+    )
 
 
 def test_two_instances_roll_out_a_new_version_with_no_failed_request(tmp_path):
@@ -71,19 +86,31 @@ def test_two_instances_roll_out_a_new_version_with_no_failed_request(tmp_path):
 
         def alternate():
             n = 0
-            while not stop.is_set():
-                client = clients[n % 2]
-                n += 1
-                for probe in (path, "/healthz"):
-                    status, body = client.get(probe)
-                    if status != 200:
-                        failures.append(f"{client.port} {probe}: {status}")
-                    elif probe == "/healthz":
-                        seen.append((client.port, json.loads(body)["index_version"]))
+            try:
+                while not stop.is_set():
+                    client = clients[n % 2]
+                    n += 1
+                    for probe in (path, "/healthz"):
+                        status, body = client.get(probe)
+                        if status != 200:
+                            failures.append(f"{client.port} {probe}: {status}")
+                        elif probe == "/healthz":
+                            seen.append((client.port, json.loads(body)["index_version"]))
+            except Exception as exc:  # noted, and the waits below stop at once
+                failures.append(f"traffic stopped: {exc!r}")
+
+        def traffic_until(condition: Callable[[], bool], what: str) -> None:
+            wait_for(lambda: condition() or not thread.is_alive(), what)
+            assert thread.is_alive(), failures[:5]
+
+        def answers_from(port: int, version: str) -> int:
+            return list(seen).count((port, version))
 
         thread = threading.Thread(target=alternate)
         thread.start()
         try:
+            # Traffic reaches both instances on the old version before the rollout starts.
+            traffic_until(lambda: all(answers_from(p, v1) for p in ports), "answers from v1")
             more = tmp_path / "more"
             write_markdown_corpus(more, 50, seed=3)
             shutil.copytree(more, corpus / "more")
@@ -92,10 +119,12 @@ def test_two_instances_roll_out_a_new_version_with_no_failed_request(tmp_path):
             for home, port in zip(homes, ports, strict=True):
                 deploy(builder / "index" / v2, home)
                 wait_for_version(port, v2)
-                time.sleep(0.5)  # traffic on a mixed fleet for a moment, as in a real rollout
+                # Traffic on a mixed fleet for a while, as in a real rollout: until this instance
+                # has answered a few health checks from the new version.
+                traffic_until(lambda p=port: answers_from(p, v2) >= 3, f"answers from {v2}")
         finally:
             stop.set()
-            thread.join(timeout=30)
+            thread.join(timeout=WAIT_S)
         for client in clients:
             client.close()
 
@@ -104,6 +133,6 @@ def test_two_instances_roll_out_a_new_version_with_no_failed_request(tmp_path):
     for port in ports:
         versions = [v for p, v in seen if p == port]
         assert versions[0] == v1 and versions[-1] == v2
-        assert versions.index(v2) > 0 and v1 not in versions[versions.index(v2):], (
+        assert versions.index(v2) > 0 and v1 not in versions[versions.index(v2) :], (
             "an instance never goes back to the old version once switched"
         )
