@@ -66,10 +66,22 @@ PHRASES = (
 
 ACT_NOUNS = ("Services", "Commissioning", "Workforce", "Procurement", "Governance", "Finance")
 ACT_ADJ = ("Local", "Public", "Community", "Municipal", "Regional", "Civic")
-DOC_TYPES = (("act", 0.35), ("si", 0.3), ("statutory_guidance", 0.15), ("guidance", 0.1),
-             ("code_of_practice", 0.05), ("local_policy", 0.05))
-STATUSES = (("in_force", 0.7), ("partially_in_force", 0.08), ("prospective", 0.04),
-            ("repealed", 0.08), ("withdrawn", 0.06), ("superseded", 0.04))
+DOC_TYPES = (
+    ("act", 0.35),
+    ("si", 0.3),
+    ("statutory_guidance", 0.15),
+    ("guidance", 0.1),
+    ("code_of_practice", 0.05),
+    ("local_policy", 0.05),
+)
+STATUSES = (
+    ("in_force", 0.7),
+    ("partially_in_force", 0.08),
+    ("prospective", 0.04),
+    ("repealed", 0.08),
+    ("withdrawn", 0.06),
+    ("superseded", 0.04),
+)
 
 
 @dataclass
@@ -119,16 +131,28 @@ class Generator:
         year = self.rng.randint(1972, 2033)
         name = f"{self.rng.choice(ACT_ADJ)} {self.rng.choice(ACT_NOUNS)}"
         if doc_type == "act":
-            return SyntheticDocument(f"ukpga/{year}/{number}", f"{name} Act {year}",
-                                     f"{''.join(w[0] for w in name.split())}A {year}",
-                                     doc_type, self.pick(STATUSES), year)
+            return SyntheticDocument(
+                f"ukpga/{year}/{number}",
+                f"{name} Act {year}",
+                f"{''.join(w[0] for w in name.split())}A {year}",
+                doc_type,
+                self.pick(STATUSES),
+                year,
+            )
         if doc_type == "si":
             title = f"{name} (England) Regulations {year}"
-            return SyntheticDocument(f"uksi/{year}/{number}", title, f"{name} Regs {year}",
-                                     doc_type, self.pick(STATUSES), year)
+            return SyntheticDocument(
+                f"uksi/{year}/{number}",
+                title,
+                f"{name} Regs {year}",
+                doc_type,
+                self.pick(STATUSES),
+                year,
+            )
         title = f"{name} {doc_type.replace('_', ' ').title()} {year}"
-        return SyntheticDocument(f"guidance/bench-{number}", title, title, doc_type,
-                                 self.pick(STATUSES), year)
+        return SyntheticDocument(
+            f"guidance/bench-{number}", title, title, doc_type, self.pick(STATUSES), year
+        )
 
     def passages(self, doc: SyntheticDocument, count: int) -> Iterator[Passage]:
         legislation = doc.doc_type in ("act", "si")

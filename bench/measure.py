@@ -51,8 +51,17 @@ def build_app_engine(engine: str, data: Path, out: Path) -> tuple[int, float, Pa
     seconds = time.perf_counter() - started
     documents = json.loads(documents_path(data).read_text(encoding="utf-8"))
     store.write_json(build_dir / "documents.json", documents)
-    store.publish(index_dir, build_dir, {"engine": name, "documents": len(documents),
-                                         "passages": count, "problems": [], "seconds": seconds})
+    store.publish(
+        index_dir,
+        build_dir,
+        {
+            "engine": name,
+            "documents": len(documents),
+            "passages": count,
+            "problems": [],
+            "seconds": seconds,
+        },
+    )
     return count, seconds, store.current_dir(index_dir) / "engine"
 
 
@@ -83,8 +92,10 @@ def searchers(engine: str, out: Path, index_path: Path) -> dict:
             lists = {k: params[k] for k in ("doc_type", "status", "document")}
             return run_search(version, {"q": params["q"]}, **lists)
 
-        return {"engine": lambda params: version.engine.search(plain_request(params)).to_dict(),
-                "app": app}
+        return {
+            "engine": lambda params: version.engine.search(plain_request(params)).to_dict(),
+            "app": app,
+        }
     peer = Fts5Engine(index_path) if engine == "fts5" else TantivyEngine(index_path)
     return {"engine": lambda params: peer.search(plain_request(params))}
 
@@ -123,19 +134,22 @@ def main(argv: list[str] | None = None) -> None:
     mix = query_mix(first_doc)
     latencies, totals = run_mix(paths["engine"], mix, args.rounds)
     app_latencies = run_mix(paths["app"], mix, args.rounds)[0] if "app" in paths else None
-    json.dump({
-        "engine": args.engine,
-        "passages": count,
-        "build_seconds": seconds,
-        "build_rate": count / seconds,
-        "build_peak_rss_mb": build_peak,
-        "peak_rss_mb": peak_rss_mb(),
-        "disk_mb": disk_mb(index_path),
-        "latencies_ms": latencies,
-        "app_latencies_ms": app_latencies,
-        "totals": totals,
-        "index_path": str(index_path),
-    }, sys.stdout)
+    json.dump(
+        {
+            "engine": args.engine,
+            "passages": count,
+            "build_seconds": seconds,
+            "build_rate": count / seconds,
+            "build_peak_rss_mb": build_peak,
+            "peak_rss_mb": peak_rss_mb(),
+            "disk_mb": disk_mb(index_path),
+            "latencies_ms": latencies,
+            "app_latencies_ms": app_latencies,
+            "totals": totals,
+            "index_path": str(index_path),
+        },
+        sys.stdout,
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,10 @@ def _stored(passage: Passage) -> str:
 
 def _facets(counts: dict[str, Counter]) -> dict[str, list[dict[str, Any]]]:
     return {
-        name: [{"value": v, "count": c} for v, c in sorted(counts[name].items(),
-                                                             key=lambda kv: (-kv[1], kv[0]))]
+        name: [
+            {"value": v, "count": c}
+            for v, c in sorted(counts[name].items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
         for name in FACETS
     }
 
@@ -74,9 +76,19 @@ class Fts5Engine:
             "rankf UNINDEXED, stored UNINDEXED, tokenize='porter unicode61')"
         )
         rows = (
-            (p.title, " ".join(p.aliases), p.heading, p.text,
-             f"{p.citation} {p.short_citation}", p.id, p.document_id, p.doc_type, p.status,
-             _rank(p), _stored(p))
+            (
+                p.title,
+                " ".join(p.aliases),
+                p.heading,
+                p.text,
+                f"{p.citation} {p.short_citation}",
+                p.id,
+                p.document_id,
+                p.doc_type,
+                p.status,
+                _rank(p),
+                _stored(p),
+            )
             for p in passages
         )
         with db:
@@ -90,8 +102,11 @@ class Fts5Engine:
     def search(self, request: SearchRequest) -> dict[str, Any]:
         where = ["p MATCH ?"]
         args: list[Any] = [any_words(request.q)]
-        for column, values in (("doc_type", request.doc_type), ("status", request.status),
-                               ("document_id", request.document)):
+        for column, values in (
+            ("doc_type", request.doc_type),
+            ("status", request.status),
+            ("document_id", request.document),
+        ):
             if values:
                 where.append(f"{column} IN ({','.join('?' * len(values))})")
                 args.extend(values)
@@ -137,8 +152,9 @@ class TantivyEngine:
 
         builder = tantivy.SchemaBuilder()
         for name in TEXT_FIELDS:
-            builder.add_text_field(name, stored=name in ("title", "heading", "body"),
-                                   tokenizer_name="en_stem")
+            builder.add_text_field(
+                name, stored=name in ("title", "heading", "body"), tokenizer_name="en_stem"
+            )
         for name in FACETS:
             builder.add_text_field(name, stored=True, fast=True, tokenizer_name="raw")
         builder.add_text_field("id", stored=True, tokenizer_name="raw")
@@ -157,12 +173,21 @@ class TantivyEngine:
         writer = index.writer(heap_size=256_000_000)
         count = 0
         for p in passages:
-            writer.add_document(tantivy.Document(
-                title=p.title, names=" ".join(p.aliases), heading=p.heading, body=p.text,
-                cite_text=f"{p.citation} {p.short_citation}", document_id=p.document_id,
-                doc_type=p.doc_type, status=p.status, id=p.id, stored=_stored(p),
-                rankw=8.08 if _rank(p) == 1.0 else 0.0,
-            ))
+            writer.add_document(
+                tantivy.Document(
+                    title=p.title,
+                    names=" ".join(p.aliases),
+                    heading=p.heading,
+                    body=p.text,
+                    cite_text=f"{p.citation} {p.short_citation}",
+                    document_id=p.document_id,
+                    doc_type=p.doc_type,
+                    status=p.status,
+                    id=p.id,
+                    stored=_stored(p),
+                    rankw=8.08 if _rank(p) == 1.0 else 0.0,
+                )
+            )
             count += 1
         writer.commit()
         writer.wait_merging_threads()
@@ -170,29 +195,45 @@ class TantivyEngine:
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         tv = self.tantivy
-        parsed = self.index.parse_query(any_words(request.q), list(TEXT_FIELDS),
-                                        field_boosts=BOOSTS, conjunction_by_default=True)
+        parsed = self.index.parse_query(
+            any_words(request.q),
+            list(TEXT_FIELDS),
+            field_boosts=BOOSTS,
+            conjunction_by_default=True,
+        )
         musts = [(tv.Occur.Must, parsed)]
-        for name, values in (("doc_type", request.doc_type), ("status", request.status),
-                             ("document_id", request.document)):
+        for name, values in (
+            ("doc_type", request.doc_type),
+            ("status", request.status),
+            ("document_id", request.document),
+        ):
             if values:
-                musts.append((tv.Occur.Must, tv.Query.term_set_query(self.schema, name,
-                                                                      list(values))))
+                musts.append(
+                    (tv.Occur.Must, tv.Query.term_set_query(self.schema, name, list(values)))
+                )
         q = musts[0][1] if len(musts) == 1 else tv.Query.boolean_query(musts)
-        found = self.searcher.search(q, request.limit, count=True, offset=request.offset,
-                                     weight_by_field="rankw")
-        aggs = self.searcher.aggregate(q, {
-            name: {"terms": {"field": name, "size": 100_000}} for name in FACETS
-        })
-        counts = {name: Counter({b["key"]: b["doc_count"] for b in aggs[name]["buckets"]})
-                  for name in FACETS}
+        found = self.searcher.search(
+            q, request.limit, count=True, offset=request.offset, weight_by_field="rankw"
+        )
+        aggs = self.searcher.aggregate(
+            q, {name: {"terms": {"field": name, "size": 100_000}} for name in FACETS}
+        )
+        counts = {
+            name: Counter({b["key"]: b["doc_count"] for b in aggs[name]["buckets"]})
+            for name in FACETS
+        }
         snippets = tv.SnippetGenerator.create(self.searcher, parsed, self.schema, "body")
         results = []
         for score, address in found.hits:
             doc = self.searcher.doc(address)
-            results.append({"id": doc["id"][0], **json.loads(doc["stored"][0]),
-                            "snippet_html": snippets.snippet_from_doc(doc).to_html(),
-                            "score": score})
+            results.append(
+                {
+                    "id": doc["id"][0],
+                    **json.loads(doc["stored"][0]),
+                    "snippet_html": snippets.snippet_from_doc(doc).to_html(),
+                    "score": score,
+                }
+            )
         return {"total": found.count, "results": results, "facets": _facets(counts)}
 
     def close(self) -> None:

@@ -20,37 +20,61 @@ class BenchQuery:
     document: tuple[str, ...] = field(default=())
 
     def params(self) -> dict[str, object]:
-        return {"q": self.q, "doc_type": list(self.doc_type), "status": list(self.status),
-                "document": list(self.document)}
+        return {
+            "q": self.q,
+            "doc_type": list(self.doc_type),
+            "status": list(self.status),
+            "document": list(self.document),
+        }
 
 
 def query_mix(first_document: str) -> list[BenchQuery]:
     keywords = [
-        "authority", "procurement", "novation", "consult contract", "staff transfer pension",
-        "best value review", "scrutiny committee report", "tender evaluation criteria",
-        "waste licensing fee", "ombudsman complaints", "equality impact assessment",
+        "authority",
+        "procurement",
+        "novation",
+        "consult contract",
+        "staff transfer pension",
+        "best value review",
+        "scrutiny committee report",
+        "tender evaluation criteria",
+        "waste licensing fee",
+        "ombudsman complaints",
+        "equality impact assessment",
         "housing grant loan",
     ]
     phrases = [
-        '"duty to consult"', '"best value"', '"have regard to"', '"terms and conditions"',
-        '"transfer of undertakings"', '"continuous improvement"',
+        '"duty to consult"',
+        '"best value"',
+        '"have regard to"',
+        '"terms and conditions"',
+        '"transfer of undertakings"',
+        '"continuous improvement"',
     ]
     citations = [
-        "Services Act 3", "Commissioning Act 12 2", "Workforce Regulations 4",
-        "Procurement Act 1999", "Governance Regulations 2020 7", "Finance Act 2",
+        "Services Act 3",
+        "Commissioning Act 12 2",
+        "Workforce Regulations 4",
+        "Procurement Act 1999",
+        "Governance Regulations 2020 7",
+        "Finance Act 2",
     ]
     filtered = [
         BenchQuery("filter", "contract", doc_type=("act",)),
-        BenchQuery("filter", "consult staff", status=("in_force", "partially_in_force",
-                                                      "prospective")),
+        BenchQuery(
+            "filter", "consult staff", status=("in_force", "partially_in_force", "prospective")
+        ),
         BenchQuery("filter", "duty", document=(first_document,)),
         BenchQuery("filter", "audit accounts", doc_type=("statutory_guidance", "guidance")),
         BenchQuery("filter", "pension fund", doc_type=("si",), status=("in_force",)),
         BenchQuery("filter", "termination", status=("withdrawn", "superseded", "repealed")),
     ]
     boolean = [
-        "contract OR tender", "procurement NOT waiver", "(staff OR workforce) AND transfer",
-        "consult* review", "procure* OR commission*",
+        "contract OR tender",
+        "procurement NOT waiver",
+        "(staff OR workforce) AND transfer",
+        "consult* review",
+        "procure* OR commission*",
     ]
     return (
         [BenchQuery("keyword", q) for q in keywords]

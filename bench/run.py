@@ -44,9 +44,22 @@ def ensure_data(size: int) -> Path:
 def measure(engine: str, data: Path, size: int, rounds: int) -> dict:
     out = RESULTS / "work" / f"{engine}-{size}"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.measure", "--engine", engine, "--data", str(data),
-         "--out", str(out), "--rounds", str(rounds)],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bench.measure",
+            "--engine",
+            engine,
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--rounds",
+            str(rounds),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(proc.stdout)
 
@@ -77,16 +90,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--rounds", type=int, default=5, help="passes over the query mix")
-    parser.add_argument("--engines", nargs="+", default=["whoosh", "fts5", "tantivy"],
-                        choices=ENGINES, help="kb-tantivy is kb/tantivy_engine.py via the seam")
+    parser.add_argument(
+        "--engines",
+        nargs="+",
+        default=["whoosh", "fts5", "tantivy"],
+        choices=ENGINES,
+        help="kb-tantivy is kb/tantivy_engine.py via the seam",
+    )
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for kb serve")
     parser.add_argument("--no-e2e", action="store_true")
     args = parser.parse_args(argv)
     run = {
         "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "machine": {"python": platform.python_version(), "cpus": _cpus(),
-                    "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpus(),
+            "platform": platform.platform(),
+        },
         "code": _git_state(),
         "sizes": {},
     }
@@ -96,8 +117,9 @@ def main(argv: list[str] | None = None) -> None:
         results = {}
         for engine in args.engines:
             results[engine] = measure(engine, data, size, args.rounds)
-            print(f"  {engine}: built at {results[engine]['build_rate']:,.0f} passages/s",
-                  flush=True)
+            print(
+                f"  {engine}: built at {results[engine]['build_rate']:,.0f} passages/s", flush=True
+            )
         for engine in SERVED:
             if engine in results and not args.no_e2e:
                 results[engine]["e2e"] = end_to_end(engine, size, data, args.rounds, args.threads)
@@ -112,10 +134,19 @@ def _git_state() -> str:
     """The commit measured, and whether the working tree had changes on top of it."""
     root = Path(__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "kb", "indexer"],
-                               cwd=root, capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "kb", "indexer"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + (" + uncommitted changes in kb/ indexer/" if dirty else "")

@@ -42,16 +42,29 @@ def wait_healthy(port: int, proc: subprocess.Popen | None = None, timeout: float
 
 
 @contextmanager
-def kb_serve(home: Path, threads: int = 8, port: int | None = None,
-             log: Path | None = None) -> Iterator[int]:
+def kb_serve(
+    home: Path, threads: int = 8, port: int | None = None, log: Path | None = None
+) -> Iterator[int]:
     """Yields the port of a `kb serve` for KB_HOME=home; terminates it afterwards."""
     port = port or free_port()
     env = {**os.environ, "KB_HOME": str(home)}
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kb", "serve", "--host", HOST, "--port", str(port),
-         "--threads", str(threads)],
-        env=env, stdout=out, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "kb",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--threads",
+            str(threads),
+        ],
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_healthy(port, proc)

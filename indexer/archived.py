@@ -44,7 +44,8 @@ _MAIN_SELECTORS = (
 _CHROME_TAGS = ("nav", "header", "footer", "aside", "form", "script", "style", "noscript")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _TOOLBAR = re.compile(
-    r"BEGIN (?:WAYBACK|ARCHIVE) TOOLBAR INSERT.*?END (?:WAYBACK|ARCHIVE) TOOLBAR INSERT", re.S | re.I
+    r"BEGIN (?:WAYBACK|ARCHIVE) TOOLBAR INSERT.*?END (?:WAYBACK|ARCHIVE) TOOLBAR INSERT",
+    re.S | re.I,
 )
 
 
@@ -55,7 +56,9 @@ class Page:
     encoding: str
 
 
-def decode_html(data: bytes, declared: str | None = None, *, detect: bool = True) -> tuple[str, str]:
+def decode_html(
+    data: bytes, declared: str | None = None, *, detect: bool = True
+) -> tuple[str, str]:
     """Bytes -> (text, encoding): BOM, then the HTTP charset, then <meta charset>, then UTF-8.
 
     With `detect`, undeclared non-UTF-8 bytes are identified by charset-normalizer; without
@@ -140,8 +143,9 @@ def extract_main(html: str) -> tuple[str | None, Tag]:
     return title or page_title, root
 
 
-def parse_page(data: bytes, *, base_url: str | None = None, charset: str | None = None,
-               detect: bool = True) -> Page:
+def parse_page(
+    data: bytes, *, base_url: str | None = None, charset: str | None = None, detect: bool = True
+) -> Page:
     text, encoding = decode_html(data, charset, detect=detect)
     title, root = extract_main(text)
     blocks = html_to_blocks(root, base_url)

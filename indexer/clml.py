@@ -87,9 +87,7 @@ def _refuse_doctype(data: bytes) -> None:
     head = data[:65536]
     root_at = re.search(rb"<[A-Za-z_]", head)
     prolog = head if root_at is None else head[: root_at.start()]
-    if re.search(rb"<!DOCTYPE|<!ENTITY", prolog, re.I) or re.search(
-        rb"<!ENTITY", head, re.I
-    ):
+    if re.search(rb"<!DOCTYPE|<!ENTITY", prolog, re.I) or re.search(rb"<!ENTITY", head, re.I):
         raise CLMLError("refused: the document declares a DOCTYPE or entities (not CLML)")
 
 
@@ -498,8 +496,14 @@ def _provision(
         pin = _pin(el, ctx, f"{parent_pin}/{num}")
     included = included or ctx.scope is None or in_scope(pin, ctx.scope)
     para = el.find(q(f"{name}para"))
-    own_text = _clean(" ".join(t for c in (para if para is not None else []) if local(c) == "Text"
-                               for t in c.itertext()))
+    own_text = _clean(
+        " ".join(
+            t
+            for c in (para if para is not None else [])
+            if local(c) == "Text"
+            for t in c.itertext()
+        )
+    )
     status = _status_of(el, own_text, inherited)
     if group is not None:
         status = _status_of(group, "", status)
@@ -534,9 +538,7 @@ def _provision(
                             _provision(sub, ctx, pin, level + 1, included, status, child, shown)
                         )
             else:
-                target.extend(
-                    _provision(child, ctx, pin, level + 1, included, status, None, shown)
-                )
+                target.extend(_provision(child, ctx, pin, level + 1, included, status, None, shown))
         elif cname == "BlockAmendment":
             where = _amend_target(child, para, ctx)
             if where and where not in amends:
@@ -610,8 +612,10 @@ def _division(
         pin = _pin(el, ctx, f"schedule/{num}" if num else "schedule")
     else:
         pin = parent_pin  # cross-headings take no pin of their own
-    own_included = included or ctx.scope is None or (
-        name not in ("Pblock", "PsubBlock") and in_scope(pin, ctx.scope)
+    own_included = (
+        included
+        or ctx.scope is None
+        or (name not in ("Pblock", "PsubBlock") and in_scope(pin, ctx.scope))
     )
     blocks = _walk(el, ctx, pin, level + 1, own_included, status)
     if not blocks:
@@ -621,8 +625,11 @@ def _division(
     if name in ("Pblock", "PsubBlock"):
         head = heading(min(level, 6), title or "Cross-heading")
     else:
-        number = _clean(escape_text(" ".join(el.find(q("Number")).itertext()))) if el.find(
-            q("Number")) is not None else ""
+        number = (
+            _clean(escape_text(" ".join(el.find(q("Number")).itertext())))
+            if el.find(q("Number")) is not None
+            else ""
+        )
         attrs = {"status": status} if status and status != inherited else {}
         head = heading(min(level, 6), f"{number} {title}".strip(), pin.replace("/", "-"), **attrs)
     return [head] + ([notes] if notes else []) + blocks
@@ -712,9 +719,7 @@ def parse_clml(
     root = parse_xml(data)
     own = legislation_path(root.get("IdURI") or root.get("DocumentURI") or "")
     meta = read_meta(root, path)
-    commentaries = {
-        c.get("id"): c for c in root.iter(q("Commentary")) if c.get("id")
-    }
+    commentaries = {c.get("id"): c for c in root.iter(q("Commentary")) if c.get("id")}
     ctx = Ctx(
         meta=meta,
         own_path="/".join(own.split("/")[:3]) or meta.path,

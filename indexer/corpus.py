@@ -88,9 +88,7 @@ def iter_corpus(roots: list[Path], include_samples: bool = True) -> Iterator[Pat
 
 
 def render_document(document: Document, body: str) -> str:
-    meta = yaml.safe_dump(
-        document.front_matter(), sort_keys=False, allow_unicode=True, width=100
-    )
+    meta = yaml.safe_dump(document.front_matter(), sort_keys=False, allow_unicode=True, width=100)
     return f"---\n{meta}---\n\n{body.strip()}\n"
 
 

@@ -79,8 +79,9 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _document(meta: dict[str, Any], path: Path, data: bytes, options: Options,
-              title: str | None) -> Document:
+def _document(
+    meta: dict[str, Any], path: Path, data: bytes, options: Options, title: str | None
+) -> Document:
     """Front matter from the file, filled in from its name, then the command's options."""
     meta = dict(meta)
     slug = slugify(path.stem)
@@ -159,9 +160,7 @@ def _docx(data: bytes, path: Path, options: Options) -> Converted:
     if not any(b.plain for b in blocks):
         raise LocalError("no text found in the document")
     core_title = (word.core_properties.title or "").strip()
-    return Converted(
-        _document({}, path, data, options, core_title or title), render_blocks(blocks)
-    )
+    return Converted(_document({}, path, data, options, core_title or title), render_blocks(blocks))
 
 
 class _Numbering:
@@ -298,7 +297,7 @@ def _table(table: Any) -> list[Block]:
 
 
 def target_path(out: Path, document: Document) -> Path:
-    rel = document.id[len("local/"):] if document.id.startswith("local/") else document.id
+    rel = document.id[len("local/") :] if document.id.startswith("local/") else document.id
     return out / f"{rel}.md"
 
 
@@ -320,8 +319,10 @@ def expand(paths: tuple[Path, ...]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files += sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED
                 and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
         else:
@@ -331,17 +332,33 @@ def expand(paths: tuple[Path, ...]) -> list[Path]:
 
 @click.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to write into (default: <KB_CORPUS>/local).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write into (default: <KB_CORPUS>/local).",
+)
 @click.option("--doc-type", type=click.Choice(DOC_TYPES), help="Default: local_policy.")
 @click.option("--title", help="Title (one file only).")
 @click.option("--status", type=click.Choice(STATUSES), help="Default: in_force.")
 @click.option("--id", "doc_id", help="Document id, e.g. local/barnet/constitution (one file only).")
-@click.option("--max-pages", type=click.IntRange(min=1), default=DEFAULT_MAX_PAGES,
-              show_default=True, help="Read at most this many pages of a PDF.")
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=DEFAULT_MAX_PAGES,
+    show_default=True,
+    help="Read at most this many pages of a PDF.",
+)
 @click.pass_context
-def add(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, doc_type: str | None,
-        title: str | None, status: str | None, doc_id: str | None, max_pages: int) -> None:
+def add(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    out: Path | None,
+    doc_type: str | None,
+    title: str | None,
+    status: str | None,
+    doc_id: str | None,
+    max_pages: int,
+) -> None:
     """Convert Markdown, HTML, PDF and DOCX files into the corpus format."""
     settings = ctx.find_object(Settings) or Settings.from_env()
     out = out or settings.corpus / "local"
@@ -359,7 +376,9 @@ def add(ctx: click.Context, paths: tuple[Path, ...], out: Path | None, doc_type:
             _check_passages(converted)
             target = target_path(out, converted.document)
             if target in written:
-                raise LocalError(f"same id as {written[target]} ({converted.document.id}); use --id")
+                raise LocalError(
+                    f"same id as {written[target]} ({converted.document.id}); use --id"
+                )
             write_document(target, converted.document, converted.body)
         except (LocalError, DocumentError, OSError) as exc:
             failed += 1

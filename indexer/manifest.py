@@ -21,8 +21,17 @@ from kb.config import Settings
 BASES = {"legislation": "legislation_url", "govuk": "govuk_url", "archived_html": "archive_url"}
 VERSIONS = ("latest", "enacted", "made", "created")
 KNOWN = {
-    "id", "kind", "path", "url", "title", "short_title", "aliases", "scope", "version",
-    "notes", "parser",
+    "id",
+    "kind",
+    "path",
+    "url",
+    "title",
+    "short_title",
+    "aliases",
+    "scope",
+    "version",
+    "notes",
+    "parser",
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -51,7 +60,9 @@ class Source:
     extra: dict[str, Any] = field(default_factory=dict)  # fields other kinds define
 
 
-def manifest_files(option: str | Path | None = None, settings: Settings | None = None) -> list[Path]:
+def manifest_files(
+    option: str | Path | None = None, settings: Settings | None = None
+) -> list[Path]:
     """`--sources FILE`, else $KB_SOURCES, else every *.yaml in <corpus>/sources/."""
     settings = settings or Settings.from_env()
     chosen = option or os.environ.get("KB_SOURCES")

@@ -114,7 +114,11 @@ def _metadata_title(reader: PdfReader) -> str | None:
     except Exception:
         return None
     title = " ".join(str(title or "").split())
-    return title if len(title) > 3 and not title.lower().startswith(("microsoft", "untitled")) else None
+    return (
+        title
+        if len(title) > 3 and not title.lower().startswith(("microsoft", "untitled"))
+        else None
+    )
 
 
 def _key(line: str) -> str:
@@ -139,11 +143,13 @@ def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
     for lines in pages:
         edge = set(range(min(EDGE_LINES, len(lines))))
         edge |= set(range(max(0, len(lines) - EDGE_LINES), len(lines)))
-        cleaned.append([
-            line
-            for i, line in enumerate(lines)
-            if not (i in edge and (_key(line) in running or _PAGE_NUMBER.match(line)))
-        ])
+        cleaned.append(
+            [
+                line
+                for i, line in enumerate(lines)
+                if not (i in edge and (_key(line) in running or _PAGE_NUMBER.match(line)))
+            ]
+        )
     return cleaned
 
 
@@ -200,13 +206,16 @@ def lines_to_blocks(pages: list[list[str]]) -> list[Block]:
             previous = lines[i - 1] if i else last_line
             following = lines[i + 1] if i + 1 < len(lines) else None
             continues = bool(text) and not text.endswith(_TERMINAL) and line[:1].islower()
-            if not continues and _looks_like_heading(line, previous if text or i else None,
-                                                     following):
+            if not continues and _looks_like_heading(
+                line, previous if text or i else None, following
+            ):
                 close()
                 numbered = bool(_NUMBERED_HEADING.match(line))
                 seen_numbered_heading |= numbered
-                level = 2 + line.split()[0].rstrip(".").count(".") if numbered else (
-                    3 if seen_numbered_heading else 2
+                level = (
+                    2 + line.split()[0].rstrip(".").count(".")
+                    if numbered
+                    else (3 if seen_numbered_heading else 2)
                 )
                 blocks.append(head(line, min(level, 4), page=page_no))
                 last_line = line + "."  # what follows a heading starts afresh
@@ -227,7 +236,7 @@ def lines_to_blocks(pages: list[list[str]]) -> list[Block]:
                 close()
                 start = page_no
                 kind = "list" if bullet else "para"
-                line = line[bullet.end():] if bullet else line
+                line = line[bullet.end() :] if bullet else line
             text = _join(text, line)
             end = page_no
             last_line = line

@@ -27,7 +27,9 @@ def cli(ctx: click.Context) -> None:
     settings = ctx.obj.setdefault("settings", Settings.from_env())
     # For `kb cite`: resolve against the index being served, when there is one.
     ctx.obj.setdefault("registry", lambda: getattr(_served(ctx), "registry", None))
-    ctx.obj.setdefault("in_index", lambda pid: bool(_served(ctx) and _served(ctx).canonical_id(pid)))
+    ctx.obj.setdefault(
+        "in_index", lambda pid: bool(_served(ctx) and _served(ctx).canonical_id(pid))
+    )
     ctx.obj.setdefault("legislation_url", settings.legislation_url)
 
 
@@ -56,7 +58,9 @@ def _settings(ctx: click.Context) -> Settings:
     help="Corpus folder or file (repeatable). Default: KB_CORPUS or the bundled corpus/.",
 )
 @click.option("--no-samples", is_flag=True, help="Leave out the invented sample documents.")
-@click.option("--strict", is_flag=True, help="Fail (and keep the old index) if any file has a problem.")
+@click.option(
+    "--strict", is_flag=True, help="Fail (and keep the old index) if any file has a problem."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 def build(ctx, corpus, no_samples, strict, quiet):
@@ -116,7 +120,9 @@ def _open(ctx):
 @click.option("--holder", multiple=True, help="Only duties or powers of this holder (employer, …).")
 @click.option("--as-at", "as_at", metavar="YYYY-MM-DD", help="Only text that applied on that date.")
 @click.pass_context
-def search(ctx, query, as_json, limit, offset, doc_type, status, document, duties, powers, holder, as_at):
+def search(
+    ctx, query, as_json, limit, offset, doc_type, status, document, duties, powers, holder, as_at
+):
     """Search passages and print them with their citations."""
     from kb.search import RequestError, run_search
 
@@ -156,7 +162,11 @@ def search(ctx, query, as_json, limit, offset, doc_type, status, document, dutie
     for n, hit in enumerate(response["results"], start=response["offset"] + 1):
         click.echo("")
         status_flag = "" if hit["status"] in ("in_force",) else f" [{hit['status'].upper()}]"
-        duty = f" [{hit['duty'].upper()}: {', '.join(hit['holders']) or '?'}]" if hit["duty"] != "none" else ""
+        duty = (
+            f" [{hit['duty'].upper()}: {', '.join(hit['holders']) or '?'}]"
+            if hit["duty"] != "none"
+            else ""
+        )
         click.secho(f"{n}. {hit['citation']}{status_flag}{duty}", bold=True)
         if hit["heading"]:
             click.echo(f"   {_plain(hit.get('heading_html') or html.escape(hit['heading']))}")
@@ -213,7 +223,9 @@ def info(ctx):
 
 @cli.command("eval")
 @click.argument("qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print figures and per-query results as JSON.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print figures and per-query results as JSON."
+)
 @click.option("--per-query", is_flag=True, help="Show each query's figures and top results.")
 @click.option(
     "--baseline",

@@ -86,7 +86,10 @@ class IndexVersion:
         if self.provision_exists(passage_id):
             return passage_id
         for arabic, roman in _ROMAN_PARTS.items():
-            for old, new in ((f"/part/{arabic}", f"/part/{roman}"), (f"/part/{roman}", f"/part/{arabic}")):
+            for old, new in (
+                (f"/part/{arabic}", f"/part/{roman}"),
+                (f"/part/{roman}", f"/part/{arabic}"),
+            ):
                 if old + "/" in passage_id + "/":
                     other = (passage_id + "/").replace(old + "/", new + "/", 1).rstrip("/")
                     if self.provision_exists(other):
@@ -117,7 +120,9 @@ class IndexVersion:
                         found.append(other)
             result[kind] = found
         cites = self.links.get("cites", {})
-        result["cites"] = list(dict.fromkeys(t for m in [passage_id, *members] for t in cites.get(m, [])))
+        result["cites"] = list(
+            dict.fromkeys(t for m in [passage_id, *members] for t in cites.get(m, []))
+        )
         return result
 
     @classmethod

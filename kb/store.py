@@ -119,5 +119,3 @@ def prune(index_dir: Path, keep: int) -> None:
     for old in versions[:-keep]:
         if old.name != current:
             shutil.rmtree(old, ignore_errors=True)
-
-

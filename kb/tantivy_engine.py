@@ -396,9 +396,7 @@ def _wildcard(field: str | None, token: str):
     return ("wild", field, pattern, prefix)
 
 
-def _positive_terms(
-    node, stems: set[str], patterns: list[re.Pattern], field: str = "body"
-) -> None:
+def _positive_terms(node, stems: set[str], patterns: list[re.Pattern], field: str = "body") -> None:
     """The words a hit's field may contain, for highlighting (NOT branches left out)."""
     if node is None or node[0] == "not":
         return

@@ -184,7 +184,7 @@ class _MarkFormatter(Formatter):
         return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
 
 
-_OPERATOR = re.compile(r'\b(?:AND|OR|NOT)\b|[():]')
+_OPERATOR = re.compile(r"\b(?:AND|OR|NOT)\b|[():]")
 
 
 def exact_phrase(typed: str) -> str | None:
@@ -261,7 +261,9 @@ class _FacetArrays:
 
     def count(self, docs: set[int]) -> dict[str, Iterable[tuple[Any, int]]]:
         """Each facet's (value, count) pairs among these documents."""
-        counts = {name: Counter(map(column.__getitem__, docs)) for name, column in self.single.items()}
+        counts = {
+            name: Counter(map(column.__getitem__, docs)) for name, column in self.single.items()
+        }
         for name, values in self.multi.items():
             counts[name] = Counter(v for d in docs for v in values.get(d, ()))
         return {name: counts[name].items() for name in FACETS}

@@ -17,8 +17,15 @@ PAGE = FIXTURES / "archived-example-code.html"
 def test_archive_banner_navigation_cookies_and_footer_are_dropped():
     page = parse_page(PAGE.read_bytes())
     md = page_to_markdown(page)
-    for chrome in ("Archived toolbar", "Web Archive notice", "uses cookies", "Housing",
-                   "Publications &gt; Codes", "Publications > Codes", "Crown copyright"):
+    for chrome in (
+        "Archived toolbar",
+        "Web Archive notice",
+        "uses cookies",
+        "Housing",
+        "Publications &gt; Codes",
+        "Publications > Codes",
+        "Crown copyright",
+    ):
         assert chrome not in md, chrome
     assert page.title == "Example Code of Practice 2031"
     assert "# Example Code of Practice 2031" not in md  # the title is not a section

@@ -10,7 +10,12 @@ from kb.engine import SearchRequest
 from kb.service import KnowledgeBase
 from tests.conftest import make_settings
 
-GOOD = {"id": "guidance/good", "title": "Good Guidance", "doc_type": "guidance", "status": "in_force"}
+GOOD = {
+    "id": "guidance/good",
+    "title": "Good Guidance",
+    "doc_type": "guidance",
+    "status": "in_force",
+}
 
 
 def _search(settings, q):

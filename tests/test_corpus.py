@@ -100,7 +100,12 @@ def test_act_body_gives_one_passage_per_provision_with_citations():
 
 def test_councils_markdown_without_anchors_gets_numbered_and_slugged_pins():
     doc = Document.from_front_matter(
-        {"id": "local/x/policy", "title": "Policy", "doc_type": "local_policy", "status": "in_force"}
+        {
+            "id": "local/x/policy",
+            "title": "Policy",
+            "doc_type": "local_policy",
+            "status": "in_force",
+        }
     )
     body = "# 1. Purpose\n\n1.1 We commission fairly.\n\n1.2 We consult staff.\n\n# Review\n\nEvery two years.\n\n# Review\n\nAgain.\n"
     parsed = parse_document(doc, body)
@@ -148,7 +153,13 @@ def test_a_table_is_searched_by_its_words_and_kept_as_a_table():
 
 def test_dotted_anchors_and_pages_become_pins():
     doc = Document.from_front_matter(
-        {"id": "g/x", "title": "G", "doc_type": "guidance", "status": "in_force", "published": "2024-05-08"}
+        {
+            "id": "g/x",
+            "title": "G",
+            "doc_type": "guidance",
+            "status": "in_force",
+            "published": "2024-05-08",
+        }
     )
     body = '{#para-2.3}\nTwo point three.\n\n{#page-23 page="23"}\nOn page 23.\n'
     parsed = parse_document(doc, body)

@@ -16,10 +16,50 @@ from bench.corpus import write_markdown_corpus
 from kb import query, store
 
 PIECES = [
-    "duty", "consult", "new", "joiners", "s", "3(2)", "AND", "OR", "NOT", "(", ")", '"', "*",
-    "?", ":", "title:", "type:act", "status:", "doc:", "id:", "heading:", "cite:", "consult*",
-    "co*", "-", "+", "^", "~2", "[a TO b]", "{", "}", "\\", "'", "/", "ukpga/2031/7", "é", "\x00",
-    "<script>", "%", "&", "#", "=", ",", ".",
+    "duty",
+    "consult",
+    "new",
+    "joiners",
+    "s",
+    "3(2)",
+    "AND",
+    "OR",
+    "NOT",
+    "(",
+    ")",
+    '"',
+    "*",
+    "?",
+    ":",
+    "title:",
+    "type:act",
+    "status:",
+    "doc:",
+    "id:",
+    "heading:",
+    "cite:",
+    "consult*",
+    "co*",
+    "-",
+    "+",
+    "^",
+    "~2",
+    "[a TO b]",
+    "{",
+    "}",
+    "\\",
+    "'",
+    "/",
+    "ukpga/2031/7",
+    "é",
+    "\x00",
+    "<script>",
+    "%",
+    "&",
+    "#",
+    "=",
+    ",",
+    ".",
 ]
 queries = st.one_of(
     st.lists(st.sampled_from(PIECES), min_size=0, max_size=12).map(" ".join),
@@ -66,14 +106,24 @@ def built_home(tmp_path):
     write_markdown_corpus(corpus, 30)
     home = tmp_path / "home"
     env = {**os.environ, "KB_HOME": str(home), "KB_CORPUS": str(corpus)}
-    subprocess.run([sys.executable, "-m", "kb", "build", "--quiet", "--no-samples"], env=env,
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, "-m", "kb", "build", "--quiet", "--no-samples"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return home, env
 
 
 def kb_search(env) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kb", "search", "contract"], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "kb", "search", "contract"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def assert_clear_failure(result: subprocess.CompletedProcess) -> None:

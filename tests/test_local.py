@@ -31,8 +31,12 @@ def make_docx(path: Path) -> Path:
     word.add_heading("Exemptions", level=1)
     word.add_paragraph("A chief officer may waive an invented rule.", style="List Bullet")
     table = word.add_table(rows=2, cols=2)
-    for (row, col), text in {(0, 0): "Value", (0, 1): "Route", (1, 0): "Up to 10",
-                             (1, 1): "Three quotes"}.items():
+    for (row, col), text in {
+        (0, 0): "Value",
+        (0, 1): "Route",
+        (1, 0): "Up to 10",
+        (1, 1): "Three quotes",
+    }.items():
         table.cell(row, col).text = text
     word.save(str(path))
     return path
@@ -93,19 +97,30 @@ def test_add_takes_good_files_reports_each_bad_one_and_fails(folder, tmp_path):
         "notes.txt": "unsupported file type .txt",
     }
     for name, reason in reasons.items():
-        line = next(x for x in result.stderr.splitlines() if x.startswith(f"failed: {folder / name}"))
+        line = next(
+            x for x in result.stderr.splitlines() if x.startswith(f"failed: {folder / name}")
+        )
         assert reason in line, line
     assert (out / "scanned.md").read_text() == "previously stored copy\n"  # not lost
     written = sorted(p.name for p in out.glob("*.md"))
-    assert written == ["commissioning-policy.md", "guidance.md", "procedure-rules.md",
-                       "scanned.md", "standing-orders.md"]
+    assert written == [
+        "commissioning-policy.md",
+        "guidance.md",
+        "procedure-rules.md",
+        "scanned.md",
+        "standing-orders.md",
+    ]
     assert "4 added, 6 failed" in result.stdout
 
 
 def test_each_format_lands_in_the_corpus_format(folder, tmp_path):
     out = tmp_path / "local"
-    names = ["commissioning-policy.md", "standing-orders.html", "guidance.pdf",
-             "procedure-rules.docx"]
+    names = [
+        "commissioning-policy.md",
+        "standing-orders.html",
+        "guidance.pdf",
+        "procedure-rules.docx",
+    ]
     result = run([str(folder / n) for n in names], out)
     assert result.exit_code == 0, result.output
     policy = read_document(out / "commissioning-policy.md")
@@ -132,12 +147,26 @@ def test_each_format_lands_in_the_corpus_format(folder, tmp_path):
 
 def test_options_set_id_title_type_and_status(folder, tmp_path):
     out = tmp_path / "local"
-    result = run([str(folder / "guidance.pdf"), "--id", "local/barnet/commissioning",
-                  "--title", "Invented Commissioning Note", "--doc-type", "guidance",
-                  "--status", "superseded"], out)
+    result = run(
+        [
+            str(folder / "guidance.pdf"),
+            "--id",
+            "local/barnet/commissioning",
+            "--title",
+            "Invented Commissioning Note",
+            "--doc-type",
+            "guidance",
+            "--status",
+            "superseded",
+        ],
+        out,
+    )
     assert result.exit_code == 0, result.output
     stored = read_document(out / "barnet" / "commissioning.md").document
-    assert (stored.id, stored.title) == ("local/barnet/commissioning", "Invented Commissioning Note")
+    assert (stored.id, stored.title) == (
+        "local/barnet/commissioning",
+        "Invented Commissioning Note",
+    )
     assert (stored.doc_type, stored.status) == ("guidance", "superseded")
     again = run([str(folder / "guidance.pdf"), str(folder / "scanned.pdf"), "--id", "x/y"], out)
     assert again.exit_code == 2 and "one file" in again.output
@@ -179,8 +208,9 @@ def test_manifest_entries_are_complete():
     assert (code["status"], str(code["status_date"])) == ("withdrawn", "2011-03-23")
     assert "HC Deb 23 March 2011, vol 525" in code["status_note"]
     best_value = entries["guidance/best-value-standards-and-intervention"]
-    assert best_value["path"].endswith("/best-value-standards-and-intervention-a-statutory-guide-"
-                                       "for-best-value-authorities")
+    assert best_value["path"].endswith(
+        "/best-value-standards-and-intervention-a-statutory-guide-for-best-value-authorities"
+    )
 
 
 def test_manifest_letter_is_read_in_place_as_correspondence():

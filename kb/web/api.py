@@ -120,7 +120,9 @@ def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
 def cite():
     ref = request.args.get("ref", "").strip()
     if not ref:
-        return jsonify(error="bad_request", message="Give a citation as ?ref=, e.g. s 3(2) LGA 1999."), 400
+        return jsonify(
+            error="bad_request", message="Give a citation as ?ref=, e.g. s 3(2) LGA 1999."
+        ), 400
     if len(ref) > 300:
         return jsonify(error="bad_request", message="A citation is at most 300 characters."), 400
     version = _kb()

@@ -60,7 +60,9 @@ class Registry:
             "# TYPE kb_http_requests_total counter",
         ]
         for (route, method, status), n in requests:
-            out.append(f"kb_http_requests_total{_labels(route=route, method=method, status=status)} {n}")
+            out.append(
+                f"kb_http_requests_total{_labels(route=route, method=method, status=status)} {n}"
+            )
         out += [
             "# HELP kb_http_request_duration_seconds Time to answer a request, by route.",
             "# TYPE kb_http_request_duration_seconds histogram",
@@ -69,7 +71,9 @@ class Registry:
             for bound, n in zip(BUCKETS, h.buckets, strict=True):
                 labels = _labels(route=route, le=_num(bound))
                 out.append(f"kb_http_request_duration_seconds_bucket{labels} {n}")
-            out.append(f"kb_http_request_duration_seconds_bucket{_labels(route=route, le='+Inf')} {h.count}")
+            out.append(
+                f"kb_http_request_duration_seconds_bucket{_labels(route=route, le='+Inf')} {h.count}"
+            )
             out.append(f"kb_http_request_duration_seconds_sum{_labels(route=route)} {h.total:.6f}")
             out.append(f"kb_http_request_duration_seconds_count{_labels(route=route)} {h.count}")
         out += [
@@ -148,18 +152,23 @@ def install(app: Flask) -> None:
         if access_log.isEnabledFor(logging.INFO):
             index = _index_version()
             # The query string is left out: what officers search for is theirs, not the log's.
-            access_log.info(json.dumps({
-                "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                "event": "request",
-                "method": request.method,
-                "path": request.path,
-                "route": route,
-                "status": response.status_code,
-                "ms": round(seconds * 1000, 2),
-                "bytes": response.calculate_content_length(),
-                "index_version": index["version"] if index else None,
-                "remote": request.remote_addr,
-            }, ensure_ascii=False))
+            access_log.info(
+                json.dumps(
+                    {
+                        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                        "event": "request",
+                        "method": request.method,
+                        "path": request.path,
+                        "route": route,
+                        "status": response.status_code,
+                        "ms": round(seconds * 1000, 2),
+                        "bytes": response.calculate_content_length(),
+                        "index_version": index["version"] if index else None,
+                        "remote": request.remote_addr,
+                    },
+                    ensure_ascii=False,
+                )
+            )
         return response
 
     @app.get("/metrics")
