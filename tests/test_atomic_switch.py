@@ -10,6 +10,8 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
+
 from bench.corpus import write_markdown_corpus
 from indexer.build import build
 from kb import store
@@ -17,6 +19,8 @@ from kb.engine import SearchRequest
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings
+
+pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
 
 WAIT_S = 300  # a deadline only a hang reaches; a slow machine just takes longer to get there
 

@@ -25,6 +25,8 @@ import pytest
 from kb.config import PROJECT_ROOT
 from tests.conftest import SAMPLES
 
+pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
+
 CHROMIUM = os.environ.get("KB_TEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 LAUNCH_ARGS = [

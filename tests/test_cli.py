@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.request
 
+import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
@@ -62,6 +63,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_serve_runs_a_production_server(tmp_path):
     env = {**os.environ, **env_for(tmp_path)}
     subprocess.run([sys.executable, "-m", "kb", "build", "--quiet"], env=env, check=True)

@@ -20,6 +20,8 @@ from bench.loadgen import LoadResult, default_probes, run_load
 from bench.serve import kb_serve
 from kb import store
 
+pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
+
 CLIENTS = 20
 ROUNDS = 20  # each client goes through the probe list this many times
 WAIT_S = 300  # only a hang takes this long; a slow machine just takes longer to get there

@@ -13,9 +13,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from bench.corpus import write_markdown_corpus
 from bench.serve import Client, kb_serve, wait_healthy
 from kb import store
+
+pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
 
 WAIT_S = 300  # a deadline only a hang reaches; a slow machine just takes longer to get there
 

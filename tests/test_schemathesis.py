@@ -18,6 +18,8 @@ from schemathesis.checks import (  # noqa: E402
     status_code_conformance,
 )
 
+pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
+
 # Not `positive_data_acceptance`: the query grammar (balanced quotes and brackets, at most 40
 # terms) is more than a JSON schema can say, so a schema-valid `q` may rightly get a 400, whose
 # body the conformance checks still validate.

@@ -204,6 +204,7 @@ def test_an_engine_given_a_malformed_query_does_not_crash(q, sample_kb):
     assert isinstance(response, SearchResponse)
 
 
+@pytest.mark.slow
 def test_searches_from_many_threads_agree(sample_kb):
     queries = ["duty to consult", "pension", "new joiners terms", "consult*"]
     expected = {q: ids(search(sample_kb, q)) for q in queries}

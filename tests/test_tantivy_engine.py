@@ -177,6 +177,7 @@ def test_api_results_have_the_same_keys_as_whoosh(tantivy_kb, whoosh_kb):
 # --- Speed (printed, not asserted) -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_print_latency_of_both_engines(tantivy_kb, whoosh_kb):
     queries = [item.query for item in read_qrels(QRELS)]
     for name, kb in (("whoosh", whoosh_kb), ("tantivy", tantivy_kb)):
