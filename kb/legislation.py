@@ -1,0 +1,133 @@
+"""legislation.gov.uk identifiers: type codes, calendar and regnal years, and URI paths.
+
+Core vocabulary shared by the parser, the manifest, pins and the citation resolver. A document
+path is `type/year/number` with a calendar year (`ukpga/1999/27`), or `type/reign/session/number`
+with a regnal year (`ukpga/Geo6/6-7/48`, `aep/Ann/6/11`, `apgb/Geo3/39-40/14`); anything after
+it is a provision pin, then optionally a version (`enacted`, `made`, a date) and a language
+(`welsh`), as in legislation.gov.uk's own URIs (docs: model/uris.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+# code -> (category, legislation.gov.uk's description); from its URI schema reference.
+TYPES: dict[str, tuple[str, str]] = {
+    "ukpga": ("primary", "UK Public General Acts"),
+    "ukla": ("primary", "UK Local Acts"),
+    "ukppa": ("primary", "UK Private and Personal Acts"),
+    "gbla": ("primary", "Local Acts of the Parliament of Great Britain"),
+    "apgb": ("primary", "Acts of the Parliament of Great Britain"),
+    "gbppa": ("primary", "Private and Personal Acts of the Parliament of Great Britain"),
+    "aep": ("primary", "Acts of the English Parliament"),
+    "aosp": ("primary", "Acts of the Old Scottish Parliament"),
+    "asp": ("primary", "Acts of the Scottish Parliament"),
+    "aip": ("primary", "Acts of the Old Irish Parliament"),
+    "apni": ("primary", "Acts of the Northern Ireland Parliament"),
+    "mnia": ("primary", "Measures of the Northern Ireland Assembly"),
+    "nia": ("primary", "Acts of the Northern Ireland Assembly"),
+    "ukcm": ("primary", "UK Church Measures"),
+    "mwa": ("primary", "Measures of the Welsh Assembly"),
+    "anaw": ("primary", "Acts of the Welsh Assembly"),
+    "asc": ("primary", "Acts of Senedd Cymru"),
+    "uksi": ("secondary", "UK Statutory Instruments"),
+    "ssi": ("secondary", "Scottish Statutory Instruments"),
+    "wsi": ("secondary", "Wales Statutory Instruments"),
+    "nisr": ("secondary", "Northern Ireland Statutory Rules"),
+    "ukci": ("secondary", "UK Church Instruments"),
+    "nisi": ("secondary", "Northern Ireland Orders in Council"),
+    "ukmo": ("secondary", "UK Ministerial Orders"),
+    "nisro": ("secondary", "Northern Ireland Statutory Rules and Orders"),
+    "uksro": ("secondary", "UK Statutory Rules and Orders"),
+    "ukdsi": ("draft", "UK Draft Statutory Instruments"),
+    "sdsi": ("draft", "Scottish Draft Statutory Instruments"),
+    "nidsr": ("draft", "Northern Ireland Draft Statutory Rules"),
+    "nidsi": ("draft", "Northern Ireland Draft Orders in Council"),
+    "wdsi": ("draft", "Welsh Draft Statutory Instruments"),
+    "eur": ("eu", "Regulations originating from the EU"),
+    "eudn": ("eu", "Decisions originating from the EU"),
+    "eudr": ("eu", "Directives originating from the EU"),
+    "eut": ("eu", "EU treaties"),
+}
+PRIMARY = frozenset(code for code, (kind, _) in TYPES.items() if kind == "primary")
+SECONDARY = frozenset(code for code, (kind, _) in TYPES.items() if kind in ("secondary", "draft"))
+EU = frozenset(code for code, (kind, _) in TYPES.items() if kind == "eu")
+
+VERSIONS = frozenset({"enacted", "made", "created", "adopted", "new", "revision", "prospective"})
+LANGUAGES = frozenset({"welsh", "english"})
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_YEAR = re.compile(r"^\d{4}$")
+# A reign: 'Geo6', 'Ann', 'Vict', 'Edw7', 'Will4and1Vict', 'WillandMar'; a session: '6-7', '6'.
+_REIGN = re.compile(r"^[A-Z][A-Za-z]*\d*$")
+_SESSION = re.compile(r"^\d{1,2}(?:-\d{1,2})?$")
+_NUMBER = re.compile(r"^\d+[A-Za-z]?$")
+
+
+@dataclass(frozen=True)
+class LegislationPath:
+    type: str
+    year: str  # '1999', or a regnal year 'Geo6/6-7'
+    number: str
+    pin: str = ""  # 'section/3/2'
+    version: str = ""  # 'enacted', 'made', '2008-04-01'
+    language: str = ""  # 'welsh'
+
+    @property
+    def document(self) -> str:
+        return f"{self.type}/{self.year}/{self.number}"
+
+    @property
+    def regnal(self) -> bool:
+        return "/" in self.year
+
+    @property
+    def path(self) -> str:
+        return f"{self.document}/{self.pin}" if self.pin else self.document
+
+
+def parse_path(value: str) -> LegislationPath | None:
+    """'ukpga/1999/27/section/3', a legislation.gov.uk URL or /id/ URI -> its parts, else None."""
+    path = urlparse(value).path if "://" in value else value
+    steps = [s for s in path.split("/") if s]
+    if steps and steps[0] == "id":
+        steps = steps[1:]
+    if steps and steps[-1] in ("data.xml", "data.feed", "data.htm", "data.pdf"):
+        steps = steps[:-1]
+    if len(steps) < 3 or steps[0] not in TYPES:
+        return None
+    kind = steps[0]
+    if _REIGN.match(steps[1]) and len(steps) >= 4 and _SESSION.match(steps[2]):
+        year, rest = f"{steps[1]}/{steps[2]}", steps[3:]
+    elif _YEAR.match(steps[1]):
+        year, rest = steps[1], steps[2:]
+    else:
+        return None
+    if not rest or not _NUMBER.match(rest[0]):
+        return None
+    number, tail = rest[0], rest[1:]
+    language = version = ""
+    if tail and tail[-1] in LANGUAGES:
+        language, tail = tail[-1], tail[:-1]
+    if tail and (tail[-1] in VERSIONS or _DATE.match(tail[-1])):
+        version, tail = tail[-1], tail[:-1]
+    return LegislationPath(kind, year, number, "/".join(tail), version, language)
+
+
+def document_path(value: str) -> str | None:
+    """The document part of a path or URI: 'ukpga/Geo6/6-7/48/part/1' -> 'ukpga/Geo6/6-7/48'."""
+    parsed = parse_path(value)
+    return parsed.document if parsed else None
+
+
+def split_path(value: str) -> tuple[str, str] | None:
+    """'ukpga/1999/27/section/3/2' -> ('ukpga/1999/27', 'section/3/2'); None if not legislation."""
+    parsed = parse_path(value)
+    return (parsed.document, parsed.pin) if parsed else None
+
+
+def category(code: str) -> str | None:
+    """'primary', 'secondary', 'draft' or 'eu' for a type code; None if unknown."""
+    found = TYPES.get(code)
+    return found[0] if found else None
