@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 import yaml
 
+from kb import legislation
 from kb.config import Settings
 
 # Kinds whose URLs are built from a configured base (never written into the manifest).
@@ -35,8 +36,33 @@ KNOWN = {
 }
 _ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_PIN = re.compile(r"^[A-Za-z]+/[0-9A-Za-z]+(-[0-9A-Za-z]+)?(/[0-9A-Za-z.-]+)*$")
-_LEGISLATION_PATH = re.compile(r"^[a-z]+/\d{4}/\d+$|^[a-z]+/[A-Za-z0-9]+/\d{4}/\d+$")
+# Scope pins, as in legislation.gov.uk's URIs: keyword/number steps ('part/1/chapter/2',
+# 'schedule/8/paragraph/5', 'section/3A', a range 'section/137-139', Roman 'part/I'), a
+# cross-heading slug ('part/1/crossheading/reviews'), a sole unnumbered Schedule ('schedule'),
+# then unnamed sub-levels ('section/3/2/a').
+SCOPE_KEYWORDS = frozenset(
+    {
+        "part",
+        "chapter",
+        "section",
+        "regulation",
+        "article",
+        "rule",
+        "schedule",
+        "paragraph",
+        "annex",
+        "appendix",
+        "title",
+        "division",
+        "subdivision",
+        "crossheading",
+        "pblock",
+    }
+)
+_SCOPE_NUMBER = re.compile(r"^[A-Za-z]{0,2}\d+[A-Za-z]{0,3}(?:-[A-Za-z]{0,2}\d+[A-Za-z]{0,3})?$")
+_SCOPE_ROMAN = re.compile(r"^[IVXLC]+$", re.IGNORECASE)
+_SCOPE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SCOPE_SUB = re.compile(r"^(?:\d+[A-Za-z]{0,3}|[a-z]{1,4})$")
 
 
 class ManifestError(ValueError):
@@ -150,8 +176,10 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
         url = f"{getattr(settings, BASES[kind]).rstrip('/')}/{source_path}"
     elif url and urlparse(url).scheme not in ("http", "https"):
         raise fail(f"'url' must be an http(s) URL, got {url!r}")
-    if kind == "legislation" and not _LEGISLATION_PATH.match(source_path or ""):
-        raise fail(f"'path' must look like 'ukpga/1999/27', got {source_path!r}")
+    if kind == "legislation":
+        problem = legislation_path_problem(source_path or "")
+        if problem:
+            raise fail(problem)
 
     version = str(entry.get("version") or "latest")
     if version not in VERSIONS and not _DATE.match(version):
@@ -165,9 +193,13 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
     if scope in (None, "all", "whole"):
         scope = None
     elif isinstance(scope, list) and scope and all(isinstance(s, str) for s in scope):
-        bad = [s for s in scope if not _PIN.match(s.strip("/"))]
-        if bad:
-            raise fail(f"scope items must be pins like 'part/1' or 'section/137-139': {bad}")
+        for item in scope:
+            problem = scope_pin_problem(item.strip("/"))
+            if problem:
+                raise fail(
+                    f"scope items must be pins like 'part/1', 'part/1/chapter/2', 'section/3A' "
+                    f"or 'section/137-139': {item!r} {problem}"
+                )
         scope = [s.strip("/") for s in scope]
     else:
         raise fail("'scope' must be 'all' or a list of pins ('part/1', 'section/3A')")
@@ -189,6 +221,67 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
         file=str(path),
         extra={k: v for k, v in entry.items() if k not in KNOWN},
     )
+
+
+def legislation_path_problem(path: str) -> str | None:
+    """Why a legislation source's path is not a legislation.gov.uk document path, or None.
+
+    Calendar years ('ukpga/1999/27', 'asp/2023/5', 'uksi/2006/246') and, before 1963, regnal
+    years ('ukpga/Geo6/6-7/48', 'apgb/Geo3/39-40/14', 'aep/Ann/6/11') are both accepted.
+    """
+    shape = "'path' must look like 'ukpga/1999/27' (type/year/number) or, for older Acts, "
+    shape += f"'ukpga/Geo6/6-7/48' (type/reign/session/number), got {path!r}"
+    code = path.split("/")[0]
+    if path and code not in legislation.TYPES and code.lower() in legislation.TYPES:
+        return f"{shape}: type codes are lower-case ('{code.lower()}')"
+    if path and "/" in path and code not in legislation.TYPES and " " not in path:
+        return (
+            f"{shape}: '{code}' is not a legislation.gov.uk type ({', '.join(legislation.TYPES)})"
+        )
+    parsed = legislation.parse_path(path)
+    if parsed is None:
+        return shape
+    if parsed.pin:
+        return f"{shape}: give the document only and put '{parsed.pin}' in 'scope'"
+    if parsed.version or parsed.language:
+        extra = parsed.version or parsed.language
+        return f"{shape}: give the document only ('{parsed.document}'), not '{extra}'"
+    if parsed.document != path:
+        return shape
+    return None
+
+
+def scope_pin_problem(pin: str) -> str | None:
+    """Why a scope item is not a pin as legislation.gov.uk writes them, or None."""
+    steps = pin.split("/")
+    if not pin or any(not step for step in steps):
+        return "is empty or has an empty step"
+    if steps[0] not in SCOPE_KEYWORDS:
+        return f"does not start with a keyword ({', '.join(sorted(SCOPE_KEYWORDS))})"
+    i = 0
+    while i < len(steps):
+        word = steps[i]
+        if word in SCOPE_KEYWORDS:
+            value = steps[i + 1] if i + 1 < len(steps) else None
+            if word == "crossheading":
+                if value is None or not _SCOPE_SLUG.match(value):
+                    return "needs a lower-case slug after 'crossheading'"
+                i += 2
+            elif (
+                value is not None
+                and value not in SCOPE_KEYWORDS
+                and (_SCOPE_NUMBER.match(value) or _SCOPE_ROMAN.match(value))
+            ):
+                i += 2
+            elif word == "schedule":  # a sole Schedule has no number: 'schedule/paragraph/1'
+                i += 1
+            else:
+                return f"needs a number after '{word}' (got {value!r})"
+        elif i and _SCOPE_SUB.match(word) and steps[i - 1] not in ("crossheading",):
+            i += 1  # an unnamed sub-level: 'section/3/2/a'
+        else:
+            return f"has {word!r} where a keyword or a sub-level like '2' or 'a' was expected"
+    return None
 
 
 def _str(value: Any) -> str | None:

@@ -10,8 +10,11 @@ as written, upper-cased.
 
 Instruments are matched by name through a `Registry`: titles (with or without "the" and
 parentheticals), short titles, aliases, acronyms of Act titles ("LGA 1999"), chapter
-numbers ("1999 c. 27") and SI numbers ("SI 2006/246", "S.I. 2006 No. 246"), all
-case-insensitively and tolerant of dots and spacing ("L.G.A. 1999").
+numbers ("1999 c. 27", "6 & 7 Geo. 6 c. 48"), running numbers ("2023 asp 5") and series
+numbers ("SI 2006/246", "S.I. 2006 No. 246", "SSI 2025/281", "SR 2022/7"), all
+case-insensitively and tolerant of dots and spacing ("L.G.A. 1999"). legislation.gov.uk URLs
+and id URIs of every type in kb.legislation.TYPES are read, with calendar or regnal years
+("https://www.legislation.gov.uk/ukpga/Geo6/6-7/48/section/125").
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kb import cite_tokens as tok
+from kb import legislation
 from kb.models import Document
 from kb.pins import oscola, short_citation
 
 LEGISLATION_URL = "https://www.legislation.gov.uk"
 
-_ACT_TYPES = {"ukpga", "ukla", "asp", "anaw", "asc", "nia", "apni", "mwa", "apgb", "aep", "gbla"}
-_SI_TYPES = {"uksi", "ssi", "wsi", "nisr", "nisi", "ukdsi", "sdsi", "wdsi", "nidsr", "uksro"}
 _STOP_WORDS = {"and", "of", "in", "the", "for", "to", "on", "with", "a"}
 _YEAR_END = re.compile(r"\s*,?\s*(\d{4})$")
 _PARENS = re.compile(r"\s*\([^)]*\)")
@@ -47,17 +49,30 @@ class Instrument:
     aliases: tuple[str, ...] = ()
     identifier: str | None = None  # legislation.gov.uk path, ISBN, circular number
     source_url: str | None = None
+    language: str | None = None  # as Document: 'cy' cites a Welsh Act '(dccc 3)'
+    subsidiary_number: str | None = None  # as Document: 'W 171' -> 'SI 2024/1002 (W 171)'
 
     @property
     def is_legislation(self) -> bool:
         return self.doc_type in ("act", "si")
 
     @property
-    def year(self) -> str | None:
+    def path(self) -> legislation.LegislationPath | None:
+        """The legislation.gov.uk path (calendar or regnal) of an Act or SI, or None."""
+        if not self.is_legislation:
+            return None
         for value in (self.identifier, self.id):
-            parts = (value or "").split("/")
-            if len(parts) >= 3 and parts[1].isdigit() and len(parts[1]) == 4:
-                return parts[1]
+            found = legislation.parse_path(value) if value else None
+            if found:
+                return found
+        return None
+
+    @property
+    def year(self) -> str | None:
+        """The calendar year: from a calendar path, else from the title ('… Act 1943')."""
+        path = self.path
+        if path and not path.regnal:
+            return path.year
         found = _YEAR_END.search(self.title)
         return found.group(1) if found else None
 
@@ -71,6 +86,8 @@ class Instrument:
             identifier=self.identifier,
             aliases=list(self.aliases),
             source_url=self.source_url,
+            language=self.language,
+            subsidiary_number=self.subsidiary_number,
         )
 
     @classmethod
@@ -83,6 +100,8 @@ class Instrument:
             aliases=tuple(doc.aliases),
             identifier=doc.identifier,
             source_url=doc.source_url,
+            language=doc.language,
+            subsidiary_number=doc.subsidiary_number,
         )
 
     @classmethod
@@ -100,14 +119,18 @@ class Instrument:
             aliases=tuple(str(a) for a in aliases),
             identifier=identifier,
             source_url=entry.get("source_url") or None,
+            language=entry.get("language") or None,
+            subsidiary_number=entry.get("subsidiary_number") or None,
         )
 
 
 def _guess_type(identifier: str) -> str:
-    kind = identifier.split("/")[0].lower()
-    if kind in _SI_TYPES:
-        return "si"
-    return "act" if kind in _ACT_TYPES else "guidance"
+    """'act' for primary legislation, 'si' for secondary and EU-origin, else 'guidance'."""
+    path = legislation.parse_path(identifier)
+    kind = legislation.category(path.type) if path else None
+    if kind == "primary":
+        return "act"
+    return "si" if kind in ("secondary", "draft", "eu") else "guidance"
 
 
 @dataclass(frozen=True)
@@ -247,13 +270,9 @@ def _names(inst: Instrument) -> tuple[list[str], list[str]]:
             yearless = title[: found.start()]
             if len(yearless.split()) >= _MIN_YEARLESS_WORDS:
                 derived.append(yearless)
-    path = (inst.identifier or inst.id).split("/")
-    if len(path) == 3 and path[1].isdigit() and path[2].isdigit():
-        kind, year, number = path
-        if kind in _ACT_TYPES:
-            derived += [f"{year} c {number}", f"{year} chapter {number}"]
-        elif kind in _SI_TYPES:
-            derived += [f"SI {year}/{number}", f"SI {year} No {number}", f"{year} No {number}"]
+    path = inst.path
+    if path:
+        derived += _number_names(path)
     elif inst.identifier:
         derived.append(inst.identifier)
     acronym = _acronym(inst.title) if inst.doc_type == "act" else None
@@ -265,6 +284,23 @@ def _names(inst: Instrument) -> tuple[list[str], list[str]]:
             if not re.search(r"\d", alias):
                 derived.append(f"{alias} {year}")
     return explicit, derived
+
+
+def _number_names(path: legislation.LegislationPath) -> list[str]:
+    """Names from the number: '1999 c 27', '6 & 7 Geo 6 c 48', '2023 asp 5', 'SSI 2025/281'."""
+    names: list[str] = []
+    chapter = legislation.chapter_citation(path)
+    if chapter:
+        when = chapter.rsplit(" c ", 1)[0]
+        names += [chapter, f"{when} chapter {path.number}"]
+    for words in legislation.RUNNING_NUMBERS.get(path.type, ()):
+        names.append(f"{path.year} {words} {path.number}")
+    prefix = legislation.SERIES.get(path.type)
+    if prefix and not path.regnal:
+        for each in (prefix, *legislation.SERIES_ALIASES.get(path.type, ())):
+            names += [f"{each} {path.year}/{path.number}", f"{each} {path.year} No {path.number}"]
+        names.append(f"{path.year} No {path.number}")
+    return list(dict.fromkeys(names))
 
 
 # --- registry ----------------------------------------------------------------------------
@@ -299,6 +335,8 @@ class Registry:
                     aliases=aliases,
                     identifier=inst.identifier or old.identifier,
                     source_url=inst.source_url or old.source_url,
+                    language=inst.language or old.language,
+                    subsidiary_number=inst.subsidiary_number or old.subsidiary_number,
                 )
             merged[inst.id] = inst
         return cls(merged)

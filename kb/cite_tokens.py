@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kb.legislation import TYPES
+
 # Spelled keyword -> pin keyword. Single-letter "r" (rule) is left out: in prose it is noise.
 _KEYWORDS = {
     "section": ("sections", "section", "secs", "sec", "ss", "s"),
@@ -52,15 +54,15 @@ _MERGE_GAP = re.compile(r"\s*,?\s*(?:(?:of|in)\s+)?", re.IGNORECASE)
 _ROMAN = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$", re.IGNORECASE)
 _ROMAN_VALUE = {"I": 1, "V": 5, "X": 10}
 
-# legislation.gov.uk types accepted in a bare path ("ukpga/1999/27/section/3").
-LEGISLATION_TYPES = (
-    "ukpga|ukla|uksi|ukdsi|ukcm|ukmo|uksro|ukci|ukppa|apgb|aep|aosp|gbla|asp|ssi|sdsi|"
-    "anaw|asc|mwa|wsi|wdsi|nia|apni|mnia|nisr|nisi|nisro|nidsr|eur|eudn|eudr"
-)
+# legislation.gov.uk types (kb.legislation.TYPES), longest first so 'ukpga' is not read as 'uk…'.
+LEGISLATION_TYPES = "|".join(sorted(TYPES, key=len, reverse=True))
+# A URL or bare path: type, then a calendar year or a regnal year (reign/session), then the
+# number: 'ukpga/1999/27', 'ukpga/Geo6/6-7/48', 'aep/Ann/6/11' (see kb.legislation).
 _URL = re.compile(
-    r"(?:(?:https?://)?(?:www\.)?legislation\.gov\.uk/(?:id/)?(?P<type>[a-z]+)"
+    rf"(?:(?:https?://)?(?:www\.)?legislation\.gov\.uk/(?:id/)?(?P<type>{LEGISLATION_TYPES})"
     rf"|(?<![\w/.])(?P<bare>{LEGISLATION_TYPES}))"
-    r"/(?P<year>\d{4})/(?P<number>\d+)(?P<rest>(?:/[\w.+-]+)*)/?",
+    r"/(?:(?P<year>\d{4})|(?P<reign>[A-Z][A-Za-z]*\d*)/(?P<session>\d{1,2}(?:-\d{1,2})?))"
+    r"/(?P<number>\d+)(?P<rest>(?:/[\w.+-]+)*)/?",
     re.IGNORECASE,
 )
 # URL segments that end the pinpoint: versions, formats, extents and point-in-time dates.
@@ -308,7 +310,8 @@ def scan_urls(text: str) -> list[UrlToken]:
         while text[end - 1] in ".,;:-":  # sentence punctuation after the URL
             end -= 1
         rest = text[match.start("rest") : end] if match["rest"] else ""
-        identifier = f"{kind}/{match['year']}/{match['number']}"
+        year = match["year"] or f"{match['reign']}/{match['session']}"
+        identifier = f"{kind}/{year}/{match['number']}"
         tokens.append(UrlToken(identifier, url_pin(rest), match.start(), end))
     return tokens
 

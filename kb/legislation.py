@@ -60,7 +60,7 @@ LANGUAGES = frozenset({"welsh", "english"})
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _YEAR = re.compile(r"^\d{4}$")
 # A reign: 'Geo6', 'Ann', 'Vict', 'Edw7', 'Will4and1Vict', 'WillandMar'; a session: '6-7', '6'.
-_REIGN = re.compile(r"^[A-Z][A-Za-z]*\d*$")
+_REIGN = re.compile(r"^[A-Z][A-Za-z0-9]*$")
 _SESSION = re.compile(r"^\d{1,2}(?:-\d{1,2})?$")
 _NUMBER = re.compile(r"^\d+[A-Za-z]?$")
 
@@ -131,3 +131,100 @@ def category(code: str) -> str | None:
     """'primary', 'secondary', 'draft' or 'eu' for a type code; None if unknown."""
     found = TYPES.get(code)
     return found[0] if found else None
+
+
+# --- citation forms ----------------------------------------------------------------------
+#
+# How each type is cited (OSCOLA 4th edn, and the guides that restate it; the sources are
+# listed in tests/test_legislation.py's docstring). A UK Act is cited by its short title and
+# calendar year alone, also before 1963 (the regnal year and chapter are optional there);
+# devolved primary legislation adds its running number in brackets; secondary legislation
+# adds its series number after a comma.
+
+# Primary legislation cited with a running number: code -> (English, Welsh) abbreviation.
+# 'Crofting Reform etc Act 2007 (asp 7)', 'Learner Travel (Wales) Measure 2008 (nawm 2)',
+# 'Mesur Teithio gan Ddysgwyr (Cymru) 2008 (mccc 2)', 'Public Health (Wales) Act 2017 (anaw 2)'.
+RUNNING_NUMBERS: dict[str, tuple[str, str]] = {
+    "asp": ("asp", "asp"),
+    "mwa": ("nawm", "mccc"),
+    "anaw": ("anaw", "dccc"),
+    "asc": ("asc", "asc"),  # Acts of Senedd Cymru (from 2020): by analogy with anaw
+}
+# Secondary legislation: code -> series prefix of 'PREFIX year/number'. Welsh SIs and Northern
+# Ireland Orders in Council are UK SIs with a subsidiary number: 'SI 2024/1002 (W 171)',
+# 'SI 1994/426 (NI 1)'. Drafts, ministerial orders and church instruments have no series number.
+SERIES: dict[str, str] = {
+    "uksi": "SI",
+    "wsi": "SI",
+    "nisi": "SI",
+    "ssi": "SSI",
+    "nisr": "SR",
+    "uksro": "SR & O",
+    "nisro": "SR & O (NI)",
+}
+# Extra prefixes a series number is also written with ('W.S.I. 2026/1', Legislation (Wales)
+# Act 2019, s 37Z1); used only to recognise citations, never to write them.
+SERIES_ALIASES: dict[str, tuple[str, ...]] = {"wsi": ("WSI",), "nisr": ("SR (NI)", "NISR")}
+# Acts numbered by chapter: '1999 c 27', '6 & 7 Geo 6 c 48'.
+CHAPTERED = frozenset(
+    {"ukpga", "ukla", "ukppa", "gbla", "apgb", "gbppa", "aep", "aosp", "aip", "apni", "nia"}
+)
+
+_THE = re.compile(r"^the\s+", re.IGNORECASE)
+# legislation.gov.uk appends editorial notes to some titles: 'Election Act 1707(repealed)'.
+_NOTE = re.compile(r"\s*\((?:repealed|revoked|spent|prospective)\)\s*$", re.IGNORECASE)
+_EEA = re.compile(r"\s*\(Text with EEA relevance\)\s*$", re.IGNORECASE)
+_REIGN_PART = re.compile(r"^(\d*)([A-Za-z]+?)(\d*)$")
+
+
+def citation_title(title: str, code: str = "") -> str:
+    """The title as OSCOLA writes it: no leading 'The', no editorial '(repealed)', '(NI)' for
+    Acts of the Parliament of Northern Ireland, no '(Text with EEA relevance)'."""
+    text = " ".join(title.split())
+    text = _NOTE.sub("", text)
+    if code in EU:
+        text = _EEA.sub("", text)
+    text = _THE.sub("", text)
+    if code == "apni":
+        text = text.replace("(Northern Ireland)", "(NI)")
+    return text
+
+
+def regnal_year(path: LegislationPath) -> str | None:
+    """'Geo6/6-7' -> '6 & 7 Geo 6'; 'Will4and1Vict/7' -> '7 Will 4 & 1 Vict'; None if calendar."""
+    if not path.regnal:
+        return None
+    reign, session = path.year.split("/")
+    names = []
+    for part in reign.split("and"):
+        found = _REIGN_PART.match(part)
+        if not found:
+            return None
+        lead, name, numeral = found.groups()
+        names.append(" ".join(bit for bit in (lead, name, numeral) if bit))
+    return f"{session.replace('-', ' & ')} {' & '.join(names)}"
+
+
+def chapter_citation(path: LegislationPath) -> str | None:
+    """'1999 c 27', '6 & 7 Geo 6 c 48'; None for types not numbered by chapter."""
+    if path.type not in CHAPTERED:
+        return None
+    return f"{regnal_year(path) or path.year} c {path.number}"
+
+
+def running_number(path: LegislationPath, language: str = "") -> str | None:
+    """'asp 5', 'nawm 7', 'dccc 3' (Welsh); None for types cited without one."""
+    found = RUNNING_NUMBERS.get(path.type)
+    if not found:
+        return None
+    welsh = language in ("cy", "welsh") or path.language == "welsh"
+    return f"{found[1] if welsh else found[0]} {path.number}"
+
+
+def series_number(path: LegislationPath, subsidiary: str = "") -> str | None:
+    """'SI 2006/246', 'SSI 2025/281', 'SR 2022/1', 'SI 2024/1002 (W 171)'; None if no series."""
+    prefix = SERIES.get(path.type)
+    if not prefix or path.regnal:
+        return None
+    number = f"{prefix} {path.year}/{path.number}"
+    return f"{number} ({subsidiary})" if subsidiary else number

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kb import legislation
+
 DOC_TYPES = (
     "act",
     "si",
@@ -80,6 +82,9 @@ class Document:
     valid_to: str | None = None
     published: str | None = None
     extent: str | None = None
+    # Citation fields a parser fills for legislation (see kb.pins.oscola):
+    language: str | None = None  # 'en' or 'cy' (dc:language); Welsh titles cite 'dccc 3'
+    subsidiary_number: str | None = None  # 'W 171', 'Cy 171', 'NI 1': ukm:AlternativeNumber
     sample: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -103,8 +108,27 @@ class Document:
         return None
 
     @property
+    def legislation_path(self) -> legislation.LegislationPath | None:
+        """The legislation.gov.uk path of an Act or SI (from identifier, else id), or None."""
+        if not self.is_legislation:
+            return None
+        for value in (self.identifier, self.id):
+            found = legislation.parse_path(value) if value else None
+            if found:
+                return found
+        return None
+
+    @property
+    def citation_title(self) -> str:
+        """The title as cited: legislation without a leading 'The' (OSCOLA), guidance as is."""
+        if not self.is_legislation:
+            return self.title
+        path = self.legislation_path
+        return legislation.citation_title(self.title, path.type if path else "")
+
+    @property
     def cite_name(self) -> str:
-        return self.short_title or self.title
+        return self.short_title or self.citation_title
 
     @classmethod
     def from_front_matter(cls, meta: dict[str, Any]) -> Document:
@@ -149,6 +173,8 @@ class Document:
             valid_to=_date(meta.get("valid_to"), "valid_to"),
             published=_date(meta.get("published"), "published"),
             extent=_str(meta.get("extent")),
+            language=_str(meta.get("language")),
+            subsidiary_number=_str(meta.get("subsidiary_number")),
             sample=bool(meta.get("sample", False)),
             extra=extra,
         )
@@ -218,6 +244,8 @@ class Passage:
     duty: str = "none"  # "duty", "power" or "none" (indexer/duties.py)
     holders: list[str] = field(default_factory=list)  # who the duty or power falls on
     cites: list[str] = field(default_factory=list)  # ids of provisions this passage cites
+    operative: bool = True  # False: prelims, signature, explanatory note (not the law itself)
+    notes: str = ""  # annotations and footnotes shown with the passage, never searched as text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from kb import legislation
 from kb.models import Document
 
 # Keywords that are followed by a number, then by unnamed sub-levels: (2), (a), (i).
@@ -116,24 +117,40 @@ def display_label(pin: str) -> str:
 
 
 def oscola(doc: Document, pin: str | None, heading: str = "") -> str:
-    """The citation a lawyer can paste, e.g. 'Local Government Act 1999, s 3(2)'."""
+    """The citation a lawyer can paste, e.g. 'Local Government Act 1999, s 3(2)'.
+
+    Legislation follows OSCOLA per type (kb.legislation: RUNNING_NUMBERS, SERIES):
+    'Education (Scotland) Act 2025 (asp 11), s 1', 'Climate Change (Scotland) Act 2009
+    (Scottish Carbon Budgets) Amendment Regulations 2025, SSI 2025/281, reg 1'.
+    """
     where = label(pin) if pin and not pin.startswith("heading/") else ""
-    if doc.doc_type == "act":
-        base = doc.title
-    elif doc.doc_type == "si":
-        number = _si_number(doc)
-        base = f"{doc.title}, {number}" if number else doc.title
-    else:
-        year = doc.year
-        base = doc.title
-        if doc.publisher and year:
-            base = f"{doc.publisher}, {doc.title} ({year})"
-        elif year:
-            base = f"{doc.title} ({year})"
-        if not where and heading:
-            where = f"'{heading}'"
-        return f"{base} {where}".strip() if where.startswith("para") else _join(base, where)
-    return _join(base, where)
+    if doc.is_legislation:
+        return _join(legislation_name(doc), where)
+    year = doc.year
+    base = doc.title
+    if doc.publisher and year:
+        base = f"{doc.publisher}, {doc.title} ({year})"
+    elif year:
+        base = f"{doc.title} ({year})"
+    if not where and heading:
+        where = f"'{heading}'"
+    return f"{base} {where}".strip() if where.startswith("para") else _join(base, where)
+
+
+def legislation_name(doc: Document) -> str:
+    """An instrument as OSCOLA cites it whole: title (without 'The'), then its number:
+    'Charities (Regulation and Administration) (Scotland) Act 2023 (asp 5)',
+    'Transfer of Undertakings (Protection of Employment) Regulations 2006, SI 2006/246',
+    'Parliament (Elections and Meeting) Act 1943' (pre-1963 Acts: title and calendar year)."""
+    title = doc.citation_title
+    path = doc.legislation_path
+    if path is None:
+        return title
+    running = legislation.running_number(path, doc.language or "")
+    if running:
+        return f"{title} ({running})"
+    number = legislation.series_number(path, doc.subsidiary_number or "")
+    return f"{title}, {number}" if number else title
 
 
 def short_citation(doc: Document, pin: str | None, heading: str = "") -> str:
@@ -145,12 +162,9 @@ def short_citation(doc: Document, pin: str | None, heading: str = "") -> str:
 
 
 def _si_number(doc: Document) -> str | None:
-    if not doc.identifier:
-        return None
-    parts = doc.identifier.split("/")
-    if len(parts) >= 3 and parts[0].endswith("si"):
-        return f"SI {parts[1]}/{parts[2]}"
-    return None
+    """'SI 2006/246', 'SSI 2025/281', 'SI 2024/1002 (W 171)'; None without a series number."""
+    path = doc.legislation_path
+    return legislation.series_number(path, doc.subsidiary_number or "") if path else None
 
 
 def _join(base: str, where: str) -> str:

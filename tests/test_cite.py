@@ -137,6 +137,22 @@ def test_url_variations(scheme, www, id_, tail):
     assert [r.id for r in refs] == [f"{LGA}/section/3/2"]
 
 
+@pytest.mark.parametrize("id_", ["id/", ""])
+@pytest.mark.parametrize("tail", ["", "/", "/1991-02-01", "/data.xml", "/enacted"])
+def test_regnal_url_variations(id_, tail):
+    reg = Registry.from_instruments(
+        [Instrument("ukpga/Geo6/6-7/48", "Parliament (Elections and Meeting) Act 1943")]
+    )
+    url = f"https://www.legislation.gov.uk/{id_}ukpga/Geo6/6-7/48/section/125{tail}"
+    found = resolve(url, reg)
+    assert found.id == "ukpga/Geo6/6-7/48/section/125"
+    assert found.citation == "Parliament (Elections and Meeting) Act 1943, s 125"
+    assert found.url() == "https://www.legislation.gov.uk/ukpga/Geo6/6-7/48/section/125"
+    assert [r.id for r in find_citations(f"See {url}.", reg)] == [found.id]
+    assert resolve("s 125 of 6 & 7 Geo. 6 c. 48", reg).id == found.id
+    assert resolve("section 125 of the 1943 Act", reg).id == found.id
+
+
 @pytest.mark.parametrize(
     ("numeral", "number"),
     [("I", "1"), ("II", "2"), ("III", "3"), ("IV", "4"), ("V", "5"), ("IX", "9"), ("XIV", "14")],

@@ -93,6 +93,65 @@ def test_oscola_and_short_citations(doc, pin, oscola, short):
     assert pins.short_citation(doc, pin) == short
 
 
+SI_WITH_THE = Document(
+    id="uksi/2006/246",
+    title="The Transfer of Undertakings (Protection of Employment) Regulations 2006",
+    doc_type="si",
+    status="in_force",
+    identifier="uksi/2006/246",
+)
+REGNAL = Document(
+    id="ukpga/Geo6/6-7/48",
+    title="Parliament (Elections and Meeting) Act 1943",
+    doc_type="act",
+    status="in_force",
+    identifier="ukpga/Geo6/6-7/48",
+    source_url="https://www.legislation.gov.uk/ukpga/Geo6/6-7/48",
+)
+ASP = Document(
+    id="asp/2023/5",
+    title="Charities (Regulation and Administration) (Scotland) Act 2023",
+    doc_type="act",
+    status="in_force",
+    identifier="asp/2023/5",
+)
+
+
+@pytest.mark.parametrize(
+    "doc,pin,oscola,short",
+    [
+        (  # dc:title keeps "The"; OSCOLA drops it (tests/test_legislation.py has the sources)
+            SI_WITH_THE,
+            "regulation/4/1",
+            "Transfer of Undertakings (Protection of Employment) Regulations 2006, SI 2006/246, "
+            "reg 4(1)",
+            "Transfer of Undertakings (Protection of Employment) Regulations 2006 reg 4(1)",
+        ),
+        (
+            REGNAL,
+            "section/125",
+            "Parliament (Elections and Meeting) Act 1943, s 125",
+            "Parliament (Elections and Meeting) Act 1943 s 125",
+        ),
+        (
+            ASP,
+            "section/1/2",
+            "Charities (Regulation and Administration) (Scotland) Act 2023 (asp 5), s 1(2)",
+            "Charities (Regulation and Administration) (Scotland) Act 2023 s 1(2)",
+        ),
+    ],
+)
+def test_oscola_per_legislation_type(doc, pin, oscola, short):
+    assert pins.oscola(doc, pin) == oscola
+    assert pins.short_citation(doc, pin) == short
+
+
+def test_regnal_source_url_pinpoints_the_provision():
+    assert pins.source_url(REGNAL, "section/125") == (
+        "https://www.legislation.gov.uk/ukpga/Geo6/6-7/48/section/125"
+    )
+
+
 def test_unnumbered_guidance_heading_is_cited_by_its_heading():
     assert pins.short_citation(GUIDE, "heading/scope", "Scope") == (
         "Best value statutory guide 2024 'Scope'"
