@@ -1,29 +1,40 @@
 """Parse legislation.gov.uk CLML (`…/data.xml`) into a corpus document.
 
 One provision per anchor, named as legislation.gov.uk names it (`section-3-2-a`,
-`regulation-13A`, `schedule-8-paragraph-5`). Choices worth knowing (see corpus/sources/README.md):
+`regulation-13A`, `schedule-8-paragraph-5`). Every CLML element is rendered by a small handler
+(`HANDLERS`, element name -> function); an element without one keeps its text (a paragraph), so
+nothing is dropped silently. Choices worth knowing (see corpus/sources/README.md):
 
-- Commentaries (F, C, I, E, M notes) become an unanchored "Annotations" blockquote directly under
-  the provision they are attached to, so they are part of that provision's text and show with it.
+- All the text of a provision is kept, in reading order: every `P1para`/`P2para`…, closing words
+  after its paragraphs, unnumbered `P` blocks, lists, tables, formulae; text directly under a
+  Part, Schedule or P1group follows its heading.
+- Prelims (long title, preamble, enacting formula), signatures and explanatory notes are their
+  own passages, pinned as legislation.gov.uk pins them (`introduction`, `signature`, `note`) and
+  marked `operative="false"`: shown and searchable, never presented as the law itself.
+- Commentaries (F, C, I, E, M notes) and footnotes are an "Annotations" / "Footnotes"
+  blockquote marked `{role="annotation"}` directly under the provision that first refers to
+  them, once per document. indexer/passages.py keeps them out of the searchable text.
 - A provision inserted by another instrument carries `amended_by="<path>/section/N"` (from the
   citations in its F notes); an amending provision carries `amends="<path>/section/N"`. The text
   it inserts is quoted (a blockquote) inside the amending provision and never gets a pin.
 - Repealed text (the ". . ." placeholder or Status="Repealed") is marked `status="repealed"`;
   Status="Prospective" is marked `status="prospective"`.
+- A table of contents (a `…/contents` response) or a metadata-only response is refused.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
 from lxml import etree
 
 from indexer.corpus import anchored, escape_text, heading, markdown_table, sha256_bytes
+from kb.legislation import EU, PRIMARY, SECONDARY, document_path, parse_path
 from kb.models import Document
 
 NS = "http://www.legislation.gov.uk/namespaces/legislation"
@@ -38,12 +49,14 @@ ATTRIBUTION = (
     "Source: legislation.gov.uk (The National Archives)."
 )
 PUBLISHER = "The National Archives (legislation.gov.uk)"
-ACT_TYPES = {"ukpga", "ukla", "asp", "anaw", "asc", "mwa", "nia", "aep", "aosp", "apgb", "apni"}
-SI_TYPES = {"uksi", "ssi", "wsi", "nisr", "nisi", "ukmo", "uksro", "ukci", "ukdsi", "sdsi"}
-VERSION_SUFFIXES = {"enacted", "made", "created", "adopted", "new", "revision"}
+VERSION_SUFFIXES = {"enacted", "made", "created", "adopted", "new", "revision", "prospective"}
+LANGUAGE_SUFFIXES = {"welsh", "english"}
 PROVISIONS = ("P1", "P2", "P3", "P4", "P5", "P6")
 GROUPS = ("P1group", "P2group", "P3group")
-DIVISIONS = ("Part", "Chapter", "Pblock", "PsubBlock", "Schedule")
+EU_DIVISIONS = ("Division", "EUPart", "EUTitle", "EUChapter", "EUSection", "EUSubsection")
+DIVISIONS = ("Part", "Chapter", "Pblock", "PsubBlock", "Schedule", *EU_DIVISIONS)
+MAIN = ("Primary", "Secondary", "EURetained")
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DOTS = re.compile(r"^[\s.…]*$")
 _ROMAN = re.compile(r"^(?=[IVXLC]+$)C{0,3}(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$", re.I)
@@ -107,9 +120,29 @@ def parse_xml(data: bytes) -> etree._Element:
     return root
 
 
+def main_content(root: etree._Element) -> etree._Element:
+    """The text of the legislation (<Primary>, <Secondary>, <EURetained>); refuse anything else.
+
+    A table of contents (`…/contents`) carries prelims and a <Contents> list but no provisions:
+    made into a document it would pass for an in-force instrument holding only its long title.
+    """
+    if root.find(q("Contents")) is not None:
+        raise CLMLError(
+            "refused: this is a table of contents (a …/contents response), not the text of the "
+            "legislation; fetch …/data.xml instead"
+        )
+    for name in MAIN:
+        found = root.find(q(name))
+        if found is not None:
+            return found
+    raise CLMLError(
+        "no <Primary>, <Secondary> or <EURetained> text: not a document (a metadata-only response?)"
+    )
+
+
 def check(data: bytes) -> None:
     """Validator for the fetcher: a body that fails here never replaces the cached copy."""
-    parse_xml(data)
+    main_content(parse_xml(data))
 
 
 # --- metadata -------------------------------------------------------------------------------
@@ -135,6 +168,8 @@ def legislation_path(uri: str) -> str:
     parts = [p for p in urlparse(uri).path.split("/") if p]
     if parts and parts[0] == "id":
         parts = parts[1:]
+    if parts and parts[-1] in LANGUAGE_SUFFIXES:
+        parts = parts[:-1]
     while parts and (parts[-1] in VERSION_SUFFIXES or _DATE.match(parts[-1])):
         parts = parts[:-1]
     if parts and parts[-1] == "data.xml":
@@ -160,18 +195,28 @@ def _date(value: str | None) -> str | None:
         return None
 
 
+def own_path(root: etree._Element) -> str:
+    """The document path the CLML names itself by: 'ukpga/1999/27', 'ukpga/Geo6/6-7/48'."""
+    for uri in (
+        root.get("IdURI"),
+        root.get("DocumentURI"),
+        _first(root, "ukm:Metadata/dc:identifier"),
+    ):
+        found = document_path(uri or "")
+        if found:
+            return found
+    return ""
+
+
 def read_meta(root: etree._Element, path: str | None = None) -> Meta:
-    own = legislation_path(root.get("IdURI") or root.get("DocumentURI") or "")
-    if not own:
-        own = legislation_path(_first(root, "ukm:Metadata/dc:identifier") or "")
-    own = "/".join(own.split("/")[:3])
-    path = path or own
+    path = path or own_path(root)
     if not path:
         raise CLMLError("no document URI in the CLML and no path given")
-    kind = path.split("/")[0]
-    if kind in ACT_TYPES:
+    parsed = parse_path(path)
+    kind = parsed.type if parsed else path.split("/")[0]
+    if kind in PRIMARY:
         doc_type = "act"
-    elif kind in SI_TYPES:
+    elif kind in SECONDARY or kind in EU:  # EU-origin legislation is cited by its articles
         doc_type = "si"
     else:
         category = _first(root, ".//ukm:DocumentCategory/@Value")
@@ -247,34 +292,66 @@ def in_scope(pin: str, scope: Iterable[str]) -> bool:
     return False
 
 
-# --- rendering ------------------------------------------------------------------------------
+# --- rendering: context --------------------------------------------------------------------
 
 
 @dataclass
 class Ctx:
     meta: Meta
-    own_path: str  # the path the CLML URIs use
+    own_path: str  # the document path the CLML URIs use ('ukpga/1999/27', 'aep/Ann/6/11')
     provision_word: str  # section, regulation, article, rule
     scope: list[str] | None
     commentaries: dict[str, etree._Element]
     labels: dict[str, str]
+    footnotes: dict[str, etree._Element] = field(default_factory=dict)
+    footnote_labels: dict[str, str] = field(default_factory=dict)  # id -> "1", "2" …
     statuses: list[tuple[str, str | None]] = field(default_factory=list)  # (pin, status) of P1s
-    matched: int = 0  # provisions inside the scope
+    matched: int = 0  # provisions and text blocks inside the scope
     anchors: set[str] = field(default_factory=set)
+    shown: set[str] = field(default_factory=set)  # notes already shown (once per document)
+    amends: list[list[str]] = field(default_factory=list)  # targets, per open provision
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Where a handler is: the enclosing pin, heading level, scope and inherited status."""
+
+    pin: str
+    level: int
+    included: bool
+    status: str | None = None
+    group: etree._Element | None = None  # the P1group round a P1
+    loose: bool = False  # in prelims and notes, where numbers and titles are plain text
+
+    def inside(self, **changes) -> Frame:
+        return replace(self, **changes)
+
+
+def _emit(ctx: Ctx, frame: Frame) -> bool:
+    """Is text at this point kept (inside the scope)?"""
+    return frame.included or ctx.scope is None
+
+
+Handler = Callable[[etree._Element, Ctx, Frame], list[str]]
+
+# A handler's block starting with this is glued onto the block before it (AppendText: the
+# punctuation and words that close a quotation, such as "; and").
+_GLUE = "\x00"
+
+
+# --- rendering: inline text ----------------------------------------------------------------
 
 
 def _pin(el: etree._Element, ctx: Ctx, fallback: str) -> str:
-    uri = el.get("DocumentURI") or el.get("IdURI")
-    if uri:
-        full = legislation_path(uri)
-        prefix = ctx.own_path + "/"
-        if full.startswith(prefix):
-            return full[len(prefix) :]
+    for uri in (el.get("IdURI"), el.get("DocumentURI")):
+        parsed = parse_path(uri or "")
+        if parsed and parsed.document == ctx.own_path and parsed.pin:
+            return parsed.pin
     return fallback
 
 
 def _number(el: etree._Element) -> str:
-    """'Part I' -> 'I'; '(a)' -> 'a'; '3A.' -> '3A'."""
+    """'Part I' -> 'I'; '(a)' -> 'a'; '3A.' -> '3A'; 'Article 1' -> '1'."""
     for tag in ("Pnumber", "Number"):
         child = el.find(q(tag))
         if child is not None:
@@ -287,27 +364,29 @@ def _number(el: etree._Element) -> str:
 def _title(el: etree._Element | None) -> str:
     if el is None:
         return ""
-    title = el.find(q("Title"))
-    if title is None:
-        block = el.find(q("TitleBlock"))
-        title = block.find(q("Title")) if block is not None else None
-    return _inline(title) if title is not None else ""
+    parts = [c for c in el if local(c) in ("Title", "Subtitle")]
+    block = el.find(q("TitleBlock"))
+    if block is not None:
+        parts += [c for c in block if local(c) in ("Title", "Subtitle")]
+    return " ".join(_inline(t) for t in parts)
+
+
+_MARKS = {"Term": "**", "Strong": "**", "Bold": "**", "Emphasis": "*", "Italic": "*"}
+_NO_TEXT = ("CommentaryRef", "FootnoteRef", "MarginNoteRef")
 
 
 def _inline(el: etree._Element) -> str:
-    """Markdown for mixed content, source text escaped."""
+    """Markdown for mixed content, source text escaped; note references dropped."""
     out = [escape_text(el.text or "")] if el.text else []
     for child in el:
         name = local(child)
-        inner = _inline(child)
-        if name in ("CommentaryRef", "FootnoteRef", "MarginNoteRef"):
-            inner = ""
-        elif name == "Term" and inner.strip():
-            inner = f"**{inner.strip()}**"
-        elif name in ("Emphasis", "Italic") and inner.strip():
-            inner = f"*{inner.strip()}*"
-        elif name in ("Strong", "Bold") and inner.strip():
-            inner = f"**{inner.strip()}**"
+        inner = "" if name in _NO_TEXT or not name else _inline(child)
+        mark = _MARKS.get(name)
+        if mark and inner.strip():
+            # the spaces stay outside the marks, so words never run together or apart
+            lead = inner[: len(inner) - len(inner.lstrip())]
+            trail = inner[len(inner.rstrip()) :]
+            inner = f"{lead}{mark}{inner.strip()}{mark}{trail}"
         out.append(inner)
         if child.tail:
             out.append(escape_text(child.tail))
@@ -316,10 +395,6 @@ def _inline(el: etree._Element) -> str:
 
 def _clean(text: str) -> str:
     return " ".join(text.split())
-
-
-def _in_table(el: etree._Element) -> bool:
-    return next(el.iterancestors(q("Tabular")), None) is not None
 
 
 def _cell(cell: etree._Element) -> str:
@@ -354,40 +429,50 @@ def _tabular(el: etree._Element) -> list[str]:
     return blocks
 
 
-def _own_refs(el: etree._Element, group: etree._Element | None = None) -> list[str]:
-    """Commentary ids referenced by this provision itself, not by its sub-provisions."""
-    refs: list[str] = []
-    if local(el) in DIVISIONS:  # a Part's own notes sit on its number and title only
-        stack = [c for c in el if local(c) in ("Number", "Title", "TitleBlock")]
-    else:
-        stack = list(el)
-        if group is not None and group.find(q("Title")) is not None:
-            stack.insert(0, group.find(q("Title")))
-    while stack:
-        node = stack.pop(0)
-        if not isinstance(node.tag, str) or local(node) in PROVISIONS + ("P1group",):
-            continue
-        ref = node.get("Ref") if local(node) == "CommentaryRef" else node.get("CommentaryRef")
-        if ref and ref not in refs:
-            refs.append(ref)
-        stack = list(node) + stack
+# --- rendering: notes (commentaries and footnotes) ------------------------------------------
+
+
+def _own_refs(el: etree._Element, stop: tuple[str, ...]) -> list[tuple[str, str]]:
+    """("c"|"f", id) of the notes this element refers to itself, not its sub-provisions.
+
+    The descent stops at the `stop` elements (sub-provisions, nested divisions), except inside
+    a BlockAmendment: notes on quoted text belong to the amending provision.
+    """
+    refs: list[tuple[str, str]] = []
+
+    def visit(node: etree._Element, quoted: bool) -> None:
+        for child in node:
+            name = local(child)
+            if not name or (name in stop and not quoted):
+                continue
+            if name == "FootnoteRef":
+                ref = ("f", child.get("Ref") or "")
+            elif name == "CommentaryRef":
+                ref = ("c", child.get("Ref") or "")
+            else:
+                ref = ("c", child.get("CommentaryRef") or "")
+            if ref[1] and ref not in refs:
+                refs.append(ref)
+            visit(child, quoted or name == "BlockAmendment")
+
+    ref = el.get("CommentaryRef")
+    if ref:
+        refs.append(("c", ref))
+    visit(el, False)
     return refs
 
 
-def _annotations(
-    refs: list[str], ctx: Ctx, shown: frozenset[str] = frozenset()
-) -> tuple[str | None, list[str]]:
-    """The blockquote of notes, and the provisions that amended this one (from F notes).
+def _notes(refs: list[tuple[str, str]], ctx: Ctx) -> tuple[str | None, list[str]]:
+    """The notes blockquote (not yet shown ones only) and the provisions that amended this one.
 
-    A note already shown on an enclosing provision is not repeated on its sub-provisions.
+    Each note is shown once, on the first provision that refers to it: the same commentary on
+    a run of sibling provisions is not repeated on each.
     """
-    lines, amended_by = [], []
-    for ref in refs:
-        note = ctx.commentaries.get(ref)
-        if note is None or ref in shown:
+    commentary, footnotes, amended_by = [], [], []
+    for kind, ref in refs:
+        note = (ctx.commentaries if kind == "c" else ctx.footnotes).get(ref)
+        if note is None:
             continue
-        text = _clean(" ".join(_inline(t) for t in note.iter(q("Text"))))
-        lines.append(f"> - **{ctx.labels.get(ref, note.get('Type', ''))}** {text}")
         if note.get("Type") == "F":
             subs = [s.get("URI") for s in note.iter(q("CitationSubRef")) if s.get("URI")]
             cites = subs or [c.get("URI") for c in note.iter(q("Citation")) if c.get("URI")]
@@ -395,9 +480,23 @@ def _annotations(
                 target = legislation_path(uri)
                 if target and target not in amended_by:
                     amended_by.append(target)
-    if not lines:
+        if (kind, ref) in ctx.shown:
+            continue
+        ctx.shown.add((kind, ref))
+        text = _clean(" ".join(_inline(t) for t in note.iter(q("Text"))))
+        if kind == "c":
+            commentary.append(f"> - **{ctx.labels.get(ref, note.get('Type', ''))}** {text}")
+        else:
+            number = ctx.footnote_labels.get(ref, ref)
+            footnotes.append(f"> - **{escape_text(number)}** {text}")
+    blocks = []
+    if commentary:
+        blocks.append("> **Annotations**\n>\n" + "\n".join(commentary))
+    if footnotes:
+        blocks.append("> **Footnotes**\n>\n" + "\n".join(footnotes))
+    if not blocks:
         return None, amended_by
-    return "> **Annotations**\n>\n" + "\n".join(lines), amended_by
+    return '{role="annotation"}\n' + "\n>\n".join(blocks), amended_by
 
 
 def _status_of(el: etree._Element, text: str, inherited: str | None) -> str | None:
@@ -411,16 +510,19 @@ def _status_of(el: etree._Element, text: str, inherited: str | None) -> str | No
     return inherited
 
 
+# --- rendering: block amendments ------------------------------------------------------------
+
+
 def _amend_target(block: etree._Element, intro: etree._Element, ctx: Ctx) -> str | None:
-    """Where a BlockAmendment's text goes: 'ukpga/1999/27/section/3A' or 'ukpga/1999/27/section/3/4'."""
+    """Where a BlockAmendment's text goes: 'ukpga/1999/27/section/3A' or '…/section/3/4'."""
     cites = [c.get("URI") for c in intro.iter(q("Citation")) if c.get("URI")]
     subs = [c.get("URI") for c in intro.iter(q("CitationSubRef")) if c.get("URI")]
     if not cites and not subs:
         return None
-    doc = "/".join(legislation_path((cites or subs)[-1]).split("/")[:3])
+    doc = document_path((cites or subs)[-1]) or legislation_path((cites or subs)[-1])
     first = next((e for e in block.iter(*[q(t) for t in PROVISIONS])), None)
     word = "regulation" if block.get("TargetClass") == "secondary" else "section"
-    intro_text = " ".join(intro.itertext())
+    intro_text = " ".join(t for c in intro if local(c) != "BlockAmendment" for t in c.itertext())
     named = _TARGET.search(intro_text)
     if first is not None and local(first) == "P1":
         return f"{doc}/{word}/{_number(first)}"
@@ -432,86 +534,329 @@ def _amend_target(block: etree._Element, intro: etree._Element, ctx: Ctx) -> str
     return doc
 
 
-def _quote(block: etree._Element) -> str:
-    """The text a BlockAmendment inserts, as a blockquote: quoted, never a provision here."""
+def _quote_lines(el: etree._Element, pending: str = "") -> list[str]:
+    """The quoted text, line by line, in reading order: numbers, headings, text, tables."""
     lines: list[str] = []
-    pending = ""
-    for el in block.iter():
-        name = local(el)
-        if _in_table(el):
-            continue  # written with its Tabular
+    for child in el:
+        name = local(child)
+        if not name or name in _NO_TEXT:
+            continue
         if name == "Tabular":
-            lines += [b.replace("\n", "\n> ") for b in _tabular(el)]
-        elif name == "P1group":
-            pending = _clean(_title(el))
-        elif name in PROVISIONS:
-            num = _number(el)
-            num = num if name == "P1" else f"({num})" if num else ""
-            if name == "P1" and pending:
-                lines.append(f"{num} {pending}".strip())
+            lines += _tabular(child)
+        elif name in DIVISIONS or name in GROUPS:
+            number = (
+                _clean(_inline(child.find(q("Number"))))
+                if child.find(q("Number")) is not None
+                else ""
+            )
+            title = _clean(_title(child))
+            if name == "P1group" and child.find(q("P1")) is not None:
+                pending = title  # "3A Title": written with the number
+            elif number or title:
+                lines.append(f"{number} {title}".strip())
+            reference = child.find(q("Reference"))
+            if reference is not None and _clean(_inline(reference)):
+                lines.append(_clean(_inline(reference)))
+            lines += _quote_lines(child, "" if name != "P1group" else pending)
+            if name == "P1group":
                 pending = ""
-            else:
-                pending = num
-        elif name == "Text":
-            text = _clean(_inline(el))
+        elif name in PROVISIONS:
+            pnumber = child.find(q("Pnumber"))
+            num = _clean(_inline(pnumber)) if pnumber is not None else ""
+            if name != "P1" and num and not num.startswith("("):
+                num = f"({num})"
+            if name == "P1" and pending:  # "3A Title" is a line of its own
+                lines.append(f"{num} {pending}".strip())
+                num = ""
+            elif pending:
+                lines.append(pending)
+            pending = ""
+            lines += _quote_lines(child, num)
+        elif name in ("Number", "Title", "Subtitle", "TitleBlock", "Pnumber", "Reference"):
+            continue  # written with their parent
+        elif name in ("UnorderedList", "OrderedList"):
+            lines += _list(child, None, None)
+        elif len(child) and not _is_mixed(child):
+            lines += _quote_lines(child, pending)
+            pending = ""
+        else:
+            text = _clean(_inline(child))
             if pending:
                 text = f"{pending} {text}".strip()
                 pending = ""
-            lines.append(text)
+            if text:
+                lines.append(text)
+    if pending:
+        lines.append(pending)
+    return lines
+
+
+def _quote(block: etree._Element) -> str:
+    """The text a BlockAmendment inserts, as a blockquote: quoted, never a provision here."""
+    lines = [line.replace("\n", "\n> ") for line in _quote_lines(block)]
     body = "\n>\n".join(f"> {line}" for line in lines if line)
-    return body or "> " + _clean(" ".join(block.itertext()))
+    return body or "> " + escape_text(_clean(" ".join(block.itertext())))
 
 
-@dataclass
-class Out:
-    """Blocks of one provision: its own (head, text, notes) and its sub-provisions."""
+# --- rendering: handlers --------------------------------------------------------------------
 
-    head: str
-    text: list[str] = field(default_factory=list)
-    notes: str | None = None
-    children: list[str] = field(default_factory=list)
-
-    def render(self) -> list[str]:
-        own = [self.head] + self.text + ([self.notes] if self.notes else [])
-        return own + self.children
+_INLINE_TAGS = {
+    "Emphasis", "Strong", "Italic", "Bold", "Underline", "SmallCaps", "Superior", "Inferior",
+    "Uppercase", "Expanded", "Term", "Definition", "Citation", "CitationSubRef", "InternalLink",
+    "ExternalLink", "Abbreviation", "Acronym", "Addition", "Substitution", "Repeal",
+    "InlineAmendment", "Span", "Character", *_NO_TEXT,
+}  # fmt: skip
 
 
-def _provision(
-    el: etree._Element,
-    ctx: Ctx,
-    parent_pin: str,
-    level: int,
-    included: bool,
-    inherited: str | None,
-    group: etree._Element | None = None,
-    shown: frozenset[str] = frozenset(),
+def _is_mixed(el: etree._Element) -> bool:
+    """Mixed content (text with inline markup) is one paragraph; anything else holds blocks."""
+    if (el.text or "").strip():
+        return True
+    return any(local(c) in _INLINE_TAGS or (c.tail or "").strip() for c in el)
+
+
+def _seq(
+    children: Iterable[etree._Element], ctx: Ctx, frame: Frame, into: list[str] | None = None
 ) -> list[str]:
+    """Blocks for a run of elements, each by its handler, in order (added to `into`)."""
+    blocks: list[str] = [] if into is None else into
+    for child in children:
+        name = local(child)
+        if not name:
+            continue
+        for block in HANDLERS.get(name, _other)(child, ctx, frame):
+            if block.startswith(_GLUE):
+                glue = block[len(_GLUE) :]
+                if blocks and not blocks[-1].lstrip().startswith(("{", "#")):
+                    blocks[-1] = blocks[-1].rstrip("\n") + glue
+                elif glue.strip():
+                    blocks.append(glue.strip())
+            else:
+                blocks.append(block)
+    return blocks
+
+
+def _other(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    """Any element without a handler: its text as a paragraph, or its blocks, never dropped."""
+    if not _emit(ctx, frame) and not len(el):
+        return []
+    if _is_mixed(el):
+        if not _emit(ctx, frame):
+            return []
+        text = _clean(_inline(el))
+        return [text] if text else []
+    return _seq(el, ctx, frame)
+
+
+def _skip(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    if frame.loose and local(el) in ("Number", "Title", "Subtitle"):
+        return _other(el, ctx, frame)
+    return []  # written by the parent (numbers, titles) or not text (references, metadata)
+
+
+def _text(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    if not _emit(ctx, frame):
+        return []
+    if ctx.scope is not None:
+        ctx.matched += 1
+    if not _is_mixed(el) and len(el):
+        return _seq(el, ctx, frame)  # e.g. a Text holding only a Formula or an Image
+    text = _clean(_inline(el))
+    return [text] if text else []
+
+
+def _append_text(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    if not _emit(ctx, frame):
+        return []
+    return [_GLUE + _clean(_inline(el))]
+
+
+def _list(el: etree._Element, ctx: Ctx | None, frame: Frame | None) -> list[str]:
+    if ctx is not None and frame is not None and not _emit(ctx, frame):
+        return []
+    items = []
+    for item in el.iterchildren(q("ListItem")):
+        text = _clean(" ".join(_inline(t) for t in item.iter(q("Text"))))
+        items.append(f"- {text}" if text else "-")
+    return ["\n".join(items)] if items else []
+
+
+def _table(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    if not _emit(ctx, frame):
+        return []
+    if ctx.scope is not None:
+        ctx.matched += 1  # a Schedule can be just a table
+    return _tabular(el)
+
+
+def _formula(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    if not _emit(ctx, frame):
+        return []
+    blocks = []
+    for child in el:
+        if local(child) == "math":
+            text = _clean(" ".join(t for t in child.itertext()))
+            if text:
+                blocks.append(escape_text(text))
+        else:
+            blocks += _seq([child], ctx, frame)
+    return blocks
+
+
+def _placeholder(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    """Figures, forms and images are not reproduced: a marker, then any words they carry."""
+    if not _emit(ctx, frame):
+        return []
+    marker = escape_text(f"[{local(el)}]")
+    words = [_clean(_inline(c)) for c in el.iter(q("Number"), q("Title"), q("Text"))]
+    return [" ".join([marker, *[w for w in words if w]])]
+
+
+def _block_amendment(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    if not _emit(ctx, frame):
+        return []
+    intro = el.getparent()
+    where = _amend_target(el, intro, ctx) if intro is not None else None
+    if where and ctx.amends and where not in ctx.amends[-1]:
+        ctx.amends[-1].append(where)
+    return [_quote(el)]
+
+
+def _container(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    """Body, Schedules, ScheduleBody, EUBody, P, Para, BlockText…: their children, in order."""
+    head = []
+    title = _clean(_title(el)) if local(el) in ("Schedules", "Appendix") else ""
+    blocks = _seq(el, ctx, frame)
+    if title and blocks:
+        head = [heading(min(frame.level, 6), title)]
+    return head + blocks
+
+
+def _unnumbered(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    """An unnumbered P: its blocks; anchored when legislation.gov.uk gives it a pin of its own
+
+    (`aosp/1707/8/paragraph/p3`), so that it is citable and never runs into the text before it.
+    """
+    pin = _pin(el, ctx, "")
+    if not pin or pin.replace("/", "-") in ctx.anchors:
+        return _container(el, ctx, frame)
+    included = frame.included or ctx.scope is None or in_scope(pin, ctx.scope)
+    notes, _ = _notes(_own_refs(el, PROVISIONS + DIVISIONS), ctx) if included else (None, [])
+    blocks = _container(el, ctx, frame.inside(included=included, pin=pin))
+    if not blocks or not included or not _joins(blocks[0]):
+        return blocks
+    ctx.anchors.add(pin.replace("/", "-"))
+    attrs = {"status": _status_of(el, "", frame.status) or ""}
+    if frame.loose:
+        attrs["operative"] = "false"
+    head = anchored(pin.replace("/", "-"), blocks[0], **attrs)
+    return [head, *blocks[1:], *([notes] if notes else [])]
+
+
+def _heading_text(el: etree._Element) -> str:
+    number = el.find(q("Number"))
+    text = _clean(escape_text(" ".join(number.itertext()))) if number is not None else ""
+    title = _clean(_title(el))
+    reference = el.find(q("Reference"))  # a Schedule's marginal reference ("Section 3")
+    ref = _clean(_inline(reference)) if reference is not None else ""
+    return " ".join(t for t in (text, title, f"({ref})" if ref else "") if t)
+
+
+def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     name = local(el)
     num = _number(el)
+    status = _status_of(el, "", frame.status)
+    parent = frame.pin
+    if name == "Part":
+        base = f"{parent}/part" if parent.startswith("schedule") else "part"
+        pin = _pin(el, ctx, f"{base}/{num}")
+    elif name == "Chapter":
+        pin = _pin(el, ctx, f"{parent}/chapter/{num}" if parent else f"chapter/{num}")
+    elif name == "Schedule":
+        pin = _pin(el, ctx, f"schedule/{num}" if num else "schedule")
+    elif name in EU_DIVISIONS:
+        pin = _pin(el, ctx, "")  # EU divisions are pinned only where the CLML names them
+    else:
+        pin = ""  # cross-headings take no pin of their own
+    included = frame.included or ctx.scope is None or (bool(pin) and in_scope(pin, ctx.scope))
+    inner = frame.inside(pin=pin or parent, level=frame.level + 1, included=included, status=status)
+    stop = DIVISIONS + PROVISIONS + ("P1group",)
+    notes, _ = _notes(_own_refs(el, stop), ctx) if included else (None, [])  # before its children
+    blocks = _seq(el, ctx, inner)
+    if not blocks:
+        return []
+    text = _heading_text(el)
+    if not pin:
+        head = heading(min(frame.level, 6), text or "Cross-heading")
+    else:
+        attrs = {"status": status} if status and status != frame.status else {}
+        head = heading(min(frame.level, 6), text, pin.replace("/", "-"), **attrs)
+    return [head] + ([notes] if notes else []) + blocks
+
+
+def _group(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    """P1group (and P2group, P3group): a titled wrapper round provisions or unnumbered text.
+
+    With numbered provisions inside, the title goes on the first one's heading (P1) or, for
+    the lower groups, is a heading of its own. With only unnumbered text inside, the title is a
+    heading and the text follows it.
+    """
+    status = _status_of(el, "", frame.status)
+    numbered = el.find(q("P1")) is not None and local(el) == "P1group"
+    if numbered:
+        return _seq(el, ctx, frame.inside(status=status, group=el))
+    title = _clean(_title(el))
+    notes = None
+    if title and _emit(ctx, frame):
+        notes, _ = _notes(_own_refs(el, PROVISIONS + GROUPS), ctx)
+    blocks = _seq(el, ctx, frame.inside(status=status, level=frame.level + 1, group=None))
+    if not title or not blocks or not _emit(ctx, frame):
+        return blocks
+    return [heading(min(frame.level, 6), title)] + ([notes] if notes else []) + blocks
+
+
+def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    name = local(el)
+    num = _number(el)
+    parent = frame.pin
     if name == "P1":
-        in_schedule = parent_pin.startswith("schedule/")
-        base = f"{parent_pin}/paragraph" if in_schedule else ctx.provision_word
+        base = f"{parent}/paragraph" if parent.startswith("schedule") else ctx.provision_word
         pin = _pin(el, ctx, f"{base}/{num}")
     else:
-        pin = _pin(el, ctx, f"{parent_pin}/{num}")
-    included = included or ctx.scope is None or in_scope(pin, ctx.scope)
-    para = el.find(q(f"{name}para"))
-    own_text = _clean(
-        " ".join(
-            t
-            for c in (para if para is not None else [])
-            if local(c) == "Text"
-            for t in c.itertext()
-        )
+        pin = _pin(el, ctx, f"{parent}/{num}")
+    included = frame.included or ctx.scope is None or in_scope(pin, ctx.scope)
+    first = next(
+        (t for p in el.iterchildren(q(f"{name}para")) for t in p.iterchildren(q("Text"))), None
     )
-    status = _status_of(el, own_text, inherited)
-    if group is not None:
-        status = _status_of(group, "", status)
-        if status is None and _DOTS.match(_clean(_title(group)).replace("\\", "")):
-            status = _status_of(el, _clean(_title(group)).replace("\\", ""), status)
-    refs = _own_refs(el, group)
-    notes, amended_by = _annotations(refs, ctx, shown)
-    shown = shown | set(refs)
+    status = _status_of(
+        el, _clean("".join(first.itertext())) if first is not None else "", frame.status
+    )
+    group = frame.group if frame.group is not None and local(frame.group) == "P1group" else None
+    if group is not None and name == "P1":
+        group_title = _clean(_title(group)).replace("\\", "")
+        if status is None and _DOTS.match(group_title):
+            status = _status_of(el, group_title, status)
+    inner = Frame(pin=pin, level=frame.level + 1, included=included, status=status)
+    # Notes first: a note this provision shares with its sub-provisions is shown here.
+    refs = _own_refs(el, PROVISIONS + ("P1group",))
+    if group is not None and group.find(q("P1")) is el:
+        refs = _own_refs_title(group) + refs
+    notes, amended_by = _notes(refs, ctx) if included else (None, [])
+
+    # Own text up to the first sub-provision, then the sub-provisions, then closing words:
+    # all of it, from every P1para / P2para … in order.
+    ctx.amends.append([])
+    own: list[str] = []
+    rest: list[str] = []
+    target = own
+    content = [c for c in el if local(c) not in ("Pnumber", "Title")]
+    for part in content:
+        for child in part if local(part) == f"{name}para" else [part]:
+            cname = local(child)
+            if cname in PROVISIONS or cname in GROUPS:
+                target = rest
+            _seq([child], ctx, inner, into=target)
+    amends = ctx.amends.pop()
     attrs: dict[str, str] = {}
     if status:
         attrs["status"] = status
@@ -520,141 +865,120 @@ def _provision(
     extent = (group if group is not None else el).get("RestrictExtent") or el.get("RestrictExtent")
     if extent and extent != ctx.meta.extent:
         attrs["extent"] = extent
-
-    anchor = pin.replace("/", "-")
-    out = Out(head="")
-    amends: list[str] = []
-    target = out.text
-    children_started = False
-    for child in para if para is not None else []:
-        cname = local(child)
-        if cname in PROVISIONS or cname in GROUPS:
-            children_started = True
-            target = out.children
-            if cname in GROUPS:  # P1group … P3group: a titled wrapper round provisions
-                for sub in child:
-                    if local(sub) in PROVISIONS:
-                        target.extend(
-                            _provision(sub, ctx, pin, level + 1, included, status, child, shown)
-                        )
-            else:
-                target.extend(_provision(child, ctx, pin, level + 1, included, status, None, shown))
-        elif cname == "BlockAmendment":
-            where = _amend_target(child, para, ctx)
-            if where and where not in amends:
-                amends.append(where)
-            (out.children if children_started else out.text).append(_quote(child))
-        elif cname in ("UnorderedList", "OrderedList"):
-            items = []
-            for item in child.findall(q("ListItem")):
-                text = _clean(" ".join(_inline(t) for t in item.iter(q("Text"))))
-                items.append(f"- {text}")
-            target.append("\n".join(items))
-        elif cname == "AppendText":  # punctuation closing a quotation: dropped after a quote
-            if target and not target[-1].startswith(">"):
-                target[-1] = target[-1] + escape_text(_clean("".join(child.itertext())))
-        elif cname == "Tabular":
-            target.extend(_tabular(child))
-        elif cname in ("Text", "Para"):
-            parts = [child] if cname == "Text" else child.iter(q("Text"), q("Tabular"))
-            for part in (p for p in parts if not _in_table(p)):
-                if local(part) == "Tabular":
-                    target.extend(_tabular(part))
-                elif line := _clean(_inline(part)):
-                    target.append(line)
-        elif isinstance(child.tag, str):
-            text = _clean(escape_text(" ".join(child.itertext())))
-            if text:
-                target.append(text)
     if amends:
         attrs["amends"] = " ".join(amends)
+    if frame.loose:
+        attrs["operative"] = "false"
 
-    if included:
-        ctx.matched += 1
-    if name == "P1" and included:
+    if not included:
+        return rest  # only sub-provisions named in the scope
+    ctx.matched += 1
+    if name == "P1":
         ctx.statuses.append((pin, status))
     # Revised texts can hold two versions of one provision (e.g. for England and for Wales):
     # the first keeps the anchor, a later one is shown, unanchored, as part of it.
-    duplicate = included and anchor in ctx.anchors
-    if included:
-        ctx.anchors.add(anchor)
+    anchor = pin.replace("/", "-")
+    duplicate = anchor in ctx.anchors
+    ctx.anchors.add(anchor)
     if name == "P1":
         title = _clean(_title(group)) if group is not None and group.find(q("P1")) is el else ""
         if title and _DOTS.match(title.replace("\\", "")):
             title = ""
-        text = f"{escape_text(num)} {title}".strip()
+        pnumber = _clean("".join(el.findtext(q("Pnumber")) or ""))
+        shown = pnumber if " " in pnumber else num  # "Article 1" (EU) as it is printed
+        text = f"{escape_text(shown)} {title}".strip()
         if duplicate:
-            out.head = f"**{text}** (another version{', extent ' + extent if extent else ''})\n"
+            head = f"**{text}** (another version{', extent ' + extent if extent else ''})\n"
         else:
-            out.head = heading(min(level, 6), text, anchor, **attrs)
+            head = heading(min(frame.level, 6), text, anchor, **attrs)
     else:
-        first = out.text.pop(0) if out.text and not out.text[0].startswith("|") else ""
-        text = f"({escape_text(num)}) {first}".strip()
-        out.head = text + "\n" if duplicate else anchored(anchor, text, **attrs)
-    out.notes = notes
-    if not included:
-        return out.children  # only sub-provisions named in the scope
-    return out.render()
+        lead = own.pop(0) if own and _joins(own[0]) else ""
+        text = f"({escape_text(num)}) {lead}".strip()
+        head = text + "\n" if duplicate else anchored(anchor, text, **attrs)
+    return [head, *own, *([notes] if notes else []), *rest]
 
 
-def _division(
-    el: etree._Element, ctx: Ctx, parent_pin: str, level: int, included: bool, inherited: str | None
+def _joins(block: str) -> bool:
+    """Can this block follow a provision number on its line? (Plain text, not a table …)"""
+    return not block.startswith(("|", ">", "- ", "{", "#")) and "\n" not in block.strip()
+
+
+def _own_refs_title(group: etree._Element) -> list[tuple[str, str]]:
+    title = group.find(q("Title"))
+    refs = [("c", group.get("CommentaryRef"))] if group.get("CommentaryRef") else []
+    return refs + (_own_refs(title, ()) if title is not None else [])
+
+
+# --- rendering: prelims, signatures, explanatory notes (not operative) ----------------------
+
+
+def _non_operative(
+    el: etree._Element, ctx: Ctx, frame: Frame, fallback: str, title: str, skip=("Title",)
 ) -> list[str]:
-    name = local(el)
-    num = _number(el)
-    status = _status_of(el, "", inherited)
-    if name == "Part":
-        base = f"{parent_pin}/part" if parent_pin.startswith("schedule/") else "part"
-        pin = _pin(el, ctx, f"{base}/{num}")
-    elif name == "Chapter":
-        pin = _pin(el, ctx, f"{parent_pin}/chapter/{num}" if parent_pin else f"chapter/{num}")
-    elif name == "Schedule":
-        pin = _pin(el, ctx, f"schedule/{num}" if num else "schedule")
-    else:
-        pin = parent_pin  # cross-headings take no pin of their own
-    own_included = (
-        included
-        or ctx.scope is None
-        or (name not in ("Pblock", "PsubBlock") and in_scope(pin, ctx.scope))
-    )
-    blocks = _walk(el, ctx, pin, level + 1, own_included, status)
+    """A passage that is part of the document but not its law: marked operative="false"."""
+    if ctx.scope is not None:
+        return []
+    quiet = frame.inside(included=True, level=2, pin=fallback, loose=True)
+    blocks = _seq([c for c in el if local(c) not in skip], ctx, quiet)
     if not blocks:
         return []
-    title = _clean(_title(el))
-    notes, _ = _annotations(_own_refs(el), ctx)
-    if name in ("Pblock", "PsubBlock"):
-        head = heading(min(level, 6), title or "Cross-heading")
-    else:
-        number = (
-            _clean(escape_text(" ".join(el.find(q("Number")).itertext())))
-            if el.find(q("Number")) is not None
-            else ""
-        )
-        attrs = {"status": status} if status and status != inherited else {}
-        head = heading(min(level, 6), f"{number} {title}".strip(), pin.replace("/", "-"), **attrs)
-    return [head] + ([notes] if notes else []) + blocks
+    pin = _pin(el, ctx, fallback)
+    anchor, n = pin.replace("/", "-"), 2
+    while anchor in ctx.anchors:
+        anchor, n = f"{pin.replace('/', '-')}-{n}", n + 1
+    ctx.anchors.add(anchor)
+    notes, _ = _notes(_own_refs(el, ()), ctx)
+    head = heading(1, title, anchor, operative="false")
+    return [head, *blocks, *([notes] if notes else [])]
 
 
-def _walk(
-    el: etree._Element, ctx: Ctx, pin: str, level: int, included: bool, inherited: str | None
-) -> list[str]:
-    blocks: list[str] = []
-    for child in el:
-        name = local(child)
-        if name in DIVISIONS:
-            blocks += _division(child, ctx, pin, level, included, inherited)
-        elif name == "P1group":
-            group_status = _status_of(child, "", inherited)
-            for p1 in child.findall(q("P1")):
-                blocks += _provision(p1, ctx, pin, level, included, group_status, group=child)
-        elif name == "P1":
-            blocks += _provision(child, ctx, pin, level, included, inherited)
-        elif name in ("ScheduleBody", "Schedules", "Body"):
-            blocks += _walk(child, ctx, pin, level, included, inherited)
-        elif name == "Tabular" and (included or ctx.scope is None):
-            ctx.matched += 1  # a Schedule can be just a table
-            blocks += _tabular(child)
-    return blocks
+def _prelims(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    return _non_operative(el, ctx, frame, "introduction", "Introductory Text")
+
+
+def _signature(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    return _non_operative(el, ctx, frame, "signature", "Signature", skip=())
+
+
+def _explanatory(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    title = _clean(_title(el)) or "Explanatory Note"
+    return _non_operative(el, ctx, frame, "note", title)
+
+
+def _earlier_orders(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    title = _clean(_title(el)) or "Note as to Earlier Commencement Orders"
+    return _non_operative(el, ctx, frame, "earlier-orders", title)
+
+
+HANDLERS: dict[str, Handler] = {
+    **dict.fromkeys(PROVISIONS, _provision),
+    **dict.fromkeys(GROUPS, _group),
+    **dict.fromkeys(DIVISIONS, _division),
+    **dict.fromkeys(
+        ("Body", "Schedules", "ScheduleBody", "EUBody", "Appendix", "Para", "BlockText",
+         "Attachments", "Attachment", "ListItem", "Where", "Group"),
+        _container,
+    ),
+    "P": _unnumbered,
+    **dict.fromkeys(("PrimaryPrelims", "SecondaryPrelims", "EUPrelims"), _prelims),
+    "SignedSection": _signature,
+    "ExplanatoryNotes": _explanatory,
+    "EarlierOrders": _earlier_orders,
+    "Text": _text,
+    "AppendText": _append_text,
+    "UnorderedList": _list,
+    "OrderedList": _list,
+    "Tabular": _table,
+    "Formula": _formula,
+    **dict.fromkeys(("Figure", "Form", "Image", "IncludedDocument"), _placeholder),
+    "BlockAmendment": _block_amendment,
+    **dict.fromkeys(
+        ("Pnumber", "Number", "Title", "Subtitle", "TitleBlock", "Reference", *_NO_TEXT,
+         "Metadata", "Contents", "Commentaries", "Footnotes", "MarginNotes", "Versions",
+         "Resources"),
+        _skip,
+    ),
+}  # fmt: skip
 
 
 def _label_commentaries(root: etree._Element, commentaries: dict) -> dict[str, str]:
@@ -673,8 +997,11 @@ def _label_commentaries(root: etree._Element, commentaries: dict) -> dict[str, s
 
 
 def _provision_word(meta: Meta) -> str:
+    kind = meta.path.split("/")[0]
     if meta.doc_type == "act":
         return "section"
+    if kind in EU:
+        return "article"
     title = meta.title.lower()
     if " order" in title:
         return "article"
@@ -717,27 +1044,22 @@ def parse_clml(
 ) -> tuple[Document, str]:
     """CLML bytes -> (Document, Markdown body) in the corpus format."""
     root = parse_xml(data)
-    own = legislation_path(root.get("IdURI") or root.get("DocumentURI") or "")
+    main = main_content(root)
     meta = read_meta(root, path)
     commentaries = {c.get("id"): c for c in root.iter(q("Commentary")) if c.get("id")}
     ctx = Ctx(
         meta=meta,
-        own_path="/".join(own.split("/")[:3]) or meta.path,
+        own_path=own_path(root) or document_path(meta.path) or meta.path,
         provision_word=_provision_word(meta),
         scope=[s for s in scope] if scope else None,
         commentaries=commentaries,
         labels=_label_commentaries(root, commentaries),
+        footnotes={f.get("id"): f for f in root.iter(q("Footnote")) if f.get("id")},
     )
-    main = root.find(q("Primary"))
-    if main is None:
-        main = root.find(q("Secondary"))
-    if main is None:
-        raise CLMLError("no <Primary> or <Secondary> content (is this a contents-only document?)")
-    blocks: list[str] = []
-    long_title = main.find(f"{q('PrimaryPrelims')}/{q('LongTitle')}")
-    if long_title is not None and ctx.scope is None:
-        blocks.append(_clean(_inline(long_title)))
-    blocks += _walk(main, ctx, "", 1, False, None)
+    for ref in (r.get("Ref") for r in root.iter(q("FootnoteRef"))):
+        if ref and ref not in ctx.footnote_labels:
+            ctx.footnote_labels[ref] = str(len(ctx.footnote_labels) + 1)
+    blocks = _seq(main, ctx, Frame(pin="", level=1, included=False))
     if ctx.scope is not None and not ctx.matched:
         raise CLMLError(f"the scope {', '.join(ctx.scope)} matched no provision")
     status, note = _document_status(meta, ctx.statuses)
@@ -749,6 +1071,10 @@ def parse_clml(
         info["made"] = meta.made
     if ctx.scope is not None:
         info["scope"] = list(ctx.scope)
+    language = (root.get(XML_LANG) or _first(root, "ukm:Metadata/dc:language") or "").lower()
+    own_field = "language" in {f.name for f in fields(Document)}  # kb.models may carry it
+    if language and not own_field:
+        info["language"] = language
     document = Document(
         id=meta.path,
         title=meta.title,
@@ -767,6 +1093,7 @@ def parse_clml(
         valid_from=meta.valid_from or meta.enacted or meta.made,
         extent=meta.extent,
         extra=info,
+        **({"language": language or None} if own_field else {}),
     )
     return document, "\n".join(b.rstrip("\n") + "\n" for b in blocks)
 

@@ -2,6 +2,15 @@
 
 The rules are those of corpus/README.md: anchor lines name provisions, a node's own text runs to
 the next anchor or heading, and a node with text of its own is a passage.
+
+Two markers from the legislation parser are carried onto the passage:
+
+- `operative="false"` on an anchor (prelims, signatures, explanatory notes): the passage's
+  `operative` is False, so pages, the API and ranking can tell it from the law itself;
+- a block marked `{role="annotation"}` (commentaries, footnotes; also, in legislation, a
+  blockquote headed **Annotations** or **Footnotes**, as older crawls wrote them) is shown with
+  its node (it stays in `markdown`) but is not part of the searchable `text`: it is kept apart,
+  in the passage's `notes`.
 """
 
 from __future__ import annotations
@@ -43,8 +52,8 @@ class ParsedDocument:
 
 
 def parse_document(document: Document, body: str) -> ParsedDocument:
-    nodes = parse_nodes(document, body)
-    return ParsedDocument(document, nodes, make_passages(document, nodes))
+    nodes, notes = _parse(document, body)
+    return ParsedDocument(document, nodes, make_passages(document, nodes, notes))
 
 
 def _blocks(tokens: list[Token]) -> list[list[Token]]:
@@ -103,8 +112,24 @@ def _is_prefix(parent: str, child: str) -> bool:
     return child.startswith(parent + "/")
 
 
+_NOTE_HEADS = ("Annotations", "Footnotes")
+
+
+def _is_note(opener: Token, attrs: dict[str, str], text: str, legislation: bool) -> bool:
+    """Commentary or footnotes: shown with the node, not searched as its text."""
+    if attrs.get("role") == "annotation":
+        return True
+    return legislation and opener.type == "blockquote_open" and text.startswith(_NOTE_HEADS)
+
+
 def parse_nodes(document: Document, body: str) -> list[Node]:
+    return _parse(document, body)[0]
+
+
+def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[str]]]:
+    """The nodes, and the plain text of the notes (annotations, footnotes) of each node's pin."""
     legislation = document.is_legislation
+    notes: dict[str, list[str]] = {}
     body = _quote_anchor_ids(body)
     source_lines = body.splitlines()
     tokens = _md.parse(body)
@@ -138,6 +163,11 @@ def parse_nodes(document: Document, body: str) -> list[Node]:
         text = plain_text(block)
         lines = opener.map or (0, 0)
         source = "\n".join(source_lines[lines[0] : lines[1]]).strip()
+
+        if anchor is None and current is not None and _is_note(opener, attrs, text, legislation):
+            current.markdown = f"{current.markdown}\n\n{source}".strip()
+            notes.setdefault(current.pin, []).append(text)
+            continue
 
         if opener.type == "heading_open":
             level = int(opener.tag[1])
@@ -212,7 +242,7 @@ def parse_nodes(document: Document, body: str) -> list[Node]:
             )
         current.markdown = f"{current.markdown}\n\n{source}".strip()
         current.text = f"{current.text} {text}".strip()
-    return nodes
+    return nodes, notes
 
 
 def _para_label(pin: str) -> str:
@@ -228,8 +258,11 @@ def _parent_for(pin: str, nodes: list[Node], headings: list) -> Node | None:
     return next((n for _, _, n in reversed(headings) if n is not None), None)
 
 
-def make_passages(document: Document, nodes: list[Node]) -> list[Passage]:
+def make_passages(
+    document: Document, nodes: list[Node], notes: dict[str, list[str]] | None = None
+) -> list[Passage]:
     by_pin = {node.pin: node for node in nodes}
+    notes = notes or {}
     passages: list[Passage] = []
     for order, node in enumerate(nodes):
         if not node.text:
@@ -263,6 +296,8 @@ def make_passages(document: Document, nodes: list[Node]) -> list[Passage]:
                 aliases=[a for a in [document.short_title, *document.aliases] if a],
                 duty=finding.kind,
                 holders=list(finding.holders),
+                operative=node.attrs.get("operative") != "false",
+                notes=" ".join(notes.get(node.pin, [])),
             )
         )
     return passages

@@ -84,6 +84,13 @@ def test_fixtures_cover_every_construct():
         "<ukm:EnactmentDate ",
         "<Tabular ",
         "<xhtml:thead>",
+        "<PrimaryPreamble>",
+        "<SignedSection ",
+        "<ExplanatoryNotes ",
+        "<FootnoteRef ",
+        "<AppendText>",
+        "<Contents>",
+        "<P><Text>",
     ):
         assert construct in text, construct
 
@@ -175,7 +182,15 @@ def test_block_amendment_is_quoted_in_the_amending_provision():
     assert "> (1) An example authority must involve users" in s21
     assert "\n.\n" not in s21  # the closing AppendText is not a stray paragraph
     anchors = re.findall(r"^\{#([A-Za-z0-9-]+)", body, re.M)
-    assert anchors == ["section-1", "section-2", "section-2-1", "section-2-2", "section-3"]
+    # the prelims are a passage of their own, not law: "introduction" (operative="false")
+    assert anchors == [
+        "introduction",
+        "section-1",
+        "section-2",
+        "section-2-1",
+        "section-2-2",
+        "section-3",
+    ]
 
 
 def test_statutory_instrument():
@@ -343,3 +358,125 @@ def test_tables_become_markdown_tables():
     assert "Widget registration £5" in text
     assert "---" not in text and "\\|" not in text and "*" not in text
     assert by_id["ukpga/2034/3/schedule/1"].text == "Authority Area Example Widget Board England"
+
+
+COMMISSIONING = FIXTURES / "clml/ukpga-2031-9.xml"
+CONTENTS = FIXTURES / "clml/ukpga-2031-9-contents.xml"
+PANELS = FIXTURES / "clml/uksi-2031-50.xml"
+
+
+def passages_of(path: Path, **kw):
+    from indexer.passages import parse_document
+
+    parsed = parse_document(*parse(path, **kw))
+    return {p.pin: p for p in parsed.passages}, {n.pin: n for n in parsed.nodes}
+
+
+def test_closing_words_and_every_pnpara_are_kept_in_reading_order():
+    _, body = parse(COMMISSIONING)
+    order = [
+        "Where the widget board considers",
+        "(a) has failed to commission",
+        "(b) has commissioned one",
+        "it may impose on the authority a penalty",  # closing words after (a) and (b)
+        "(2) A penalty is payable",
+        "It is a debt recoverable",  # the second P2para of s 1(2)
+        "This Act may be cited",
+        "It comes into force on an invented day.",  # the second P1para of s 2
+    ]
+    at = [body.index(text) for text in order]
+    assert at == sorted(at)
+    by_pin, _ = passages_of(COMMISSIONING)
+    # closing words run on from the last paragraph before them, as they are read
+    assert by_pin["section/1/1/b"].text.endswith("penalty of an invented amount.")
+    assert "imaginary tax" in by_pin["section/1/2"].text
+
+
+def test_unnumbered_text_under_parts_groups_and_schedules_is_kept_with_its_heading():
+    _, body = parse(COMMISSIONING)
+    assert "## Commissioning principles\n\nEvery example authority shall commission" in body
+    by_pin, nodes = passages_of(COMMISSIONING)
+    assert by_pin["part/2"].text == "This Part has no sections, only these unnumbered words."
+    # a Schedule that is a list of revoked instruments, with its marginal reference
+    assert nodes["schedule/1"].title.endswith("Instruments revoked (Section 2)")
+    assert by_pin["schedule/1"].text == (
+        "The Example Widget Regulations 2029. The Example Widget (Amendment) Regulations 2030."
+    )
+    # a Schedule that is one BlockAmendment: quoted, and the inserted Schedule gets no pin
+    assert "> SCHEDULE 2A Commissioning panels" in body
+    assert "three invented members" in by_pin["schedule/2"].text
+    assert not any(pin.startswith("schedule/2A") for pin in nodes)
+    _, scoped = parse(COMMISSIONING, scope=["schedule/1"])
+    assert "Example Widget Regulations 2029" in scoped and "Part 2" not in scoped
+
+
+def test_prelims_signature_and_explanatory_note_are_passages_that_are_not_law():
+    by_pin, nodes = passages_of(COMMISSIONING)
+    intro = by_pin["introduction"]
+    assert intro.operative is False and nodes["introduction"].attrs["operative"] == "false"
+    assert "An Act to make invented provision" in intro.text
+    assert "Be it enacted by the invented legislature" in intro.text  # the enacting formula
+    assert "Whereas it is expedient" in intro.text  # the preamble
+    assert all(p.operative for pin, p in by_pin.items() if pin != "introduction")
+    si, _ = passages_of(PANELS)
+    assert [pin for pin, p in si.items() if not p.operative] == [
+        "introduction",
+        "signature",
+        "note",
+    ]
+    assert "Alex Example" in si["signature"].text
+    assert "quarterly" in si["note"].text and "not part of the Regulations" in si["note"].text
+    assert "Local Government, England" in si["introduction"].text
+    assert si["regulation/1"].operative and si["regulation/1"].citation.endswith("reg 1")
+    # a scoped source holds its provisions only
+    _, scoped = parse(PANELS, scope=["regulation/1"])
+    assert "{#introduction" not in scoped and "{#signature" not in scoped
+
+
+def test_commentary_and_footnotes_are_shown_once_and_never_searched_as_law():
+    _, body = parse(COMMISSIONING)
+    assert body.count("**C1**") == 1  # on (a), not repeated on its sibling (b)
+    assert '{role="annotation"}\n> **Footnotes**' in body
+    by_pin, nodes = passages_of(COMMISSIONING)
+    a = by_pin["section/1/1/a"]
+    assert "modified by an invented order" not in a.text
+    assert "modified by an invented order" in a.notes  # kept apart, for display
+    assert "modified by an invented order" in nodes["section/1/1/a"].markdown
+    assert "invented footnote" not in by_pin["introduction"].text
+    assert "invented footnote" in by_pin["introduction"].notes
+    # older crawls wrote annotation blockquotes without the role marker: still not text
+    act_doc, act_body = parse(ACT)
+    from indexer.passages import parse_document
+
+    old = act_body.replace('{role="annotation"}\n', "")
+    s4 = next(p for p in parse_document(act_doc, old).passages if p.pin == "section/4")
+    assert "S. 4 modified" not in s4.text and "S. 4 modified" in s4.notes
+
+
+def test_a_table_of_contents_is_refused_not_made_a_document():
+    from indexer.clml import check
+
+    with pytest.raises(CLMLError, match="table of contents"):
+        parse(CONTENTS)
+    with pytest.raises(CLMLError, match="table of contents"):
+        check(CONTENTS.read_bytes())  # so the fetcher keeps the last good copy
+
+
+def test_regnal_year_paths_and_welsh_language():
+    data = COMMISSIONING.read_text("utf-8").replace("ukpga/2031/9", "ukpga/Geo6/6-7/9")
+    doc, body = parse_clml(data.encode())
+    assert doc.id == "ukpga/Geo6/6-7/9"
+    assert doc.source_url == "https://www.legislation.gov.uk/ukpga/Geo6/6-7/9"
+    assert anchor_attrs(body, "section-1-1-a") is not None  # not "9-section-1-1-a"
+    assert anchor_attrs(body, "schedule-1") is not None
+    welsh = COMMISSIONING.read_text("utf-8").replace('xml:lang="en"', 'xml:lang="cy"')
+    welsh = welsh.replace("/enacted", "/enacted/welsh")
+    doc, body = parse_clml(welsh.encode())
+    assert language(doc) == "cy" and doc.id == "ukpga/2031/9"
+    assert anchor_attrs(body, "section-1-1-a") is not None
+    assert language(parse(COMMISSIONING)[0]) == "en"
+
+
+def language(doc) -> str | None:
+    """The Document's own `language` field where kb.models has one, else extra['language']."""
+    return getattr(doc, "language", None) or doc.extra.get("language")
