@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -161,6 +161,19 @@ class Meta:
     made: str | None = None
     document_status: str | None = None  # CLML's own: "revised" or "final" (as enacted/made)
     status: str | None = None  # the root's Status attribute, if any
+    language: str | None = None  # 'en', 'cy' (xml:lang, else dc:language)
+    subsidiary_number: str | None = None  # an SI's Welsh or NI number: 'W 171', 'Cy 171', 'NI 1'
+
+
+def _subsidiary_number(root: etree._Element, language: str | None) -> str | None:
+    """From ukm:AlternativeNumber: the Welsh number ('Cy' on Welsh text) or the NI number."""
+    for alt in root.iterfind(".//ukm:AlternativeNumber", {"ukm": UKM}):
+        value, category = alt.get("Value"), alt.get("Category")
+        if value and category in ("W", "Cy"):
+            return f"{'Cy' if language == 'cy' else 'W'} {value}"
+        if value and category == "NI":
+            return f"NI {value}"
+    return None
 
 
 def legislation_path(uri: str) -> str:
@@ -225,6 +238,8 @@ def read_meta(root: etree._Element, path: str | None = None) -> Meta:
     title = title or _first(root, ".//l:SecondaryPrelims/l:Title")
     if not title:
         raise CLMLError("no title (dc:title) in the CLML metadata")
+    language = (root.get(XML_LANG) or _first(root, "ukm:Metadata/dc:language") or "").lower()
+    language = language or None
     return Meta(
         path=path,
         title=title,
@@ -237,6 +252,8 @@ def read_meta(root: etree._Element, path: str | None = None) -> Meta:
         made=_date(_first(root, ".//ukm:Made/@Date")),
         document_status=_first(root, ".//ukm:DocumentStatus/@Value"),
         status=root.get("Status"),
+        language=language,
+        subsidiary_number=_subsidiary_number(root, language),
     )
 
 
@@ -1071,10 +1088,6 @@ def parse_clml(
         info["made"] = meta.made
     if ctx.scope is not None:
         info["scope"] = list(ctx.scope)
-    language = (root.get(XML_LANG) or _first(root, "ukm:Metadata/dc:language") or "").lower()
-    own_field = "language" in {f.name for f in fields(Document)}  # kb.models may carry it
-    if language and not own_field:
-        info["language"] = language
     document = Document(
         id=meta.path,
         title=meta.title,
@@ -1093,7 +1106,8 @@ def parse_clml(
         valid_from=meta.valid_from or meta.enacted or meta.made,
         extent=meta.extent,
         extra=info,
-        **({"language": language or None} if own_field else {}),
+        language=meta.language,
+        subsidiary_number=meta.subsidiary_number,
     )
     return document, "\n".join(b.rstrip("\n") + "\n" for b in blocks)
 

@@ -61,11 +61,7 @@ class Instrument:
         """The legislation.gov.uk path (calendar or regnal) of an Act or SI, or None."""
         if not self.is_legislation:
             return None
-        for value in (self.identifier, self.id):
-            found = legislation.parse_path(value) if value else None
-            if found:
-                return found
-        return None
+        return legislation.first_path(self.identifier, self.id)
 
     @property
     def year(self) -> str | None:

@@ -115,6 +115,15 @@ def parse_path(value: str) -> LegislationPath | None:
     return LegislationPath(kind, year, number, "/".join(tail), version, language)
 
 
+def first_path(*values: str | None) -> LegislationPath | None:
+    """The first of some ids or identifiers that is a legislation path, parsed."""
+    for value in values:
+        found = parse_path(value) if value else None
+        if found:
+            return found
+    return None
+
+
 def document_path(value: str) -> str | None:
     """The document part of a path or URI: 'ukpga/Geo6/6-7/48/part/1' -> 'ukpga/Geo6/6-7/48'."""
     parsed = parse_path(value)

@@ -112,11 +112,7 @@ class Document:
         """The legislation.gov.uk path of an Act or SI (from identifier, else id), or None."""
         if not self.is_legislation:
             return None
-        for value in (self.identifier, self.id):
-            found = legislation.parse_path(value) if value else None
-            if found:
-                return found
-        return None
+        return legislation.first_path(self.identifier, self.id)
 
     @property
     def citation_title(self) -> str:

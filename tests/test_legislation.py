@@ -48,6 +48,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer import clml
 from indexer.manifest import ManifestError, load_manifest
 from kb import legislation, pins
 from kb.cite import Instrument, Registry, find_citations, resolve, unresolved
@@ -168,41 +169,20 @@ REAL = {
     ),
 }
 
-UKM = "http://www.legislation.gov.uk/namespaces/metadata"
-DC = "http://purl.org/dc/elements/1.1/"
-
 
 def document_from_clml(path: Path) -> Document | None:
-    """What indexer.clml must give kb.pins: the dc:title as published (with its 'The'), the
-    document path as identifier, dc:language, and the Welsh / NI number of an SI."""
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-    root = etree.parse(str(path), parser).getroot()
-    ns = {"ukm": UKM, "dc": DC}
-    meta = root.find("ukm:Metadata", ns)
-    if meta is None:  # not a CLML document (asp-2025-11-metadata-simple.xml)
+    """The Document fields kb.pins cites from, as the CLML parser reads them: the dc:title as
+    published (with its 'The'), the document path, the language and an SI's Welsh / NI number."""
+    try:
+        meta = clml.read_meta(clml.parse_xml(path.read_bytes()))
+    except clml.CLMLError:  # not CLML (asp-2025-11-metadata-simple.xml)
         return None
-    title = meta.findtext("dc:title", namespaces=ns)
-    identifier = legislation.document_path(meta.findtext("dc:identifier", namespaces=ns))
-    language = meta.findtext("dc:language", namespaces=ns)
-    subsidiary = None
-    for alt in meta.iterfind(".//ukm:AlternativeNumber", ns):
-        category = alt.get("Category")
-        if category in ("W", "Cy"):  # the Welsh number: 'W 171', or 'Cy 171' on the Welsh text
-            subsidiary = f"{'Cy' if language == 'cy' else 'W'} {alt.get('Value')}"
-        elif category == "NI":
-            subsidiary = f"NI {alt.get('Value')}"
-    kind = legislation.category(identifier.split("/")[0])
-    return Document(
-        id=identifier,
-        title=title,
-        doc_type="act" if kind == "primary" else "si",
-        status="in_force",
-        identifier=identifier,
-        language=language,
-        subsidiary_number=subsidiary,
-        source_url=f"https://www.legislation.gov.uk/{identifier}",
+    return _doc(
+        meta.path,
+        meta.title,
+        language=meta.language,
+        subsidiary_number=meta.subsidiary_number,
+        source_url=f"https://www.legislation.gov.uk/{meta.path}",
     )
 
 
