@@ -106,6 +106,23 @@ def write_document(path: Path, document: Document, body: str) -> None:
         raise
 
 
+_DOTTED_NUMBER = re.compile(r"^(\d{1,3}(?:\.\d{1,3})+)\.?\s+(\S)")
+_OPENERS = "\"'‘“(["
+
+
+def dotted_paragraph_number(text: str) -> str | None:
+    """'2.3' for a paragraph '2.3 The council must …'; None for '4.2 cubic metres per day'.
+
+    A paragraph number is followed by a sentence, so by a capital letter, a quote or a bracket;
+    a decimal quantity at the start of a line is followed by its unit or a lower-case word.
+    """
+    match = _DOTTED_NUMBER.match(text)
+    if not match:
+        return None
+    first = match.group(2)
+    return match.group(1) if first.isupper() or first in _OPENERS else None
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

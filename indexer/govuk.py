@@ -20,7 +20,14 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from indexer.corpus import anchored, escape_text, heading, markdown_table, sha256_bytes
+from indexer.corpus import (
+    anchored,
+    dotted_paragraph_number,
+    escape_text,
+    heading,
+    markdown_table,
+    sha256_bytes,
+)
 from kb.models import Document
 from kb.pins import slugify
 
@@ -41,7 +48,6 @@ NATIONS = (("england", "E"), ("wales", "W"), ("scotland", "S"), ("northern_irela
 
 # Same shapes as indexer/passages.py, so explicit anchors agree with what it would infer.
 _NUMBERED_HEADING = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\.?\s+(\S.*)$")
-_DOTTED_PARA = re.compile(r"^(\d{1,3}(?:\.\d{1,3})+)\.?\s+\S")
 # "12. The council …": only taken as a paragraph number when it continues the sequence.
 _PLAIN_PARA = re.compile(r"^(\d{1,3})\.?\s+[A-Z\"'‘“(]")
 
@@ -127,11 +133,8 @@ def render_blocks(blocks: Iterable[Block], *, page_anchors: bool = False) -> str
             out.append(heading(level, block.text, anchor, **_pages(block)))
             continue
         if block.kind == "para":
-            number = None
-            match = _DOTTED_PARA.match(block.plain)
-            if match:
-                number = match.group(1)
-            else:
+            number = dotted_paragraph_number(block.plain)
+            if number is None:
                 plain = _PLAIN_PARA.match(block.plain)
                 if plain and int(plain.group(1)) == next_plain:
                     number = plain.group(1)

@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.attrs import attrs_block_plugin
 
+from indexer.corpus import dotted_paragraph_number
 from indexer.duties import classify
 from kb import pins
 from kb.models import Document, Node, Passage
@@ -30,7 +31,6 @@ from kb.models import Document, Node, Passage
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
 
 _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(\S.*)$")
-_NUMBERED_PARA = re.compile(r"^(\d+(?:\.\d+)+)\.?\s+\S")
 _ANCHOR_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # The attrs plugin reads `{#para-2}` but not `{#para-2.3}`; its quoted form takes any id.
 _ANCHOR_LINE = re.compile(r"^\{#([^\s}]+)(.*)\}[ \t]*$", re.M)
@@ -203,10 +203,10 @@ def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[st
             continue
 
         if anchor is None and not legislation and opener.type == "paragraph_open":
-            numbered = _NUMBERED_PARA.match(text)
+            number = dotted_paragraph_number(text)
             # A repeated number (a quoted paragraph, a typo) stays part of the text before it.
-            if numbered and pins.anchor_to_pin("para-" + numbered.group(1)) not in by_pin:
-                anchor = "para-" + numbered.group(1)
+            if number and pins.anchor_to_pin("para-" + number) not in by_pin:
+                anchor = "para-" + number
         if anchor is not None:
             pin = pins.anchor_to_pin(anchor)
             parent = _parent_for(pin, nodes, headings)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from indexer.corpus import read_document, write_document
+from indexer.corpus import dotted_paragraph_number, read_document, write_document
 from indexer.govuk import (
     GovukError,
     api_url,
@@ -536,3 +536,29 @@ def test_parse_source_fetches_the_content_api_through_the_crawler_fetcher(tmp_pa
     missing = Source(id="gone", kind="govuk", path="guidance/gone", url=f"{BASE}/guidance/gone")
     report = crawl_source(missing, fetcher, Settings(), tmp_path / "out")
     assert report.status == "failed" and "404" in report.reason
+
+
+def test_a_quantity_at_the_start_of_a_line_is_not_a_paragraph_number():
+    # The real permit notice's "Volume" section reads "4.2 cubic metres per day".
+    document, body = one(real("html_publication--published.json"))
+    parsed = parse_document(document, body)
+    assert "para/4.2" not in [p.pin for p in parsed.passages]
+    volume = next(p for p in parsed.passages if "cubic metres per day" in p.text)
+    assert volume.pin.startswith("heading/") and volume.label != "para 4.2"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("2.3 The council must consult", "2.3"),
+        ("2.3. Councils should", "2.3"),
+        ("10.12 “Best value” means", "10.12"),
+        ("4.1 (a) the authority", "4.1"),
+        ("4.2 cubic metres per day", None),
+        ("1.5 million people were affected", None),
+        ("3.14159 is pi", None),
+        ("Section 2.3 The council", None),
+    ],
+)
+def test_dotted_paragraph_numbers_are_followed_by_a_sentence(text, number):
+    assert dotted_paragraph_number(text) == number
