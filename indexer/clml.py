@@ -14,11 +14,16 @@ nothing is dropped silently. Choices worth knowing (see corpus/sources/README.md
 - Commentaries (F, C, I, E, M notes) and footnotes are an "Annotations" / "Footnotes"
   blockquote marked `{role="annotation"}` directly under the provision that first refers to
   them, once per document. indexer/passages.py keeps them out of the searchable text.
-- A provision inserted by another instrument carries `amended_by="<path>/section/N"` (from the
-  citations in its F notes); an amending provision carries `amends="<path>/section/N"`. The text
-  it inserts is quoted (a blockquote) inside the amending provision and never gets a pin.
-- Repealed text (the ". . ." placeholder or Status="Repealed") is marked `status="repealed"`;
-  Status="Prospective" is marked `status="prospective"`.
+- A provision changed by another instrument carries `amended_by="<path>/section/N"` with
+  `amended_by_change` / `amended_by_date` (`;`-separated, one per path): the operative
+  provision its F note names, the note's kind of change and date; an amending provision
+  carries `amends="<path>/section/N"` (and `amends_change`). The text it inserts is quoted (a
+  blockquote) inside the amending provision and never gets a pin.
+- Status, dates and extent are each provision's own (`Status`, `Match`, `RestrictStartDate`,
+  `RestrictEndDate`, `RestrictExtent`, on it or its group, Part, Schedule …): `status`,
+  `status_date`, `status_note` ("Partly repealed."), `valid_from`, `valid_to`, `extent`.
+- Closing words after a provision's list are their own passage, `<pin>/closing`.
+- `ukm:UnappliedEffects` become the front matter's `outstanding_changes`.
 - A table of contents (a `…/contents` response) or a metadata-only response is refused.
 """
 
@@ -326,7 +331,7 @@ class Ctx:
     matched: int = 0  # provisions and text blocks inside the scope
     anchors: set[str] = field(default_factory=set)
     shown: set[str] = field(default_factory=set)  # notes already shown (once per document)
-    amends: list[list[str]] = field(default_factory=list)  # targets, per open provision
+    amends: list[list[Change]] = field(default_factory=list)  # targets, per open provision
 
 
 @dataclass(frozen=True)
@@ -338,6 +343,7 @@ class Frame:
     included: bool
     status: str | None = None
     group: etree._Element | None = None  # the P1group round a P1
+    valid: tuple[str | None, str | None] = (None, None)  # RestrictStartDate / RestrictEndDate
     loose: bool = False  # in prelims and notes, where numbers and titles are plain text
 
     def inside(self, **changes) -> Frame:
@@ -479,8 +485,8 @@ def _own_refs(el: etree._Element, stop: tuple[str, ...]) -> list[tuple[str, str]
     return refs
 
 
-def _notes(refs: list[tuple[str, str]], ctx: Ctx) -> tuple[str | None, list[str]]:
-    """The notes blockquote (not yet shown ones only) and the provisions that amended this one.
+def _notes(refs: list[tuple[str, str]], ctx: Ctx) -> tuple[str | None, list[Change]]:
+    """The notes blockquote (not yet shown ones only) and the changes made to this provision.
 
     Each note is shown once, on the first provision that refers to it: the same commentary on
     a run of sibling provisions is not repeated on each.
@@ -491,12 +497,9 @@ def _notes(refs: list[tuple[str, str]], ctx: Ctx) -> tuple[str | None, list[str]
         if note is None:
             continue
         if note.get("Type") == "F":
-            subs = [s.get("URI") for s in note.iter(q("CitationSubRef")) if s.get("URI")]
-            cites = subs or [c.get("URI") for c in note.iter(q("Citation")) if c.get("URI")]
-            for uri in cites:
-                target = legislation_path(uri)
-                if target and target not in amended_by:
-                    amended_by.append(target)
+            for change in _note_changes(note, ctx):
+                if change.path not in [c.path for c in amended_by]:
+                    amended_by.append(change)
         if (kind, ref) in ctx.shown:
             continue
         ctx.shown.add((kind, ref))
@@ -527,20 +530,348 @@ def _status_of(el: etree._Element, text: str, inherited: str | None) -> str | No
     return inherited
 
 
+# --- status, dates and changes, from a provision's own attributes and notes ---------------
+
+# Placeholder status of a provision with none of its own: "in_force" once the document is
+# known to be only partly in force, dropped otherwise (parse_clml replaces it).
+_IN_FORCE = "__in_force__"
+_NOTE_DATE = re.compile(r"\((\d{1,2})\.(\d{1,2})\.(\d{4})\)")
+# "S. 3A inserted", "Words substituted", "Sch. 2 para. 4 omitted", "Figure repealed" …
+_CHANGE = re.compile(
+    r"\b(?:(words?|figures?|sums?|entry|entries|definitions?|letters?|cross-headings?|"
+    r"heading)\s+)?(inserted|substituted|omitted|repealed|revoked|added)\b",
+    re.I,
+)
+_COMMENCEMENT = re.compile(r"commencement", re.I)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One amendment of a provision: by whom (a provision path), what kind, when."""
+
+    path: str
+    change: str | None = None  # "inserted", "words substituted" … (the note's own words)
+    date: str | None = None  # ISO date the change took effect, where the note gives one
+
+
+def _note_date(text: str) -> str | None:
+    match = _NOTE_DATE.search(text)
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        return dt.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def _note_kind(note: etree._Element) -> tuple[str | None, str | None, str]:
+    """(change, date, text) of an F note: "S. 3A inserted (1.4.2008) by …" -> inserted."""
+    text = _clean(" ".join(note.itertext()))
+    head = re.split(r"\bby\b", text, maxsplit=1)[0]
+    match = _CHANGE.search(head)
+    if not match:
+        return None, None, text
+    kind = " ".join(g for g in match.groups() if g).lower()
+    lead = re.match(r"(words?|figures?|entry|entries|definitions?)\b", head, re.I)
+    if lead and not match.group(1):  # "Word in s. 4(2) repealed" -> "word repealed"
+        kind = f"{lead.group(1).lower()} {kind}"
+    return kind, _note_date(head), text
+
+
+def _operative_refs(note: etree._Element) -> list[etree._Element]:
+    """The CitationSubRefs that name the amending provision, in order.
+
+    Only those after the note's "by" (before it are the provisions affected), outside
+    parentheses ("(as inserted by …)" names who amended the amending text), and, where the
+    note marks them, only `Operative="true"` ones (not the commencement provision).
+    """
+    found: list[tuple[etree._Element, etree._Element | None]] = []
+    state = {"depth": 0, "after": False, "citation": None}
+
+    def words(text: str | None) -> None:
+        if not text:
+            return
+        if not state["after"] and re.search(r"\bby\b", text):
+            state["after"] = True
+        state["depth"] = max(0, state["depth"] + text.count("(") - text.count(")"))
+
+    def visit(node: etree._Element) -> None:
+        words(node.text)
+        for child in node:
+            name = local(child)
+            if name == "Citation":
+                if state["after"] and not state["depth"]:
+                    state["citation"] = child
+            elif name == "CitationSubRef":
+                if state["after"] and not state["depth"]:
+                    found.append((child, state["citation"]))
+            elif name:
+                visit(child)
+            words(child.tail)
+
+    for text in note.iter(q("Text")):
+        visit(text)
+    marked = [ref for ref, _ in found if ref.get("Operative") == "true"]
+    if marked:
+        return marked
+    refs = []
+    by_citation: dict[int, list[etree._Element]] = {}
+    for ref, citation in found:
+        title = "" if citation is None else (citation.get("Title") or " ".join(citation.itertext()))
+        if _COMMENCEMENT.search(title):
+            continue  # a commencement order brings the change into force; it does not make it
+        by_citation.setdefault(id(citation), []).append(ref)
+    for group in by_citation.values():
+        # "S.I. 2019/632, regs. 1(3), 100(a)": the first is the citation/commencement rule
+        first = parse_path(group[0].get("URI") or "")
+        pin = (first.pin or "") if first else ""
+        if len(group) > 1 and re.fullmatch(r"(regulation|article|rule)/1(/\w+)?", pin):
+            group = group[1:]
+        refs += group
+    return refs
+
+
+def _note_changes(note: etree._Element, ctx: Ctx) -> list[Change]:
+    """The operative amending provisions an F note names, with the kind and date of change."""
+    kind, date, _ = _note_kind(note)
+    if kind is None:
+        return []  # not an insertion, substitution, omission or repeal ("Words amend …")
+    changes = []
+    for ref in _operative_refs(note):
+        parsed = parse_path(ref.get("URI") or "")
+        if parsed is None or not parsed.pin or parsed.document == ctx.own_path:
+            continue  # a whole instrument, or this document's own provisions
+        if parsed.pin.split("/")[-1] in pins_keywords():
+            continue  # a bare "section", "schedule" …: no provision named
+        path = f"{parsed.document}/{parsed.pin}"
+        if path not in [c.path for c in changes]:
+            changes.append(Change(path, kind, date))
+    return changes
+
+
+def pins_keywords() -> set[str]:
+    from kb import pins
+
+    return set(pins.NUMBERED)
+
+
+def _own_status(
+    el: etree._Element, ctx: Ctx, frame: Frame, text: str = ""
+) -> tuple[str | None, str | None, str | None, tuple[str | None, str | None]]:
+    """(status, status_date, status_note, (valid_from, valid_to)) from the element's attributes.
+
+    `Status` says what the provision is at the version's date; `Match="false"` that it is not
+    valid at that date (prospective, or already ended); `RestrictStartDate` /
+    `RestrictEndDate` the dates this text of it applies between.
+    """
+    start = _date(el.get("RestrictStartDate")) or frame.valid[0]
+    end = _date(el.get("RestrictEndDate")) or frame.valid[1]
+    status = _status_of(el, text, None)
+    date = note = None
+    at = ctx.meta.valid_from
+    if status is None and el.get("Match") == "false":
+        if end and (at is None or end <= at):
+            status = "repealed"
+        elif start and at and start > at:
+            status = "prospective"
+        else:
+            note = "Not valid at the date of this version."
+    if status is None:
+        status = frame.status
+    elif status == "repealed":
+        date = end
+    if status is None and frame.status is None and not frame.loose:
+        status = _IN_FORCE
+    return status, date, note, (start, end)
+
+
+def _validity_attrs(ctx: Ctx, valid: tuple[str | None, str | None]) -> dict[str, str]:
+    attrs = {}
+    document_from = ctx.meta.valid_from or ctx.meta.enacted or ctx.meta.made
+    if valid[0] and valid[0] != document_from:
+        attrs["valid_from"] = valid[0]
+    if valid[1]:
+        attrs["valid_to"] = valid[1]
+    return attrs
+
+
+def _text_changes(el: etree._Element, ctx: Ctx) -> str | None:
+    """A note for text partly changed: "Partly repealed", "Words substituted" …
+
+    From the change marks in the provision's own text (not its sub-provisions, not quoted
+    text): a `Repeal` among other words, or one with RetainText="true" (repealed only for some
+    extents or purposes), and `Addition` / `Substitution` marks that are not the whole text.
+    """
+    own: list[etree._Element] = []
+
+    def visit(node: etree._Element) -> None:
+        for child in node:
+            name = local(child)
+            if name in PROVISIONS or name in GROUPS or name in ("BlockAmendment", "Pnumber"):
+                continue
+            if name in ("Repeal", "Addition", "Substitution"):
+                own.append(child)
+                continue
+            if name:
+                visit(child)
+
+    visit(el)
+    if not own:
+        return None
+    # words of its own outside every mark: none means the whole text was changed at once
+    unmarked = _clean(" ".join(_own_text(el, skip=("Repeal", "Addition", "Substitution"))))
+    whole = not re.search(r"\w", unmarked)
+    notes: list[str] = []
+    for mark in own:
+        if local(mark) == "Repeal" and (mark.get("RetainText") == "true" or not whole):
+            if mark.get("RetainText") == "true":
+                note = "Partly repealed (the words still apply for some extents or purposes)"
+            else:
+                note = "Partly repealed"
+        elif local(mark) != "Repeal" and not whole:
+            note_el = ctx.commentaries.get(mark.get("CommentaryRef") or "")
+            kind = _note_kind(note_el)[0] if note_el is not None else None
+            note = (kind or "text amended").capitalize()
+        else:
+            continue
+        if note not in notes:
+            notes.append(note)
+    return "; ".join(notes) + "." if notes else None
+
+
+def _own_text(el: etree._Element, skip: tuple[str, ...] = ()) -> list[str]:
+    """The words of a provision itself (not its sub-provisions, number, title or quotations)."""
+    out: list[str] = []
+    stop = PROVISIONS + GROUPS + ("BlockAmendment", "Pnumber", "Title", *_NO_TEXT, *skip)
+
+    def visit(node: etree._Element) -> None:
+        if node.text:
+            out.append(node.text)
+        for child in node:
+            name = local(child)
+            if name and name not in stop:
+                visit(child)
+            if child.tail:
+                out.append(child.tail)
+
+    for part in el:
+        if local(part) not in ("Pnumber", "Title"):
+            visit(part)
+    return out
+
+
+def _encode(attrs: dict[str, str], key: str, changes: list[Change]) -> None:
+    """amended_by="a b", amended_by_change="inserted;words substituted", amended_by_date=…"""
+    if not changes:
+        return
+    attrs[key] = " ".join(c.path for c in changes)
+    if any(c.change for c in changes):
+        attrs[f"{key}_change"] = ";".join(c.change or "" for c in changes)
+    if any(c.date for c in changes):
+        attrs[f"{key}_date"] = ";".join(c.date or "" for c in changes)
+
+
+# --- outstanding (unapplied) changes --------------------------------------------------------
+
+
+def _effect_pin(effect: etree._Element, ctx: Ctx) -> str | None:
+    """The one provision of this document an unapplied effect names, or None."""
+    provisions = effect.find(f"{{{UKM}}}AffectedProvisions")
+    if provisions is None:
+        return None
+    named = []
+    for item in provisions:
+        uri = item.get("URI") if local(item) in ("Section", "SectionRange") else None
+        parsed = parse_path(uri or "")
+        if parsed is None or parsed.document != ctx.own_path or not parsed.pin:
+            return None
+        named.append(parsed.pin)
+        if local(item) == "SectionRange":
+            return None  # a range ("s. 395(13)(bc)-(be)") is not one pin
+    if not named:
+        return None
+    deepest = max(named, key=len)
+    if all(deepest == n or deepest.startswith(n + "/") for n in named):
+        return deepest  # "Sch. 6 para. 4A(7)": schedule/6, then schedule/6/paragraph/4A/7
+    return None  # two provisions side by side ("Sch. 2A 2B")
+
+
+def outstanding_changes(root: etree._Element, ctx: Ctx) -> list[dict]:
+    """ukm:UnappliedEffects: changes legislation.gov.uk knows of but has not yet applied."""
+    out = []
+    for effect in root.iter(f"{{{UKM}}}UnappliedEffect"):
+        affected = document_path(effect.get("AffectedURI") or "")
+        if affected and affected != ctx.own_path:
+            continue
+        pin = _effect_pin(effect, ctx)
+        if ctx.scope is not None and pin is not None and not in_scope(pin, ctx.scope):
+            continue
+        item = {
+            "affected": _clean(effect.get("AffectedProvisions") or "") or None,
+            "pin": pin,
+            "type": _clean(effect.get("Type") or "") or None,
+            "by": document_path(effect.get("AffectingURI") or "")
+            or legislation_path(effect.get("AffectingURI") or "")
+            or None,
+            "by_provisions": _clean(effect.get("AffectingProvisions") or "") or None,
+        }
+        if _clean(effect.get("Notes") or ""):
+            item["note"] = _clean(effect.get("Notes") or "")
+        if item not in out:
+            out.append(item)
+    return out
+
+
 # --- rendering: block amendments ------------------------------------------------------------
+
+
+def _amend_contexts(intro: etree._Element) -> list[list[etree._Element]]:
+    """The words that introduce a BlockAmendment, then those of each enclosing provision.
+
+    "In regulation 2 of the X Regulations— (a) after paragraph (3) insert—": the instrument
+    and the regulation are named one level up from the words next to the quoted text.
+    """
+    contexts = [[c for c in intro if local(c) != "BlockAmendment"]]
+    node = intro.getparent()
+    while node is not None and local(node) not in MAIN and local(node) != "BlockAmendment":
+        name = local(node)
+        if name in PROVISIONS:
+            paras = list(node.iterchildren(q(f"{name}para")))
+            texts = [t for para in paras for t in para.iterchildren(q("Text"))]
+            if texts:
+                contexts.append(texts)
+        node = node.getparent()
+    return contexts
+
+
+def _amend_kind(intro: etree._Element) -> str | None:
+    words = " ".join(t for c in intro if local(c) != "BlockAmendment" for t in c.itertext())
+    if re.search(r"\bsubstitut", words, re.I):
+        return "substituted"
+    if re.search(r"\binsert", words, re.I):
+        return "inserted"
+    return None
 
 
 def _amend_target(block: etree._Element, intro: etree._Element, ctx: Ctx) -> str | None:
     """Where a BlockAmendment's text goes: 'ukpga/1999/27/section/3A' or '…/section/3/4'."""
-    cites = [c.get("URI") for c in intro.iter(q("Citation")) if c.get("URI")]
-    subs = [c.get("URI") for c in intro.iter(q("CitationSubRef")) if c.get("URI")]
+    cites: list[str] = []
+    subs: list[str] = []
+    named = None
+    for context in _amend_contexts(intro):
+        if not cites and not subs:
+            cites = [c.get("URI") for e in context for c in e.iter(q("Citation")) if c.get("URI")]
+            subs = [
+                c.get("URI") for e in context for c in e.iter(q("CitationSubRef")) if c.get("URI")
+            ]
+        if named is None:
+            named = _TARGET.search(" ".join(t for e in context for t in e.itertext()))
     if not cites and not subs:
         return None
     doc = document_path((cites or subs)[-1]) or legislation_path((cites or subs)[-1])
     first = next((e for e in block.iter(*[q(t) for t in PROVISIONS])), None)
     word = "regulation" if block.get("TargetClass") == "secondary" else "section"
-    intro_text = " ".join(t for c in intro if local(c) != "BlockAmendment" for t in c.itertext())
-    named = _TARGET.search(intro_text)
     if first is not None and local(first) == "P1":
         return f"{doc}/{word}/{_number(first)}"
     if named:
@@ -734,8 +1065,8 @@ def _block_amendment(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
         return []
     intro = el.getparent()
     where = _amend_target(el, intro, ctx) if intro is not None else None
-    if where and ctx.amends and where not in ctx.amends[-1]:
-        ctx.amends[-1].append(where)
+    if where and ctx.amends and where not in [c.path for c in ctx.amends[-1]]:
+        ctx.amends[-1].append(Change(where, _amend_kind(intro)))
     return [_quote(el)]
 
 
@@ -743,6 +1074,12 @@ def _container(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     """Body, Schedules, ScheduleBody, EUBody, P, Para, BlockText…: their children, in order."""
     head = []
     title = _clean(_title(el)) if local(el) in ("Schedules", "Appendix") else ""
+    if any(el.get(a) for a in ("Status", "Match", "RestrictStartDate", "RestrictEndDate")):
+        status, _, _, valid = _own_status(el, ctx, frame)  # e.g. <Schedules Status="Prospective">
+        if status != _IN_FORCE:
+            frame = frame.inside(status=status, valid=valid)
+        else:
+            frame = frame.inside(valid=valid)
     blocks = _seq(el, ctx, frame)
     if title and blocks:
         head = [heading(min(frame.level, 6), title)]
@@ -782,7 +1119,7 @@ def _heading_text(el: etree._Element) -> str:
 def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     name = local(el)
     num = _number(el)
-    status = _status_of(el, "", frame.status)
+    status, status_date, status_note, valid = _own_status(el, ctx, frame)
     parent = frame.pin
     if name == "Part":
         base = f"{parent}/part" if parent.startswith("schedule") else "part"
@@ -796,7 +1133,9 @@ def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     else:
         pin = ""  # cross-headings take no pin of their own
     included = frame.included or ctx.scope is None or (bool(pin) and in_scope(pin, ctx.scope))
-    inner = frame.inside(pin=pin or parent, level=frame.level + 1, included=included, status=status)
+    inner = frame.inside(
+        pin=pin or parent, level=frame.level + 1, included=included, status=status, valid=valid
+    )
     stop = DIVISIONS + PROVISIONS + ("P1group",)
     notes, _ = _notes(_own_refs(el, stop), ctx) if included else (None, [])  # before its children
     blocks = _seq(el, ctx, inner)
@@ -807,6 +1146,15 @@ def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
         head = heading(min(frame.level, 6), text or "Cross-heading")
     else:
         attrs = {"status": status} if status and status != frame.status else {}
+        if status_date:
+            attrs["status_date"] = status_date
+        if status_note:
+            attrs["status_note"] = status_note
+        if valid != frame.valid:
+            attrs.update(_validity_attrs(ctx, valid))
+        extent = el.get("RestrictExtent")
+        if extent and extent != ctx.meta.extent:
+            attrs["extent"] = extent
         head = heading(min(frame.level, 6), text, pin.replace("/", "-"), **attrs)
     return [head] + ([notes] if notes else []) + blocks
 
@@ -818,15 +1166,17 @@ def _group(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     the lower groups, is a heading of its own. With only unnumbered text inside, the title is a
     heading and the text follows it.
     """
-    status = _status_of(el, "", frame.status)
+    status = _own_status(el, ctx, frame)[0]
+    valid = _own_status(el, ctx, frame)[3]
     numbered = el.find(q("P1")) is not None and local(el) == "P1group"
     if numbered:
-        return _seq(el, ctx, frame.inside(status=status, group=el))
+        return _seq(el, ctx, frame.inside(status=status, group=el, valid=valid))
     title = _clean(_title(el))
     notes = None
     if title and _emit(ctx, frame):
         notes, _ = _notes(_own_refs(el, PROVISIONS + GROUPS), ctx)
-    blocks = _seq(el, ctx, frame.inside(status=status, level=frame.level + 1, group=None))
+    inner = frame.inside(status=status, level=frame.level + 1, group=None, valid=valid)
+    blocks = _seq(el, ctx, inner)
     if not title or not blocks or not _emit(ctx, frame):
         return blocks
     return [heading(min(frame.level, 6), title)] + ([notes] if notes else []) + blocks
@@ -845,15 +1195,19 @@ def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     first = next(
         (t for p in el.iterchildren(q(f"{name}para")) for t in p.iterchildren(q("Text"))), None
     )
-    status = _status_of(
-        el, _clean("".join(first.itertext())) if first is not None else "", frame.status
-    )
+    first_text = _clean("".join(first.itertext())) if first is not None else ""
+    status, status_date, status_note, valid = _own_status(el, ctx, frame, first_text)
     group = frame.group if frame.group is not None and local(frame.group) == "P1group" else None
     if group is not None and name == "P1":
         group_title = _clean(_title(group)).replace("\\", "")
-        if status is None and _DOTS.match(group_title):
+        if status in (None, _IN_FORCE, frame.status) and _DOTS.match(group_title):
             status = _status_of(el, group_title, status)
-    inner = Frame(pin=pin, level=frame.level + 1, included=included, status=status)
+        if status == "repealed" and not status_date:
+            status_date = _date(group.get("RestrictEndDate"))
+        if not status_note and group.get("Match") == "false" and frame.status == _IN_FORCE:
+            status_note = _own_status(group, ctx, frame.inside(status=None))[2]
+    status_note = status_note or _text_changes(el, ctx)
+    inner = Frame(pin=pin, level=frame.level + 1, included=included, status=status, valid=valid)
     # Notes first: a note this provision shares with its sub-provisions is shown here.
     refs = _own_refs(el, PROVISIONS + ("P1group",))
     if group is not None and group.find(q("P1")) is el:
@@ -865,30 +1219,40 @@ def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     ctx.amends.append([])
     own: list[str] = []
     rest: list[str] = []
+    closing: list[str] = []  # words after the last sub-provision (start in `rest`)
     target = own
     content = [c for c in el if local(c) not in ("Pnumber", "Title")]
     for part in content:
         for child in part if local(part) == f"{name}para" else [part]:
             cname = local(child)
             if cname in PROVISIONS or cname in GROUPS:
+                rest += closing  # words between sub-provisions stay where they are read
+                closing = []
                 target = rest
-            _seq([child], ctx, inner, into=target)
+                _seq([child], ctx, inner, into=rest)
+            elif target is rest:
+                _seq([child], ctx, inner, into=closing)
+            else:
+                _seq([child], ctx, inner, into=own)
     amends = ctx.amends.pop()
     attrs: dict[str, str] = {}
     if status:
         attrs["status"] = status
-    if amended_by:
-        attrs["amended_by"] = " ".join(amended_by)
+    if status_date:
+        attrs["status_date"] = status_date
+    if status_note:
+        attrs["status_note"] = status_note
+    attrs.update(_validity_attrs(ctx, valid))
+    _encode(attrs, "amended_by", amended_by)
     extent = (group if group is not None else el).get("RestrictExtent") or el.get("RestrictExtent")
     if extent and extent != ctx.meta.extent:
         attrs["extent"] = extent
-    if amends:
-        attrs["amends"] = " ".join(amends)
+    _encode(attrs, "amends", amends)
     if frame.loose:
         attrs["operative"] = "false"
 
     if not included:
-        return rest  # only sub-provisions named in the scope
+        return rest + closing  # only sub-provisions named in the scope
     ctx.matched += 1
     if name == "P1":
         ctx.statuses.append((pin, status))
@@ -897,6 +1261,12 @@ def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     anchor = pin.replace("/", "-")
     duplicate = anchor in ctx.anchors
     ctx.anchors.add(anchor)
+    if closing and not duplicate and _joins(closing[0]) and f"{anchor}-closing" not in ctx.anchors:
+        # Closing words ("…, it may impose a penalty") are the provision's, after its list:
+        # their own passage, `section/1/1/closing`, cited as "s 1(1), closing words".
+        ctx.anchors.add(f"{anchor}-closing")
+        keep = {k: v for k, v in attrs.items() if k in _CLOSING_ATTRS}
+        closing = [anchored(f"{anchor}-closing", closing[0], **keep), *closing[1:]]
     if name == "P1":
         title = _clean(_title(group)) if group is not None and group.find(q("P1")) is el else ""
         if title and _DOTS.match(title.replace("\\", "")):
@@ -912,7 +1282,10 @@ def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
         lead = own.pop(0) if own and _joins(own[0]) else ""
         text = f"({escape_text(num)}) {lead}".strip()
         head = text + "\n" if duplicate else anchored(anchor, text, **attrs)
-    return [head, *own, *([notes] if notes else []), *rest]
+    return [head, *own, *([notes] if notes else []), *rest, *closing]
+
+
+_CLOSING_ATTRS = ("status", "status_date", "valid_from", "valid_to", "extent", "operative")
 
 
 def _joins(block: str) -> bool:
@@ -1035,7 +1408,9 @@ def _document_status(meta: Meta, statuses: list[tuple[str, str | None]]) -> tupl
         return "repealed", None
     if root == "prospective":
         return "prospective", "Not yet in force."
-    values = [s for _, s in statuses]
+    values = [s for _, s in statuses if s != _IN_FORCE] + [
+        "in_force" for _, s in statuses if s == _IN_FORCE
+    ]
     if values and all(s == "repealed" for s in values):
         return "repealed", None
     if values and all(s in ("prospective", "repealed") for s in values):
@@ -1080,7 +1455,15 @@ def parse_clml(
     if ctx.scope is not None and not ctx.matched:
         raise CLMLError(f"the scope {', '.join(ctx.scope)} matched no provision")
     status, note = _document_status(meta, ctx.statuses)
+    # A provision with no status of its own is in force at the version's date: said so where
+    # the document as a whole is only partly in force, left unsaid where all of it is.
+    text = "\n".join(b.rstrip("\n") + "\n" for b in blocks)
+    shown = ' status="in_force"' if status != "in_force" else ""
+    text = text.replace(f' status="{_IN_FORCE}"', shown)
     info = dict(extra or {})
+    changes = outstanding_changes(root, ctx)
+    if changes:
+        info["outstanding_changes"] = changes
     info["version"] = version
     if meta.enacted:
         info["enacted"] = meta.enacted
@@ -1109,7 +1492,7 @@ def parse_clml(
         language=meta.language,
         subsidiary_number=meta.subsidiary_number,
     )
-    return document, "\n".join(b.rstrip("\n") + "\n" for b in blocks)
+    return document, text
 
 
 def data_url(base_url: str, path: str, version: str = "latest") -> str:

@@ -25,6 +25,30 @@ def _split(value: str | None) -> list[str]:
     return [v.strip().strip("/") for v in re.split(r"[\s,]+", value or "") if v.strip()]
 
 
+def amendments(attrs: dict[str, str], key: str) -> list[tuple[str, str | None, str | None]]:
+    """(path, change, date) from `amended_by` / `amends` and their aligned `_change` / `_date`.
+
+    `amended_by="a b" amended_by_change="inserted;words substituted"
+    amended_by_date="2008-02-01;"`: one `;`-separated item per path, empty when unknown.
+    """
+    paths = _split(attrs.get(key))
+    changes = (attrs.get(f"{key}_change") or "").split(";")
+    dates = (attrs.get(f"{key}_date") or "").split(";")
+    out = []
+    for i, path in enumerate(paths):
+        change = changes[i].strip() if i < len(changes) else ""
+        date = dates[i].strip() if i < len(dates) else ""
+        out.append((path, change or None, date or None))
+    return out
+
+
+def _merge(table: dict, node: str, other: str, change: str | None, date: str | None) -> None:
+    """What is known of one amendment, from either end: the F note's words win."""
+    known = table.setdefault(node, {}).setdefault(other, {"change": None, "date": None})
+    known["change"] = known["change"] or change
+    known["date"] = known["date"] or date
+
+
 def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[str, list[str]]]:
     """Fill each passage's `cites` and return the link maps stored with the index version."""
     known = {f"{item.document.id}/{node.pin}" for item in parsed for node in item.nodes}
@@ -32,6 +56,8 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
     cites: dict[str, list[str]] = {}
     amends: dict[str, list[str]] = defaultdict(list)
     amended_by: dict[str, list[str]] = defaultdict(list)
+    detail: dict[str, dict] = {"amends": {}, "amended_by": {}}
+    quoted: list[tuple[str, str, str | None, str | None]] = []  # from `amends`, merged last
     for item in parsed:
         doc = item.document
         default = doc.id if doc.is_legislation and registry.get(doc.id) else None
@@ -53,12 +79,18 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
                 cites[passage.id] = targets
         for node in item.nodes:
             node_id = f"{doc.id}/{node.pin}"
-            for target in _split(node.attrs.get("amends")):
+            for target, change, date in amendments(node.attrs, "amends"):
                 amends[node_id].append(target)
                 amended_by[target].append(node_id)
-            for source in _split(node.attrs.get("amended_by")):
+                quoted.append((node_id, target, change, date))
+            for source, change, date in amendments(node.attrs, "amended_by"):
                 amended_by[node_id].append(source)
                 amends[source].append(node_id)
+                _merge(detail["amended_by"], node_id, source, change, date)
+                _merge(detail["amends"], source, node_id, change, date)
+    for source, target, change, date in quoted:  # after the F notes: their words win
+        _merge(detail["amends"], source, target, change, date)
+        _merge(detail["amended_by"], target, source, change, date)
     cited_by: dict[str, list[str]] = defaultdict(list)
     for source, targets in cites.items():
         for target in targets:
@@ -68,4 +100,6 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
         "cited_by": dict(cited_by),
         "amends": {k: sorted(set(v)) for k, v in amends.items()},
         "amended_by": {k: sorted(set(v)) for k, v in amended_by.items()},
+        # {"amends"|"amended_by": {passage: {other: {"change": …, "date": …}}}}
+        "changes": {kind: detail[kind] for kind in ("amends", "amended_by")},
     }

@@ -29,6 +29,8 @@ NUMBERED = {
     "page": ("p", "Page"),
     "crossheading": ("", ""),
 }
+# The last step of a provision's closing words: 'section/1/1/closing' (anchor 'section-1-1-closing').
+CLOSING = "closing"
 # Keywords that take the rest of the anchor as one slug.
 SLUGGED = {"heading", "crossheading"}
 
@@ -91,7 +93,14 @@ def pin_steps(pin: str) -> list[tuple[str, str, list[str]]]:
 
 
 def label(pin: str) -> str:
-    """OSCOLA-style pinpoint label: 's 3(2)(a)', 'reg 13A', 'sch 8, para 5(1)', 'para 2.3'."""
+    """OSCOLA-style pinpoint label: 's 3(2)(a)', 'reg 13A', 'sch 8, para 5(1)', 'para 2.3'.
+
+    Closing words after a list ('section/1/1/closing') are cited as lawyers write them:
+    's 1(1), closing words' (OSCOLA has no rule of its own for them).
+    """
+    if pin.endswith("/" + CLOSING) and pin != CLOSING:
+        parent = label(pin[: -len(CLOSING) - 1])
+        return f"{parent}, closing words" if parent else ""
     steps = pin_steps(pin)
     if not steps or pin == "preamble":
         return ""

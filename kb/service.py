@@ -78,7 +78,7 @@ class IndexVersion:
     def links(self) -> dict[str, dict[str, list[str]]]:
         path = self.path / "links.json"
         if not path.is_file():
-            return {"cites": {}, "cited_by": {}, "amends": {}, "amended_by": {}}
+            return {"cites": {}, "cited_by": {}, "amends": {}, "amended_by": {}, "changes": {}}
         return json.loads(path.read_text(encoding="utf-8"))
 
     def canonical_id(self, passage_id: str) -> str | None:
@@ -103,14 +103,19 @@ class IndexVersion:
         record = self.document_record(found[0]["id"])
         return any(n["pin"] == found[1] for n in record["nodes"])
 
-    def references(self, passage_id: str, members: list[str]) -> dict[str, list[str]]:
+    def references(self, passage_id: str, members: list[str]) -> dict[str, Any]:
         """Cross-references of a provision, its enclosing provisions and what it contains.
 
         Guidance citing "section 3" is shown on s 3(2) too, and a citation of s 3(2) on s 3.
+        `changes` gives, for each `amended_by` / `amends` item, the kind of change and its
+        date ({"change": "inserted", "date": "2008-02-01"}, None where unknown): the keys an
+        API cross-reference of those kinds carries.
         """
         parts = passage_id.split("/")
         around = {"/".join(parts[:n]) for n in range(1, len(parts))} | set(members) | {passage_id}
-        result = {}
+        result: dict[str, Any] = {}
+        changes: dict[str, dict[str, dict[str, str | None]]] = {}
+        detail = self.links.get("changes") or {}
         for kind in ("cited_by", "amended_by", "amends"):
             table = self.links.get(kind, {})
             found: list[str] = []
@@ -118,12 +123,30 @@ class IndexVersion:
                 for other in table.get(key, []):
                     if other not in found and other not in around:
                         found.append(other)
+                    if kind in ("amended_by", "amends") and other in found:
+                        known = (detail.get(kind) or {}).get(key, {}).get(other) or {}
+                        entry = changes.setdefault(kind, {}).setdefault(
+                            other, {"change": None, "date": None}
+                        )
+                        entry["change"] = entry["change"] or known.get("change")
+                        entry["date"] = entry["date"] or known.get("date")
             result[kind] = found
+        result["changes"] = {kind: changes.get(kind, {}) for kind in ("amended_by", "amends")}
         cites = self.links.get("cites", {})
         result["cites"] = list(
             dict.fromkeys(t for m in [passage_id, *members] for t in cites.get(m, []))
         )
         return result
+
+    @staticmethod
+    def change_of(refs: dict[str, Any], kind: str, other: str) -> dict[str, str | None]:
+        """The keys an API cross-reference adds: {"change", "date"} on amended_by / amends
+        items (None where unknown), nothing on cited_by / cites. With references():
+        `[_link(version, o) | version.change_of(refs, kind, o) for o in refs[kind]]`."""
+        if kind not in ("amended_by", "amends"):
+            return {}
+        known = (refs.get("changes") or {}).get(kind, {}).get(other) or {}
+        return {"change": known.get("change"), "date": known.get("date")}
 
     @classmethod
     def open(cls, path: Path) -> IndexVersion:

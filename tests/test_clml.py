@@ -138,7 +138,7 @@ def test_structure_and_anchors():
     assert "(ii) local widget makers." in body
     # definitions: the term is marked, the definition kept
     assert "“**widget service**” means any service of supplying imaginary widgets" in body
-    order = [body.index("{#" + a + "}") for a in ("section-3-1", "section-3-2", "section-3-2-a")]
+    order = [body.index("{#" + a + " ") for a in ("section-3-1", "section-3-2", "section-3-2-a")]
     assert order == sorted(order)
 
 
@@ -148,7 +148,8 @@ def test_repealed_and_prospective_provisions_are_marked():
     assert anchor_attrs(body, "section-3-3")["status"] == "repealed"
     assert anchor_attrs(body, "section-5")["status"] == "prospective"
     assert anchor_attrs(body, "section-5")["extent"] == "E"  # narrower than the Act's E+W
-    assert "status" not in anchor_attrs(body, "section-3-1")
+    # the Act is partly in force: a provision with no status of its own says it is in force
+    assert anchor_attrs(body, "section-3-1")["status"] == "in_force"
 
 
 def test_commentaries_are_annotations_on_their_provision():
@@ -294,7 +295,7 @@ def test_output_round_trips_through_the_corpus_format(tmp_path):
     assert back.document.id == "ukpga/2031/7"
     assert back.document.status == "partially_in_force"
     assert back.document.extra["enacted"] == "2031-03-15"
-    assert "{#section-3-2-b-i}" in back.body
+    assert "{#section-3-2-b-i " in back.body
 
 
 def test_passages_have_legislation_ids_and_oscola_citations():
@@ -387,8 +388,20 @@ def test_closing_words_and_every_pnpara_are_kept_in_reading_order():
     at = [body.index(text) for text in order]
     assert at == sorted(at)
     by_pin, _ = passages_of(COMMISSIONING)
-    # closing words run on from the last paragraph before them, as they are read
-    assert by_pin["section/1/1/b"].text.endswith("penalty of an invented amount.")
+    # closing words are s 1(1)'s own, not (b)'s: a passage of their own, cited as s 1(1)
+    assert by_pin["section/1/1/b"].text == "(b) has commissioned one without consulting its users,"
+    closing = by_pin["section/1/1/closing"]
+    assert closing.text.startswith("it may impose on the authority a penalty")
+    assert closing.text.endswith("penalty of an invented amount.")
+    assert closing.label == "s 1(1), closing words"
+    assert closing.citation.endswith("Act 2031, s 1(1), closing words")
+    assert anchor_attrs(body, "section-1-1-closing") is not None
+    # a citation of s 1(1) is of the provision itself, never of its closing words
+    from kb.cite import Registry, resolve
+
+    document, _ = parse(COMMISSIONING)
+    found = resolve(f"s 1(1) of the {document.title}", Registry.from_documents([document]))
+    assert found is not None and found.id == "ukpga/2031/9/section/1/1"
     assert "imaginary tax" in by_pin["section/1/2"].text
 
 

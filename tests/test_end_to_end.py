@@ -57,6 +57,17 @@ def crawled(tmp_path_factory):
     shutil.copytree(FIXTURES / "mirror", mirror)
     manifest = yaml.safe_load((FIXTURES / "sources.yaml").read_text(encoding="utf-8"))
     sources = manifest["sources"]
+    # an invented pair shaped like s 138 LGPIHA 2007 inserting s 3A LGA 1999: the revised Act
+    # (F note with Operative citations, an outstanding change) and the enacted amending Act
+    sources += [
+        {"id": "example-library-act", "kind": "legislation", "path": "ukpga/2035/2"},
+        {
+            "id": "example-reform-act",
+            "kind": "legislation",
+            "path": "ukpga/2036/3",
+            "version": "enacted",
+        },
+    ]
     files = {p.stem: p for p in GOVUK_SHARED.glob("*.json")}
     files |= {p.stem: p for p in (FIXTURES / "guidance").glob("govuk-*.json")}
     sources += _lay_out_govuk(mirror, files)
@@ -193,3 +204,37 @@ def test_cite_resolves_against_the_crawled_index(crawled):
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert body["id"] == "ukpga/2031/7/section/3A/1" and body["in_index"] is True
+
+
+def test_an_insertion_links_both_ways_with_its_kind_and_date(crawled):
+    from kb.config import Settings
+    from kb.service import KnowledgeBase
+
+    version = KnowledgeBase(Settings.from_env(crawled["env"])).current()
+    inserted = version.references("ukpga/2035/2/section/5", [])
+    assert inserted["amended_by"] == ["ukpga/2036/3/section/12"]
+    assert version.change_of(inserted, "amended_by", "ukpga/2036/3/section/12") == {
+        "change": "inserted",
+        "date": "2037-04-01",
+    }
+    inserting = version.references("ukpga/2036/3/section/12", [])
+    assert inserting["amends"] == ["ukpga/2035/2/section/5"]
+    assert version.change_of(inserting, "amends", "ukpga/2035/2/section/5") == {
+        "change": "inserted",
+        "date": "2037-04-01",
+    }
+    assert version.change_of(inserting, "cited_by", "x") == {}  # only amendment links
+    # an amendment known only from the amending text: its kind, date unknown (null)
+    nested = version.references("ukpga/2036/3/section/13/a", [])
+    assert nested["amends"] == ["ukpga/2035/2/section/4/3"]
+    assert version.change_of(nested, "amends", "ukpga/2035/2/section/4/3") == {
+        "change": "inserted",
+        "date": None,
+    }
+    # the outstanding change reached the document summary
+    summary = version.by_id["ukpga/2035/2"]
+    assert [c["pin"] for c in summary["outstanding_changes"]] == ["section/4/2"]
+    # statuses per provision, through the corpus file and the index
+    repealed = version.engine.passage("ukpga/2035/2/section/6")
+    assert repealed["status"] == "repealed" and repealed["status_date"] == "2036-09-01"
+    assert version.engine.passage("ukpga/2035/2/section/4/1")["status"] == "in_force"

@@ -164,3 +164,21 @@ def test_source_urls_pinpoint_the_provision():
     )
     assert pins.source_url(GUIDE, "para/2.3").endswith("/best-value#para-2.3")
     assert pins.source_url(TUPE, "regulation/4") is None  # no source_url: no invented link
+
+
+@pytest.mark.parametrize(
+    ("pin", "label"),
+    [
+        ("section/1/1/closing", "s 1(1), closing words"),
+        ("section/1/closing", "s 1, closing words"),
+        ("regulation/13/2/a/closing", "reg 13(2)(a), closing words"),
+        ("schedule/8/paragraph/5/closing", "sch 8, para 5, closing words"),
+    ],
+)
+def test_closing_words_are_cited_as_their_provision_plus_closing_words(pin, label):
+    assert pins.label(pin) == label
+    assert pins.anchor_to_pin(pins.pin_to_anchor(pin)) == pin
+    assert pins.oscola(LGA, "section/3/2/closing") == (
+        "Local Government Act 1999, s 3(2), closing words"
+    )
+    assert pins.short_citation(LGA, "section/3/2/closing") == "LGA 1999 s 3(2), closing words"
