@@ -17,7 +17,7 @@ from kb import store
 from kb.cite import Registry
 from kb.config import Settings
 from kb.engine import UnknownEngine, writer_for
-from kb.models import DocumentError, Passage
+from kb.models import DocumentError, Passage, outstanding_changes
 
 ABANDONED_AFTER_S = 6 * 3600
 
@@ -85,6 +85,8 @@ def build(
                 **{k: v for k, v in doc.to_dict().items() if k != "extra"},
                 "passage_count": len(result.passages),
                 "source_file": name,
+                # legislation.gov.uk's effects not yet applied to the text (Document.extra)
+                "outstanding_changes": outstanding_changes(doc.extra.get("outstanding_changes")),
             }
         )
     report.documents = len(parsed_docs)

@@ -25,7 +25,7 @@ from mdit_py_plugins.attrs import attrs_block_plugin
 from indexer.corpus import dotted_paragraph_number
 from indexer.duties import classify
 from kb import pins
-from kb.models import Document, Node, Passage
+from kb.models import Document, Node, Passage, extent_codes
 
 # Tables (GFM) as the GOV.UK, Word and legislation parsers write them; raw HTML stays text.
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
@@ -269,7 +269,9 @@ def make_passages(
             continue
         status, status_date = _status(document, node, by_pin)
         valid_from, valid_to = _validity(document, node, status, status_date)
-        finding = classify(node.text)
+        # Introductory text, signatures and explanatory notes describe the law; they impose nothing.
+        operative = node.attrs.get("operative") != "false"
+        finding = classify(node.text if operative else "")
         heading_title = node.title if node.is_heading else ""
         passage_id = f"{document.id}/{node.pin}"
         passages.append(
@@ -296,8 +298,9 @@ def make_passages(
                 aliases=[a for a in [document.short_title, *document.aliases] if a],
                 duty=finding.kind,
                 holders=list(finding.holders),
-                operative=node.attrs.get("operative") != "false",
+                operative=operative,
                 notes=" ".join(notes.get(node.pin, [])),
+                extent=_extent(document, node, by_pin),
             )
         )
     return passages
@@ -310,6 +313,17 @@ def _status(document: Document, node: Node, by_pin: dict[str, Node]) -> tuple[st
             return walk.status, walk.attrs.get("status_date") or document.status_date
         walk = by_pin.get(walk.parent) if walk.parent else None
     return document.status, document.status_date
+
+
+def _extent(document: Document, node: Node, by_pin: dict[str, Node]) -> list[str]:
+    """Nations the passage extends to: its own anchor's `extent`, else the nearest enclosing
+    node's, else the document's (legislation.gov.uk marks only provisions that differ)."""
+    walk: Node | None = node
+    while walk is not None:
+        if walk.attrs.get("extent"):
+            return extent_codes(walk.attrs["extent"])
+        walk = by_pin.get(walk.parent) if walk.parent else None
+    return extent_codes(document.extent)
 
 
 ENDED = ("repealed", "withdrawn", "superseded")

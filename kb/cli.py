@@ -13,6 +13,7 @@ from indexer.crawl import crawl
 from indexer.local import add
 from kb.cite_cli import cite
 from kb.config import Settings
+from kb.models import extent_text, non_operative_kind
 from kb.store import IndexMissing
 
 # Whoosh's p95 is ~200 ms at 10,000 passages and ~2 s at 100,000 on two cores (bench/RESULTS.md).
@@ -118,10 +119,28 @@ def _open(ctx):
 @click.option("--duties", is_flag=True, help="Only provisions that impose duties.")
 @click.option("--powers", is_flag=True, help="Only provisions that confer powers.")
 @click.option("--holder", multiple=True, help="Only duties or powers of this holder (employer, …).")
+@click.option(
+    "--extent",
+    multiple=True,
+    metavar="NATION",
+    help="Only text extending to E, W, S or NI (repeatable, or E,W).",
+)
 @click.option("--as-at", "as_at", metavar="YYYY-MM-DD", help="Only text that applied on that date.")
 @click.pass_context
 def search(
-    ctx, query, as_json, limit, offset, doc_type, status, document, duties, powers, holder, as_at
+    ctx,
+    query,
+    as_json,
+    limit,
+    offset,
+    doc_type,
+    status,
+    document,
+    duties,
+    powers,
+    holder,
+    extent,
+    as_at,
 ):
     """Search passages and print them with their citations."""
     from kb.search import RequestError, run_search
@@ -138,6 +157,7 @@ def search(
             document=list(document),
             duty=kinds,
             holder=list(holder),
+            extent=list(extent),
         )
     except RequestError as exc:
         if as_json:
@@ -167,11 +187,22 @@ def search(
             if hit["duty"] != "none"
             else ""
         )
-        click.secho(f"{n}. {hit['citation']}{status_flag}{duty}", bold=True)
+        operative = (
+            ""
+            if hit.get("operative", True)
+            else f" [NOT OPERATIVE TEXT: {non_operative_kind(hit['pin']).upper()}]"
+        )
+        changes = (
+            f" [OUTSTANDING CHANGES: {hit['outstanding_changes']}]"
+            if hit.get("outstanding_changes")
+            else ""
+        )
+        click.secho(f"{n}. {hit['citation']}{status_flag}{operative}{duty}{changes}", bold=True)
         if hit["heading"]:
             click.echo(f"   {_plain(hit.get('heading_html') or html.escape(hit['heading']))}")
         click.echo(f"   {_plain(hit['snippet_html'])}")
-        click.echo(f"   {hit['id']}")
+        extent = f"  (extent {extent_text(hit['extent'])})" if hit.get("extent") else ""
+        click.echo(f"   {hit['id']}{extent}")
 
 
 def _plain(snippet_html: str) -> str:

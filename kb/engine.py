@@ -17,7 +17,7 @@ from kb.models import Passage
 
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
-FACETS = ("document_id", "doc_type", "status", "duty", "holder")
+FACETS = ("document_id", "doc_type", "status", "duty", "holder", "extent")
 # Values per facet in a response, most passages first. Counts are over every match; only the
 # list is cut, so a corpus of thousands of documents does not send thousands of facet links.
 FACET_SIZE = 30
@@ -32,6 +32,7 @@ class SearchRequest:
     document: list[str] = field(default_factory=list)
     duty: list[str] = field(default_factory=list)  # "duty", "power"
     holder: list[str] = field(default_factory=list)  # "employer", "best value authority"
+    extent: list[str] = field(default_factory=list)  # "E", "W", "S", "NI": applies to any of them
     as_at: str | None = None  # YYYY-MM-DD: only text that applied on that date
     limit: int = 10
     offset: int = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -31,6 +32,84 @@ STATUSES = (
 CURRENT_STATUSES = ("in_force", "partially_in_force", "prospective")
 
 REQUIRED_FIELDS = ("id", "title", "doc_type", "status")
+
+# Territorial extent, as nation codes: what the `extent` facet and filter use.
+NATIONS = ("E", "W", "S", "NI")
+NATION_NAMES = {"E": "England", "W": "Wales", "S": "Scotland", "NI": "Northern Ireland"}
+
+# Passages that are part of a document but not its law, named by their pin's first step.
+NON_OPERATIVE_KINDS = {
+    "introduction": "introductory text",
+    "signature": "signature",
+    "note": "explanatory note",
+}
+
+
+def extent_codes(value: str | list[str] | None) -> list[str]:
+    """legislation.gov.uk's extent ('E+W+S+N.I.') as nation codes (['E', 'W', 'S', 'NI']).
+
+    Codes come back in the order E, W, S, NI, each once; parts that name no nation are dropped.
+    """
+    if not value:
+        return []
+    parts = value if isinstance(value, list) else re.split(r"[+,\s]+", str(value))
+    found: set[str] = set()
+    for part in parts:
+        code = str(part).upper().replace(".", "").strip()
+        if code == "UK":  # 'U.K.' extends everywhere; 'G.B.' to England, Wales and Scotland
+            found.update(NATIONS)
+        elif code == "GB":
+            found.update(("E", "W", "S"))
+        elif code in NATIONS:
+            found.add(code)
+    return [code for code in NATIONS if code in found]
+
+
+def extent_text(codes: list[str] | None) -> str:
+    """['E', 'W', 'NI'] -> 'E+W+N.I.', as legislation.gov.uk writes it."""
+    return "+".join("N.I." if code == "NI" else code for code in codes or [])
+
+
+def non_operative_kind(pin: str) -> str:
+    """What a non-operative passage is, for a label: 'explanatory note', 'signature', …"""
+    return NON_OPERATIVE_KINDS.get(pin.split("/", 1)[0], "not operative text")
+
+
+CHANGE_KEYS = ("affected", "pin", "type", "by", "by_provisions", "note")
+
+
+def outstanding_changes(value: Any) -> list[dict[str, str | None]]:
+    """A document's `outstanding_changes` front matter, checked: legislation.gov.uk's effects
+    not yet applied to the text, each {affected, pin, type, by, by_provisions, note} with
+    strings or None. Entries that are not mappings, or name neither what nor how, are dropped."""
+    if not isinstance(value, list):
+        return []
+    changes = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        change = {key: _str(item.get(key)) for key in CHANGE_KEYS}
+        if change["pin"]:
+            change["pin"] = change["pin"].strip("/")
+        if change["by"]:
+            change["by"] = _instrument_id(change["by"])
+        if change["affected"] or change["type"]:
+            changes.append(change)
+    return changes
+
+
+def _instrument_id(value: str) -> str:
+    """'http://www.legislation.gov.uk/id/uksi/2019/707' -> 'uksi/2019/707'."""
+    return legislation.document_path(value) or value.strip().strip("/")
+
+
+def change_affects(change_pin: str | None, pin: str) -> bool:
+    """Whether an outstanding change to change_pin is shown on the provision at pin: the change
+    is to that provision, to one enclosing it, or to something inside it (an insertion of
+    s 86(9A) shows on s 86). A change with no pin is shown on its document only."""
+    if not change_pin or not pin:
+        return False
+    return change_pin == pin or pin.startswith(change_pin + "/") or change_pin.startswith(pin + "/")
 
 
 class DocumentError(ValueError):
@@ -242,6 +321,7 @@ class Passage:
     cites: list[str] = field(default_factory=list)  # ids of provisions this passage cites
     operative: bool = True  # False: prelims, signature, explanatory note (not the law itself)
     notes: str = ""  # annotations and footnotes shown with the passage, never searched as text
+    extent: list[str] = field(default_factory=list)  # nations it extends to: E, W, S, NI
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

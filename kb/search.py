@@ -10,7 +10,7 @@ from typing import Any
 from kb import query, synonyms
 from kb.cite import resolve
 from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
-from kb.models import DOC_TYPES, STATUSES
+from kb.models import DOC_TYPES, NATIONS, STATUSES, change_affects
 
 DUTY_KINDS = ("duty", "power", "none")
 
@@ -51,6 +51,19 @@ def _choices(values: list[str], allowed: tuple[str, ...], name: str) -> list[str
     return cleaned
 
 
+def _nations(values: list[str]) -> list[str]:
+    """Extent filter values as nation codes: 'W', 'ni' and 'N.I.' are all accepted."""
+    cleaned = [v.strip() for value in values for v in str(value).split(",") if v.strip()]
+    codes = [value.upper().replace(".", "") for value in cleaned]
+    for value, code in zip(cleaned, codes, strict=True):
+        if code not in NATIONS:
+            raise RequestError(
+                f"Unknown extent {value[:40]!r}. Use one of: {', '.join(NATIONS)} "
+                "(England, Wales, Scotland, Northern Ireland)."
+            )
+    return list(dict.fromkeys(codes))
+
+
 def _as_at(params: Mapping[str, Any]) -> str | None:
     raw = str(params.get("as_at") or "").strip()
     if not raw:
@@ -72,6 +85,7 @@ def make_request(
     document: list[str] | None = None,
     duty: list[str] | None = None,
     holder: list[str] | None = None,
+    extent: list[str] | None = None,
 ) -> SearchRequest:
     """Validate search parameters; raises RequestError (400) or query.QueryError."""
     checked = query.check(str(params.get("q") or ""))
@@ -85,6 +99,7 @@ def make_request(
         document=[d.strip() for d in (document or []) if d.strip()],
         duty=duties,
         holder=[h.strip() for value in (holder or []) for h in value.split(",") if h.strip()],
+        extent=_nations(extent or []),
         as_at=_as_at(params),
         typed=checked.text,
         limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
@@ -116,7 +131,7 @@ def citation_hit(version, q: str) -> dict[str, Any] | None:
     return hit
 
 
-LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder")
+LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder", "extent")
 
 
 def _lists(params: Mapping[str, Any], given: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -170,4 +185,8 @@ def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[s
     for item in response["facets"].get("document_id", []):
         doc = version.by_id.get(item["value"])
         item["label"] = doc["title"] if doc else item["value"]
+    for hit in response["results"]:
+        hit.pop("notes", None)  # shown with the passage (/api/v1/passages), not in results
+        changes = (version.by_id.get(hit["document_id"]) or {}).get("outstanding_changes") or []
+        hit["outstanding_changes"] = sum(change_affects(c["pin"], hit["pin"]) for c in changes)
     return response

@@ -84,10 +84,10 @@ QUERY_BOOSTS = {
     name: _saturated(FIELD_BOOSTS[name]) / _saturated(FIELD_COPIES[name]) for name in TEXT_FIELDS
 }
 MAX_EXPANSION = 256  # indexed words one wildcard may stand for, per field (most frequent)
-KEYWORD_FIELDS = ("id", "document_id", "doc_type", "status", "duty", "holder")
+KEYWORD_FIELDS = ("id", "document_id", "doc_type", "status", "duty", "holder", "extent")
 RECORD = "record"  # the passage's stored fields as JSON, read back by _record()
 # Scores are multiplied by log2(2 + w); w = 2 ** (RANK_SCALE * factor) - 2 turns that into
-# RANK_SCALE * factor, exact for any factor >= 1 / RANK_SCALE (factors run 0.21 .. 1.0).
+# RANK_SCALE * factor, exact for any factor >= 1 / RANK_SCALE (factors run 0.084 .. 1.0).
 RANK_SCALE = 16.0
 FACET_BUCKETS = 10_000  # buckets per facet: every document id of a large corpus
 SUGGEST_DOCS = 64  # passages read for candidate spellings
@@ -211,6 +211,9 @@ def _stored(passage: Passage) -> dict[str, Any]:
         holders=_holders(passage),
         order=passage.order,
         cites=list(passage.cites or []),
+        extent=list(passage.extent),
+        operative=bool(passage.operative),
+        notes=passage.notes or "",
     )
     return record
 
@@ -243,6 +246,8 @@ def write_index(
                 doc.add_text("duty", passage.duty)
             for holder in _holders(passage):
                 doc.add_text("holder", holder)
+            for nation in passage.extent:
+                doc.add_text("extent", nation)
             texts = {
                 "title": passage.title,
                 "names": " ".join(passage.aliases),
@@ -492,18 +497,26 @@ def _any(parts: list[Query | None]) -> Query:
     return Query.boolean_query([(Occur.Should, part) for part in parts])
 
 
+def _term_set(schema: tantivy.Schema, field: str, values: list[str]) -> Query:
+    try:
+        return Query.term_set_query(schema, field, values)
+    except ValueError:  # a version written before the field existed: no passage has a value
+        return Query.empty_query()
+
+
 def _filters(schema: tantivy.Schema, request: SearchRequest) -> list[Query]:
     statuses: list[str] = []
     for status in request.status:
         statuses.extend(CURRENT_STATUSES if status == "current" else [status])
     parts = [
-        Query.term_set_query(schema, field, values)
+        _term_set(schema, field, values)
         for field, values in (
             ("doc_type", request.doc_type),
             ("status", statuses),
             ("document_id", request.document),
             ("duty", request.duty),
             ("holder", request.holder),
+            ("extent", request.extent),
         )
         if values
     ]

@@ -23,8 +23,12 @@ from kb.words import STOP_WORDS
 
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
 NOT_CURRENT_FACTOR = 0.3
+# Prelims, signatures and explanatory notes are not the law: they match, but rank below the
+# operative provisions (a long title or an explanatory note summarises a whole instrument in
+# the very words people search for, so unweighted it would outrank the provision itself).
+NOT_OPERATIVE_FACTOR = 0.4
 SHORT_PASSAGE_CHARS = 320
-MULTI_VALUED = ("holder",)  # a passage can name several duty-holders
+MULTI_VALUED = ("holder", "extent")  # several duty-holders; several nations
 ALL_WORDS_BOOST = 2.0
 EXACT_PHRASE_BOOST = 2.0
 # Legislation is the authority; guidance explains it; letters and local policies apply it.
@@ -52,6 +56,8 @@ STORED_ONLY = (
     "valid_to",
     "sample",
     "cites",
+    "operative",
+    "notes",
 )
 EARLIEST, LATEST = 0, 99991231
 
@@ -81,6 +87,7 @@ def make_schema() -> fields.Schema:
         rank=fields.COLUMN(columns.NumericColumn("f", default=1.0)),
         duty=fields.ID(stored=True, sortable=True),
         holder=fields.KEYWORD(commas=True, stored=True, lowercase=False),
+        extent=fields.KEYWORD(commas=True, stored=True, lowercase=False),
         valid_from_n=fields.NUMERIC(int),
         valid_to_n=fields.NUMERIC(int),
         # Unstemmed words, for "did you mean".
@@ -116,6 +123,7 @@ def write_index(
                 rank=rank_factor(passage),
                 duty=passage.duty,
                 holder=",".join(passage.holders),
+                extent=",".join(passage.extent),
                 valid_from_n=_day(passage.valid_from, EARLIEST),
                 valid_to_n=_day(passage.valid_to, LATEST),
                 spell=f"{passage.heading} {passage.text}",
@@ -131,6 +139,8 @@ def write_index(
                 valid_from=passage.valid_from,
                 valid_to=passage.valid_to,
                 sample=passage.sample,
+                operative=passage.operative,
+                notes=passage.notes,
             )
             count += 1
             if progress:
@@ -201,9 +211,11 @@ def _explicit(typed: str) -> bool:
 
 
 def rank_factor(passage: Passage) -> float:
-    """Prior weight of a passage: law before commentary, current text before ended text."""
+    """Prior weight of a passage: law before commentary, current text before ended text,
+    operative text before prelims, signatures and explanatory notes."""
     status = 1.0 if passage.status in CURRENT_STATUSES else NOT_CURRENT_FACTOR
-    return status * DOC_TYPE_FACTOR.get(passage.doc_type, 0.8)
+    operative = 1.0 if passage.operative else NOT_OPERATIVE_FACTOR
+    return status * operative * DOC_TYPE_FACTOR.get(passage.doc_type, 0.8)
 
 
 def _day(value: str | None, default: int) -> int:
@@ -228,6 +240,7 @@ def _filters(request: SearchRequest) -> query.Query | None:
             _any_of("document_id", request.document),
             _any_of("duty", request.duty),
             _any_of("holder", request.holder),
+            _any_of("extent", request.extent),
         )
         if q is not None
     ]
@@ -253,7 +266,8 @@ class _FacetArrays:
         self.multi: dict[str, dict[int, list[str]]] = {}
         for name in MULTI_VALUED:
             values: dict[int, list[str]] = {}
-            for term in reader.lexicon(name):
+            # A version written before the field existed has no values for it.
+            for term in reader.lexicon(name) if name in reader.schema else ():
                 value = term.decode("utf-8") if isinstance(term, bytes) else term
                 for docnum in reader.postings(name, term).all_ids():
                     values.setdefault(docnum, []).append(value)
@@ -414,6 +428,9 @@ class WhooshEngine:
         record = {name: None for name in STORED_ONLY} | dict(stored)
         record["text"] = record.pop("body", "")
         record["holders"] = [h for h in (record.pop("holder", None) or "").split(",") if h]
+        record["extent"] = [e for e in (record.get("extent") or "").split(",") if e]
+        record["operative"] = record.get("operative") is not False
+        record["notes"] = record.get("notes") or ""
         record["duty"] = record.get("duty") or "none"
         record["cites"] = record.get("cites") or []
         return record

@@ -25,7 +25,7 @@ def test_search_contract(client):
     body = response.get_json()
     assert body["query"] == "duty to consult"
     assert body["total"] >= 2
-    assert set(body["facets"]) == {"document_id", "doc_type", "status", "duty", "holder"}
+    assert set(body["facets"]) == {"document_id", "doc_type", "status", "duty", "holder", "extent"}
     first = body["results"][0]
     assert RESULT_KEYS <= set(first)
     assert first["url"] == f"/p/{first['id']}"
@@ -145,7 +145,7 @@ def test_documents_and_document(client):
     assert act["passage_count"] == 18 and act["sample"] is True
     body = client.get("/api/v1/documents/ukpga/2031/12").get_json()
     pins = [c["pin"] for c in body["contents"]]
-    assert pins[:3] == ["preamble", "part/1", "crossheading/continuous-improvement"]
+    assert pins[:3] == ["introduction", "part/1", "crossheading/continuous-improvement"]
 
 
 def test_healthz(client):

@@ -233,6 +233,32 @@ def test_search_then_filter_by_a_facet(tab, sites):
     assert_accessible(tab, "search-results")
 
 
+def test_not_operative_text_extent_and_outstanding_changes_are_shown(tab, sites):
+    tab.goto(sites["kb"] + "/?q=involve+local+people+consult")
+    intro = tab.locator(".result.not-operative")
+    sync_api.expect(intro.first).to_be_visible()
+    sync_api.expect(intro.first.locator(".badge-not-operative")).to_have_text(
+        "Not operative text: introductory text"
+    )
+    first = tab.locator(".result").first
+    assert "not-operative" not in (first.get_attribute("class") or "")
+    tab.locator(".facets a", has_text="Wales").first.click()
+    tab.wait_for_url("**extent=W**")
+    sync_api.expect(tab.locator(".facets a[aria-current=true]")).to_contain_text("Wales")
+    extents = tab.locator(".result .extent abbr").all_inner_texts()
+    assert extents and all("W" in e for e in extents)
+    assert_accessible(tab, "search-extent")
+
+    tab.goto(sites["kb"] + "/d/ukpga/2031/12")
+    banner = tab.locator(".banner-changes")
+    sync_api.expect(banner).to_be_visible()
+    sync_api.expect(banner.locator("h2")).to_have_text("Changes to legislation")
+    sync_api.expect(banner.locator("li")).to_have_count(2)
+    sync_api.expect(tab.locator("#section-4-3 .change-flag")).to_be_visible()
+    shot(tab, "reader-outstanding-changes", full_page=True)
+    assert_accessible(tab, "reader-outstanding-changes")
+
+
 def test_copy_citation_puts_it_on_the_clipboard_and_says_so(chromium, sites):
     context = chromium.new_context()
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=sites["kb"])

@@ -97,3 +97,20 @@ def test_serve_runs_a_production_server(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_search_by_extent_and_flags_for_people(tmp_path):
+    runner = CliRunner()
+    env = env_for(tmp_path)
+    runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
+    wales = runner.invoke(
+        cli, ["search", "relevant", "authority", "--extent", "W"], env=env, obj={}
+    )
+    assert wales.exit_code == 0, wales.output
+    assert "ukpga/2031/12/section/1/1" not in wales.output  # s 1 extends to England only
+    assert "(extent E+W)" in wales.output
+    changed = runner.invoke(cli, ["search", "consult", "--limit", "50"], env=env, obj={})
+    assert "Example Commissioning Act 2031, s 4(3) [DUTY: authority] [OUTSTANDING CHANGES: 1]" in (
+        changed.output
+    )
+    assert "introduction [NOT OPERATIVE TEXT: INTRODUCTORY TEXT]" in changed.output

@@ -142,6 +142,26 @@ REAL_RESPONSES = {
         200,
         lambda b: b["total"] == 0 and not b["results"],
     ),
+    "search-extent-filter": (
+        "/api/v1/search",
+        "/api/v1/search?q=relevant authority&extent=E,w",
+        200,
+        lambda b: (
+            b["results"]
+            and all({"E", "W"} & set(r["extent"]) for r in b["results"])
+            and b["facets"]["extent"]
+        ),
+    ),
+    "search-non-operative-and-changes": (
+        "/api/v1/search",
+        "/api/v1/search?q=consult&limit=50",
+        200,
+        lambda b: (
+            any(r["operative"] is False for r in b["results"])
+            and any(r["outstanding_changes"] for r in b["results"])
+        ),
+    ),
+    "search-400-extent": ("/api/v1/search", "/api/v1/search?q=duty&extent=Wales", 400, None),
     "search-400-invalid-query": ("/api/v1/search", "/api/v1/search?q=%22open", 400, None),
     "search-400-limit": ("/api/v1/search", "/api/v1/search?q=duty&limit=101", 400, None),
     "passage-cited-by": (
@@ -168,6 +188,24 @@ REAL_RESPONSES = {
         200,
         lambda b: b["attributes"] and b["status"] == "repealed",
     ),
+    "passage-not-operative": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/ukpga/2031/12/introduction",
+        200,
+        lambda b: b["operative"] is False and b["extent"] == ["E", "W"],
+    ),
+    "passage-outstanding-change": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/ukpga/2031/12/section/4/3",
+        200,
+        lambda b: b["outstanding_changes"] and b["outstanding_changes"][0]["by_in_index"],
+    ),
+    "passage-own-extent": (
+        "/api/v1/passages/{passage_id}",
+        "/api/v1/passages/ukpga/2031/12/section/1",
+        200,
+        lambda b: b["extent"] == ["E"],
+    ),
     "passage-404": ("/api/v1/passages/{passage_id}", "/api/v1/passages/no/such/thing", 404, None),
     "passage-308-merged-slashes": (
         "/api/v1/passages/{passage_id}",
@@ -180,7 +218,11 @@ REAL_RESPONSES = {
         "/api/v1/documents/{document_id}",
         "/api/v1/documents/ukpga/2031/12",
         200,
-        lambda b: b["contents"],
+        lambda b: (
+            b["contents"]
+            and len(b["outstanding_changes"]) == 2
+            and any(c["pin"] is None for c in b["outstanding_changes"])
+        ),
     ),
     "document-404": ("/api/v1/documents/{document_id}", "/api/v1/documents/no/such", 404, None),
     "cite-hit": (
@@ -285,3 +327,29 @@ def test_every_described_object_is_closed(spec):
     for where, schema in _objects(spec["components"]["schemas"], "schemas"):
         assert schema.get("additionalProperties") is False, f"{where} allows any other field"
         assert set(schema.get("required", [])) <= set(schema["properties"]), where
+
+
+def test_cross_references_may_say_how_and_when(spec, client):
+    """`change` and `date` on amended_by / amends items are described (nullable, optional)."""
+    response = client.get("/api/v1/passages/ukpga/2031/12/section/2/2")
+    body = response.get_json()
+    body["amended_by"] = [
+        {"id": "ukpga/2032/4/section/5", "citation": "Amending Act 2032, s 5",
+         "in_index": False, "change": "inserted", "date": "2031-04-01"},
+        {"id": "ukpga/2032/4/section/6", "citation": "Amending Act 2032, s 6",
+         "in_index": False, "change": None, "date": None},
+    ]  # fmt: skip
+    response.set_data(json.dumps(body))
+    path = "/api/v1/passages/{passage_id}"
+    assert not conformance_errors(spec, path, response)
+    body["amended_by"][0]["date"] = "1 April 2031"
+    response.set_data(json.dumps(body))
+    assert any("date" in e for e in conformance_errors(spec, path, response))
+
+
+def test_the_extent_parameter_lists_the_nations(spec):
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/search"]["get"]["parameters"]}
+    items = params["extent"]["schema"]["items"]
+    nation = spec["components"]["schemas"][items["$ref"].rsplit("/", 1)[-1]]
+    assert nation["enum"] == ["E", "W", "S", "NI"]
+    assert "extent" in spec["components"]["schemas"]["Facets"]["required"]

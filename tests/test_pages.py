@@ -331,3 +331,59 @@ def test_duties_and_their_holders_show_on_results_and_the_reader(client):
     reader = text_of(client.get("/p/ukpga/2031/12/section/1/2"))
     panel = reader[reader.index('class="provision-panel"') : reader.index('class="toc"')]
     assert '<span class="badge duty-power">Power: Secretary of State</span>' in panel
+
+
+def test_reader_side_panel_says_how_and_when_an_amendment_changed_it(client, monkeypatch):
+    from kb.web import pages
+
+    real = pages.provision_json
+
+    def with_changes(found):
+        body = real(found)
+        body["amended_by"] = [
+            {
+                "id": "ukpga/2032/4/section/5",
+                "citation": "Amending Act 2032, s 5",
+                "in_index": False,
+                "change": "inserted",
+                "date": "2031-04-01",
+            },
+            {
+                "id": "ukpga/2033/1/section/2",
+                "citation": "Other Act 2033, s 2",
+                "in_index": False,
+                "change": None,
+                "date": None,
+            },
+        ]
+        body["amends"] = [
+            {
+                "id": "ukpga/1999/27/section/3A",
+                "citation": "LGA 1999, s 3A",
+                "in_index": False,
+                "change": "<b>words</b> substituted",
+                "date": "2032-01-09",
+            },
+        ]
+        return body
+
+    monkeypatch.setattr(pages, "provision_json", with_changes)
+    page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
+    panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
+    assert (
+        '<span class="relation-change">Inserted by</span> '
+        '<a href="/p/ukpga/2032/4/section/5">Amending Act 2032, s 5</a>'
+    ) in panel
+    assert '<time datetime="2031-04-01">1 April 2031</time>' in panel
+    assert '<a href="/p/ukpga/2033/1/section/2">Other Act 2033, s 2</a>' in panel
+    assert "None" not in panel
+    amends = panel[panel.index('id="rel-amends"') :]
+    assert "(&lt;b&gt;words&lt;/b&gt; substituted)" in amends and "<b>words" not in amends
+    assert "9 January 2032" in amends
+
+
+def test_sample_long_title_is_marked_not_operative(client):
+    page = text_of(client.get("/?q=involve+local+people+consult"))
+    intro = next(item for item in page.split('<li class="result')[1:] if "/introduction" in item)
+    assert "not-operative" in intro.split(">")[0]
+    assert "Not operative text: introductory text" in intro

@@ -10,6 +10,7 @@ import pytest
 
 from kb.engine import ENGINES, SearchRequest, SearchResponse
 from kb.query import QueryError, check
+from kb.search import run_search
 
 
 def search(kb, q, **kw):
@@ -291,3 +292,23 @@ def test_ordinary_punctuation_is_fine():
     assert check("s 3(2) LGA 1999").text
     assert check("Note: consult").terms == ("Note", "consult")
     assert check("https://www.legislation.gov.uk/ukpga/1999/27/section/3").text
+
+
+def test_a_provision_extending_to_england_only_is_not_law_in_wales(sample_kb):
+    """s 1 of the sample Act extends to England only (its anchor says so); the Act to E+W."""
+    version = sample_kb.current()
+    wales = run_search(version, {"q": "relevant authority", "limit": 50}, extent=["W"])
+    england = run_search(version, {"q": "relevant authority", "limit": 50}, extent=["E"])
+    assert "ukpga/2031/12/section/1/1" not in {r["id"] for r in wales["results"]}
+    assert "ukpga/2031/12/section/1/1" in {r["id"] for r in england["results"]}
+    assert all("W" in r["extent"] for r in wales["results"])
+    assert england["total"] > wales["total"]
+
+
+def test_the_sample_long_title_ranks_below_the_duty_it_summarises(sample_kb):
+    version = sample_kb.current()
+    found = run_search(version, {"q": "involve local people consult"})["results"]
+    pins = [r["pin"] for r in found]
+    assert found[0]["pin"] == "section/3/1" and found[0]["operative"] is True
+    intro = pins.index("introduction")
+    assert intro > 2 and found[intro]["operative"] is False

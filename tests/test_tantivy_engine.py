@@ -42,6 +42,28 @@ def client_of(kb):
 # --- The index version ------------------------------------------------------------------
 
 
+def test_rank_factors_are_exact_in_tantivy():
+    """tantivy's log2(2 + w) weighting gives back every factor, down to the smallest one (a
+    non-operative, non-current passage of the lowest document type)."""
+    import math
+
+    from kb.models import Passage
+    from kb.tantivy_engine import RANK_SCALE, _rank_weight
+    from kb.whoosh_engine import rank_factor
+
+    base = dict(id="x", document_id="x", pin="x", anchor="x", label="", title="", heading="",
+                citation="", short_citation="", url="", source_url=None, status_date=None,
+                text="", order=0)  # fmt: skip
+    for status in ("in_force", "repealed"):
+        for doc_type in ("act", "correspondence"):
+            for operative in (True, False):
+                passage = Passage(**base, status=status, doc_type=doc_type, operative=operative)
+                factor = rank_factor(passage)
+                weight = math.log2(2 + _rank_weight(passage)) / RANK_SCALE
+                assert weight == pytest.approx(factor, rel=1e-9), (status, doc_type, operative)
+    assert rank_factor(Passage(**base, status="in_force", doc_type="act", operative=False)) < 1
+
+
 def test_stored_passages_are_identical_to_whoosh(tantivy_kb, whoosh_kb):
     whoosh, tantivy = whoosh_kb.current(), tantivy_kb.current()
     assert tantivy.manifest["engine"] == "tantivy" and whoosh.manifest["engine"] == "whoosh"
@@ -52,6 +74,10 @@ def test_stored_passages_are_identical_to_whoosh(tantivy_kb, whoosh_kb):
         assert got == expected  # same keys, values, value types and order
         for record in expected:
             assert tantivy.engine.passage(record["id"]) == record
+    # The fields this stores for every passage, whichever engine wrote it.
+    intro = whoosh.engine.passage("ukpga/2031/12/introduction")
+    assert intro["operative"] is False and intro["extent"] == ["E", "W"] and intro["notes"] == ""
+    assert whoosh.engine.passage("ukpga/2031/12/section/1/1")["extent"] == ["E"]
     assert tantivy.engine.passage("no/such/passage") is None
     assert tantivy.engine.passages_of("no/such/document") == []
 
@@ -110,6 +136,9 @@ FILTERED = [
     ("consult", {"duty": ["duty"], "holder": ["authority"]}),
     ("joiners", {"params": {"as_at": "2025-01-01"}}),
     ("joiners", {"params": {"as_at": "2031-06-01"}}),
+    ("authority", {"extent": ["E"]}),
+    ("authority", {"extent": ["W"]}),
+    ("authority", {"extent": ["S", "W"]}),
 ]
 
 

@@ -35,6 +35,9 @@
     superseded: "Superseded"
   };
   var CURRENT = ["in_force", "partially_in_force", "prospective"];
+  // Passages that are part of a document but not its law, by their pin's first step.
+  var NOT_OPERATIVE = { introduction: "introductory text", signature: "signature",
+    note: "explanatory note" };
 
   var STYLE = [
     ".kb { all: initial; display: block; box-sizing: border-box;",
@@ -200,6 +203,15 @@
       var status = STATUS_LABELS[hit.status] || String(hit.status || "");
       if (!current && hit.status_date) status += " since " + hit.status_date;
       meta.appendChild(el("span", { "class": current ? "badge" : "badge warning" }, status));
+      if (hit.operative === false) {
+        var first = String(hit.pin || "").split("/")[0];
+        var kind = Object.prototype.hasOwnProperty.call(NOT_OPERATIVE, first)
+          ? NOT_OPERATIVE[first] : "not operative text";
+        meta.appendChild(el("span", { "class": "badge" }, "Not operative text: " + kind));
+      }
+      if (hit.outstanding_changes) {
+        meta.appendChild(el("span", { "class": "badge warning" }, "Outstanding changes"));
+      }
       if (hit.short_citation) meta.appendChild(el("span", {}, hit.short_citation));
       if (hit.sample) meta.appendChild(el("span", {}, "Sample document"));
       li.appendChild(meta);

@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from kb import pins
+from kb import legislation, pins
 from kb.cite import resolve, unresolved
-from kb.models import Document
+from kb.models import Document, change_affects, extent_codes
 from kb.search import RequestError, make_request, run_search
 from kb.web.headers import json_with_etag
 
@@ -78,6 +78,64 @@ def _resolve_id(version, passage_id: str) -> dict[str, Any] | None:
     return None
 
 
+def _by_citation(version, instrument_id: str) -> str:
+    """How to name the amending instrument: its citation if known, else its number."""
+    instrument = version.registry.get(instrument_id)
+    if instrument:
+        return pins.oscola(instrument.to_document(), "")
+    path = legislation.parse_path(instrument_id)
+    if path:
+        number = (
+            legislation.series_number(path)
+            or legislation.chapter_citation(path)
+            or legislation.running_number(path)
+        )
+        if number:
+            return number
+    return instrument_id
+
+
+CHANGE_FIELDS = ("affected", "pin", "type", "by", "by_provisions", "note")
+
+
+def changes_json(version, document_id: str, pin: str | None = None) -> list[dict[str, Any]]:
+    """A document's outstanding changes (legislation.gov.uk's effects not yet made to its text),
+    or, given a pin, those shown on that provision (kb.models.change_affects)."""
+    summary = version.by_id.get(document_id) or {}
+    found = []
+    for change in summary.get("outstanding_changes") or []:
+        if pin is not None and not change_affects(change.get("pin"), pin):
+            continue
+        by = change.get("by")
+        in_index = bool(by) and by in version.by_id
+        if in_index:
+            by_url = f"/d/{by}"
+        elif by and legislation.parse_path(by):
+            by_url = f"{current_app.config['KB_SETTINGS'].legislation_url}/{by}"
+        else:
+            by_url = None
+        found.append(
+            {key: change.get(key) for key in CHANGE_FIELDS}
+            | {
+                "by_citation": _by_citation(version, by) if by else None,
+                "by_url": by_url,
+                "by_in_index": in_index,
+            }
+        )
+    return found
+
+
+def _extent_of(document: dict[str, Any], node: dict[str, Any], nodes: list[dict]) -> list[str]:
+    """A grouping provision's extent, as indexer/passages.py finds a passage's."""
+    by_pin = {n["pin"]: n for n in nodes}
+    walk = node
+    while walk is not None:
+        if (walk.get("attrs") or {}).get("extent"):
+            return extent_codes(walk["attrs"]["extent"])
+        walk = by_pin.get(walk.get("parent")) if walk.get("parent") else None
+    return extent_codes(document.get("extent"))
+
+
 def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
     """The API shape of a passage or grouping provision (shared with the page's JSON link)."""
     document, node = found["document"], found["node"]
@@ -108,11 +166,20 @@ def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
         "sample": document.get("sample", False),
         "duty": (passage or {}).get("duty", "none"),
         "holders": (passage or {}).get("holders", []),
+        "operative": (passage or {}).get(
+            "operative", (node.get("attrs") or {}).get("operative") != "false"
+        ),
+        "extent": (passage or {}).get("extent")
+        or _extent_of(document, node, (found.get("record") or {}).get("nodes") or []),
+        "notes": (passage or {}).get("notes") or "",
     }
     version = version or _kb()
+    body["outstanding_changes"] = changes_json(version, document["id"], node["pin"])
     refs = version.references(found["id"], found["members"])
     for kind in ("cited_by", "cites", "amended_by", "amends"):
-        body[kind] = [_link(version, other) for other in refs[kind]]
+        body[kind] = [
+            _link(version, other) | version.change_of(refs, kind, other) for other in refs[kind]
+        ]
     return body
 
 
@@ -193,10 +260,14 @@ def document(document_id: str):
             "depth": n["depth"],
             "heading": n.get("is_heading", False),
             "has_text": bool(n.get("text")),
+            "operative": (n.get("attrs") or {}).get("operative") != "false",
         }
         for n in record["nodes"]
     ]
-    body = _summary(version.by_id[document_id]) | {"contents": contents}
+    body = _summary(version.by_id[document_id]) | {
+        "outstanding_changes": changes_json(version, document_id),
+        "contents": contents,
+    }
     return jsonify(body)
 
 

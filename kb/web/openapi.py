@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, render_template
 
 from kb.engine import FACET_SIZE, FACETS, MAX_FACET_SIZE, MAX_OFFSET
-from kb.models import DOC_TYPES, STATUSES
+from kb.models import DOC_TYPES, NATIONS, STATUSES
 from kb.search import DUTY_KINDS
 from kb.web.headers import API_MAX_AGE_S
 
@@ -22,6 +22,13 @@ EXTRA_FILTERS = {
         {"type": "string", "enum": ["duty", "power", "none", "true", "false"]},
     ),
     "holder": ("Only duties held by this body (e.g. `employer`).", {"type": "string"}),
+    "extent": (
+        "Only passages that extend to this nation: E (England), W (Wales), S (Scotland), NI "
+        "(Northern Ireland); a provision extending to E+W matches `W`. Case and dots are "
+        "ignored (`N.I.` is `NI`). Passages with no recorded extent (most guidance) are left "
+        "out.",
+        {"$ref": "#/components/schemas/Nation"},
+    ),
 }
 
 
@@ -122,6 +129,19 @@ _CITE_FIELDS = {
     "in_index": {"type": "boolean", "description": "Whether this knowledge base holds it."},
 }
 
+_LAW_FIELDS = {
+    "operative": {
+        "type": "boolean",
+        "description": "False for text that is part of the document but not its law: "
+        "prelims (long title, preamble, enacting formula), signatures, explanatory notes.",
+    },
+    "extent": {
+        "type": "array",
+        "items": _ref("Nation"),
+        "description": "The nations it extends to (empty when none is recorded).",
+    },
+}
+
 _DOCUMENT_FIELDS = {
     "id": {"type": "string"},
     "title": {"type": "string"},
@@ -151,6 +171,53 @@ SCHEMAS: dict[str, Any] = {
     "Error": _closed(_ERROR_FIELDS),
     "Status": {"type": "string", "enum": list(STATUSES)},
     "DocType": {"type": "string", "enum": list(DOC_TYPES)},
+    "Nation": {
+        "type": "string",
+        "enum": list(NATIONS),
+        "description": "A nation a provision extends to: E England, W Wales, S Scotland, "
+        "NI Northern Ireland.",
+    },
+    "OutstandingChange": _closed(
+        {
+            "affected": _nullable(
+                "string",
+                description="The provision changed, as legislation.gov.uk names it.",
+                examples=["s. 86(9A)"],
+            ),
+            "pin": _nullable(
+                "string",
+                description="Its pin in this document (`section/86/9A`); null when it is "
+                "not one provision (the change is then shown on the document only).",
+            ),
+            "type": _nullable(
+                "string",
+                description="What the change does.",
+                examples=["inserted", "words substituted"],
+            ),
+            "by": _nullable(
+                "string", description="The amending instrument's id.", examples=["uksi/2019/707"]
+            ),
+            "by_provisions": _nullable(
+                "string",
+                description="The provisions of it that make the change.",
+                examples=["reg. 8(9)"],
+            ),
+            "note": _nullable("string"),
+            "by_citation": _nullable(
+                "string", description="The amending instrument cited (or its number)."
+            ),
+            "by_url": _nullable(
+                "string",
+                description="The amending instrument's page here (relative) when "
+                "`by_in_index`, else its legislation.gov.uk address.",
+            ),
+            "by_in_index": {
+                "type": "boolean",
+                "description": "Whether this knowledge base holds the amending instrument.",
+            },
+        },
+        description="An effect legislation.gov.uk records as not yet made to the text.",
+    ),
     "DutyKind": {
         "type": "string",
         "enum": list(DUTY_KINDS),
@@ -193,6 +260,13 @@ SCHEMAS: dict[str, Any] = {
             "duty": _ref("DutyKind"),
             "holders": _strings("Who the duty or power falls on (e.g. `employer`)."),
             "cites": _strings("Ids of the provisions this passage cites."),
+            **_LAW_FIELDS,
+            "outstanding_changes": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many outstanding changes (not yet made to the text) are "
+                "shown on this provision; `/api/v1/passages/{id}` lists them.",
+            },
         }
     ),
     "FacetValue": _closed(
@@ -209,7 +283,7 @@ SCHEMAS: dict[str, Any] = {
     "Facets": _closed(
         {name: {"type": "array", "items": _ref("FacetValue")} for name in FACETS},
         description="Counts per facet over every match; each facet's values can be passed "
-        "back as a filter (`holder` values as `holder=`).",
+        "back as a filter (`holder` values as `holder=`, `extent` values as `extent=`).",
     ),
     "SearchCitation": _closed(
         {
@@ -269,8 +343,16 @@ SCHEMAS: dict[str, Any] = {
             "url": {"type": "string", "description": "Its page here, relative to the API."},
             "source_url": _nullable("string", description="Its authoritative source."),
             "in_index": {"type": "boolean", "description": "Whether this knowledge base holds it."},
+            "change": _nullable(
+                "string",
+                description="For `amended_by` and `amends`: what the amendment does.",
+                examples=["inserted", "substituted", "words inserted"],
+            ),
+            "date": _nullable(
+                "string", format="date", description="For `amended_by` and `amends`: when."
+            ),
         },
-        optional=("short_citation", "title", "status", "url", "source_url"),
+        optional=("short_citation", "title", "status", "url", "source_url", "change", "date"),
         description="A cross-reference. An indexed passage has `status` and `url`; a provision "
         "of a known instrument that is not a passage itself has `url` and `source_url`; "
         "anything else only `id`, `citation` and `in_index`.",
@@ -303,6 +385,18 @@ SCHEMAS: dict[str, Any] = {
             "sample": {"type": "boolean"},
             "duty": _ref("DutyKind"),
             "holders": _strings("Who the duty or power falls on."),
+            **_LAW_FIELDS,
+            "notes": {
+                "type": "string",
+                "description": "Annotations and footnotes shown with the text (in `markdown`), "
+                "never searched.",
+            },
+            "outstanding_changes": {
+                "type": "array",
+                "items": _ref("OutstandingChange"),
+                "description": "Changes not yet made to the text of this provision, of one "
+                "enclosing it, or of one inside it.",
+            },
             **{kind: {"type": "array", "items": _ref("PassageLink")} for kind in LINK_KINDS},
         }
     ),
@@ -322,11 +416,24 @@ SCHEMAS: dict[str, Any] = {
             "depth": {"type": "integer", "minimum": 0},
             "heading": {"type": "boolean"},
             "has_text": {"type": "boolean"},
+            "operative": {
+                "type": "boolean",
+                "description": "False for prelims, signatures and explanatory notes.",
+            },
         }
     ),
     "Document": _closed(
-        {**_DOCUMENT_FIELDS, "contents": {"type": "array", "items": _ref("ContentsEntry")}},
-        description="Everything in DocumentSummary, and its contents.",
+        {
+            **_DOCUMENT_FIELDS,
+            "outstanding_changes": {
+                "type": "array",
+                "items": _ref("OutstandingChange"),
+                "description": "Every change legislation.gov.uk records as not yet made to "
+                "the text.",
+            },
+            "contents": {"type": "array", "items": _ref("ContentsEntry")},
+        },
+        description="Everything in DocumentSummary, its outstanding changes and its contents.",
     ),
     "Health": _closed(
         {

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from kb.engine import MAX_OFFSET
 from kb.search import RequestError, run_search
-from kb.web.api import filter_args, filter_names, provision_json
+from kb.web.api import changes_json, filter_args, filter_names, provision_json
 from kb.web.render import facet_title, facet_value_label
 
 bp = Blueprint("pages", __name__)
@@ -170,17 +170,36 @@ def search_page():
     return render_template("search.html", **context), status
 
 
+def change_flags(changes: list[dict[str, Any]], nodes: list[dict[str, Any]]):
+    """Where each outstanding change is flagged in the document's text: on the provision it
+    names, else on the nearest enclosing one there is (an insertion of s 86(9A) on s 86)."""
+    pins = {node["pin"] for node in nodes}
+    flags: dict[str, list[dict[str, Any]]] = {}
+    for change in changes:
+        pin = change.get("pin") or ""
+        while pin and pin not in pins:
+            pin = pin.rpartition("/")[0]
+        if pin:
+            flags.setdefault(pin, []).append(change)
+    return flags
+
+
 @bp.get("/p/<path:passage_id>")
 def passage_page(passage_id: str):
-    found = _kb().provision(passage_id)
+    version = _kb()
+    found = version.provision(passage_id)
     if found is None:
         abort(404, description=f"There is no passage with the id “{passage_id}”.")
+    nodes = found["record"]["nodes"]
+    changes = changes_json(version, found["document"]["id"])
     return render_template(
         "reader.html",
         document=found["document"],
-        nodes=found["record"]["nodes"],
+        nodes=nodes,
         target=provision_json(found),
         highlight=set(found["members"]) | {found["id"]},
+        changes=changes,
+        flags=change_flags(changes, nodes),
     )
 
 
@@ -190,12 +209,15 @@ def document_page(document_id: str):
     if document_id not in version.by_id:
         abort(404, description=f"There is no document with the id “{document_id}”.")
     record = version.document_record(document_id)
+    changes = changes_json(version, document_id)
     return render_template(
         "reader.html",
         document=version.by_id[document_id],
         nodes=record["nodes"],
         target=None,
         highlight=set(),
+        changes=changes,
+        flags=change_flags(changes, record["nodes"]),
     )
 
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from kb.models import CURRENT_STATUSES
+from kb.models import (
+    CURRENT_STATUSES,
+    NATION_NAMES,
+    NATIONS,
+    extent_codes,
+    extent_text,
+    non_operative_kind,
+)
 
 # Raw HTML in the corpus is shown as text, never rendered.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -39,6 +47,7 @@ FACET_TITLES = {
     "document_id": "Document",
     "duty": "Duties and powers",
     "holder": "Whose duty",
+    "extent": "Extends to",
 }
 DUTY_LABELS = {"duty": "Imposes a duty", "power": "Confers a power", "none": "Neither"}
 # Side-panel sections of the reader: passage key, heading, and what to say when there is none
@@ -63,6 +72,8 @@ def facet_value_label(name: str, item: dict[str, Any]) -> str:
         return status_label(value)
     if name == "duty":
         return DUTY_LABELS.get(value, value)
+    if name == "extent":
+        return NATION_NAMES.get(value, value)
     label = str(item.get("label") or value.replace("_", " "))
     return label[:1].upper() + label[1:]
 
@@ -83,12 +94,34 @@ def is_current(status: str) -> bool:
     return status in CURRENT_STATUSES
 
 
+def extent_names(codes: list[str] | None) -> str:
+    """['E', 'W', 'S'] -> 'England, Wales and Scotland'."""
+    names = [NATION_NAMES.get(code, code) for code in codes or []]
+    if set(codes or []) == set(NATIONS):
+        return "the whole United Kingdom"
+    return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
+
+
+def long_date(value: str | None) -> str:
+    """'2031-04-01' -> '1 April 2031'; anything else as it is."""
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "")
+    return f"{day.day} {day:%B %Y}"
+
+
 def install(app) -> None:
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["markdown_inline"] = markdown_inline
+    app.jinja_env.filters["long_date"] = long_date
     app.jinja_env.globals.update(
         status_label=status_label,
         is_current=is_current,
+        non_operative_kind=non_operative_kind,
+        extent_text=extent_text,
+        extent_codes=extent_codes,
+        extent_names=extent_names,
         doc_type_label=lambda t: DOC_TYPE_LABELS.get(t, t),
         STATUS_LABELS=STATUS_LABELS,
         RELATIONS=RELATIONS,
