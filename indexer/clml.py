@@ -134,7 +134,7 @@ def main_content(root: etree._Element) -> etree._Element:
     if root.find(q("Contents")) is not None:
         raise CLMLError(
             "refused: this is a table of contents (a …/contents response), not the text of the "
-            "legislation; fetch …/data.xml instead"
+            "legislation; the text is at the document's own data.xml, without /contents"
         )
     for name in MAIN:
         found = root.find(q(name))

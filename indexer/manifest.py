@@ -6,6 +6,7 @@ file (or folder). Entries of any kind are accepted; each kind is handled by its 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -137,6 +138,10 @@ def _load_file(path: Path, settings: Settings) -> list[Source]:
         raise ManifestError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ManifestError(f"{path}: not valid YAML: {exc}") from exc
+    except ValueError as exc:  # a date-shaped value that is no date: 'version: 2008-13-45'
+        raise ManifestError(
+            f"{path}: not valid YAML: a value that looks like a date is not one ({exc})"
+        ) from exc
     if data is None:
         return []
     entries = data.get("sources") if isinstance(data, dict) else data
@@ -160,6 +165,8 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
     source_id, kind = str(entry["id"]), str(entry["kind"])
     if not _ID.match(source_id):
         raise fail("'id' must be lower-case letters, digits, '.', '_' or '-'")
+    if isinstance(entry.get("version"), dt.date):  # YAML reads an unquoted 2008-04-01 as a date
+        entry = {**entry, "version": entry["version"].isoformat()}
     strings = ("path", "url", "title", "short_title", "notes", "parser", "version")
     for key in strings:
         if key in entry and entry[key] is not None and not isinstance(entry[key], (str, int)):

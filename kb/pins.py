@@ -78,7 +78,8 @@ def pin_steps(pin: str) -> list[tuple[str, str, list[str]]]:
     while i < len(parts):
         word = parts[i]
         if word in NUMBERED and i + 1 < len(parts) and parts[i + 1] not in NUMBERED:
-            steps.append((word, parts[i + 1], []))
+            # Old Acts' URIs keep the printed full stop ('section/1.'); a citation does not.
+            steps.append((word, parts[i + 1].rstrip("."), []))
             i += 2
         elif word in NUMBERED:  # a sole unnumbered Schedule: "schedule/paragraph/1"
             steps.append((word, "", []))

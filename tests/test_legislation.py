@@ -507,6 +507,18 @@ def _load(tmp_path: Path, entry: str):
     return load_manifest([manifest], Settings())
 
 
+def test_manifest_takes_a_point_in_time_written_as_yaml_writes_dates(tmp_path):
+    # `version: 2008-04-01`, unquoted as the README shows it, is a date to YAML.
+    [source] = _load(
+        tmp_path, "{id: a, kind: legislation, path: ukpga/1999/27, version: 2008-04-01}"
+    )
+    assert source.version == "2008-04-01"
+    with pytest.raises(ManifestError, match="a value that looks like a date is not one"):
+        _load(tmp_path, "{id: a, kind: legislation, path: ukpga/1999/27, version: 2008-13-45}")
+    with pytest.raises(ManifestError, match="'version' must be one of"):
+        _load(tmp_path, "{id: a, kind: legislation, path: ukpga/1999/27, version: 2008/04/01}")
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -182,3 +182,9 @@ def test_closing_words_are_cited_as_their_provision_plus_closing_words(pin, labe
         "Local Government Act 1999, s 3(2), closing words"
     )
     assert pins.short_citation(LGA, "section/3/2/closing") == "LGA 1999 s 3(2), closing words"
+
+
+def test_a_printed_full_stop_in_an_old_acts_uri_is_not_cited():
+    # legislation.gov.uk names s 1 of the Meeting of Parliament Act 1799 'section/1.'
+    assert pins.label("section/1.") == "s 1"
+    assert pins.label("section/1./2") == "s 1(2)"
