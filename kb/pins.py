@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from kb import legislation
-from kb.models import Document
+from kb.models import NON_OPERATIVE_KINDS, Document
 
 # Keywords that are followed by a number, then by unnamed sub-levels: (2), (a), (i).
 NUMBERED = {
@@ -105,6 +105,8 @@ def label(pin: str) -> str:
     steps = pin_steps(pin)
     if not steps or pin == "preamble":
         return ""
+    if steps[0][0] in NON_OPERATIVE_KINDS and not steps[0][1]:  # 'note', 'signature', …
+        return NON_OPERATIVE_KINDS[steps[0][0]]
     bits = []
     for word, number, subs in steps:
         if word == "heading":
@@ -121,8 +123,8 @@ def display_label(pin: str) -> str:
     if len(steps) == 1 and steps[0][0] in ("part", "chapter", "schedule", "annex", "appendix"):
         word, number, subs = steps[0]
         return f"{NUMBERED[word][1]} {number}" + "".join(f"({s})" for s in subs)
-    if steps and steps[0][0] == "heading":
-        return ""
+    if steps and (steps[0][0] == "heading" or steps[0][0] in NON_OPERATIVE_KINDS):
+        return ""  # the heading ('Explanatory Note') says what it is
     return label(pin)
 
 

@@ -113,4 +113,4 @@ def test_search_by_extent_and_flags_for_people(tmp_path):
     assert "Example Commissioning Act 2031, s 4(3) [DUTY: authority] [OUTSTANDING CHANGES: 1]" in (
         changed.output
     )
-    assert "introduction [NOT OPERATIVE TEXT: INTRODUCTORY TEXT]" in changed.output
+    assert "introductory text [NOT OPERATIVE TEXT: INTRODUCTORY TEXT]" in changed.output

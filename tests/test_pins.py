@@ -188,3 +188,10 @@ def test_a_printed_full_stop_in_an_old_acts_uri_is_not_cited():
     # legislation.gov.uk names s 1 of the Meeting of Parliament Act 1799 'section/1.'
     assert pins.label("section/1.") == "s 1"
     assert pins.label("section/1./2") == "s 1(2)"
+
+
+def test_non_operative_text_is_cited_by_what_it_is():
+    assert pins.label("introduction") == "introductory text"
+    assert pins.label("note") == "explanatory note"
+    assert pins.label("signature") == "signature"
+    assert pins.display_label("note") == ""  # its heading ('Explanatory Note') names it
