@@ -1127,6 +1127,8 @@ def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     elif name == "Chapter":
         pin = _pin(el, ctx, f"{parent}/chapter/{num}" if parent else f"chapter/{num}")
     elif name == "Schedule":
+        # A sole Schedule is numbered 'SCHEDULE' in print; legislation.gov.uk pins it 'schedule'.
+        num = "" if num.lower() == "schedule" else num
         pin = _pin(el, ctx, f"schedule/{num}" if num else "schedule")
     elif name in EU_DIVISIONS:
         pin = _pin(el, ctx, "")  # EU divisions are pinned only where the CLML names them

@@ -167,3 +167,13 @@ def test_no_placeholder_status_is_ever_written_on_real_responses():
             continue
         assert "__in_force__" not in body, path.name
         assert not re.search(r'status="(?!in_force"|prospective"|repealed")', body), path.name
+
+
+def test_a_sole_schedule_is_pinned_schedule_as_legislation_gov_uk_pins_it(tmp_path):
+    # asp 2023/5 has one Schedule, printed "SCHEDULE": its paragraphs are schedule/paragraph/N
+    document, body = real("asp-2023-5.xml")
+    by_pin, nodes = passages(document, body, tmp_path)
+    assert "schedule" in nodes
+    assert not [pin for pin in nodes if "SCHEDULE" in pin]
+    assert "schedule/paragraph/1/1" in by_pin
+    assert by_pin["schedule/paragraph/1/1"].citation.endswith("(asp 5), sch, para 1(1)")
