@@ -4,6 +4,12 @@ rebuild and switch in the middle.
     python -m bench.load --passages 10000 --clients 50 --seconds 60
     python -m bench.load --passages 10000 --clients 50 --seconds 60 --rebuild-at 20
     python -m bench.load --passages 10000 --clients 50 --seconds 60 --engine tantivy
+    python -m bench.load --passages 10000 --clients 20 --seconds 60 --expensive-clients 16
+
+`--expensive-clients N` adds N clients looping on the costliest searches the API accepts
+(bench.loadgen.expensive_probes); the server's search gate queues them or refuses them with 503
+and Retry-After, and the output's "health" section shows how /healthz answered meanwhile
+(p50/p95/max, how many within a second, and how many while searches were being refused).
 
 Builds a KB_HOME from a generated Markdown corpus with `kb build` (cached under
 bench/results/load-<passages>), serves it with waitress and prints requests/s, p50/p95/p99 and
@@ -21,7 +27,7 @@ import time
 from pathlib import Path
 
 from bench.corpus import write_markdown_corpus
-from bench.loadgen import default_probes, run_load
+from bench.loadgen import Probe, default_probes, expensive_probes, run_load
 from bench.serve import kb_serve
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -48,6 +54,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--threads", type=int, default=8, help="waitress threads")
     parser.add_argument("--engine", default="whoosh", help="KB_ENGINE for `kb build`")
+    parser.add_argument(
+        "--expensive-clients",
+        type=int,
+        default=0,
+        help="extra clients looping on the costliest accepted searches (plus one health prober)",
+    )
     parser.add_argument(
         "--rebuild-at",
         type=float,
@@ -78,18 +90,23 @@ def main(argv: list[str] | None = None) -> None:
             clients=args.clients,
             seconds=args.seconds,
             during=rebuild if args.rebuild_at is not None else None,
+            groups=[(args.expensive_clients, expensive_probes()), (1, [Probe("/healthz")])]
+            if args.expensive_clients
+            else None,
         )
     summary = {
         "command": "python -m bench.load " + " ".join(argv if argv is not None else sys.argv[1:]),
         "passages": args.passages,
         "threads": args.threads,
         "engine": args.engine,
+        "expensive_clients": args.expensive_clients,
         **result.summary(),
         "rebuild_seconds": rebuild_seconds,
         "error_samples": result.errors[:10],
     }
     name = f"load-{args.engine}-{args.passages}-{args.clients}x{int(args.seconds)}"
     name += "-rebuild" if args.rebuild_at is not None else ""
+    name += f"-expensive{args.expensive_clients}" if args.expensive_clients else ""
     (RESULTS / f"{name}.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(json.dumps(summary, indent=1))
     sys.exit(1 if result.error_count else 0)

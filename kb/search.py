@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from kb import query, synonyms
@@ -15,6 +16,10 @@ from kb.models import DOC_TYPES, NATIONS, STATUSES, change_affects
 DUTY_KINDS = ("duty", "power", "none")
 
 DEFAULT_LIMIT = 10
+# Cost limits per search, beyond kb.query's 500 characters and 40 terms: each wildcard expands
+# to every indexed word it matches, and each filter value is one more clause to match.
+MAX_WILDCARDS = 10  # wildcard terms (consult*) in one query
+MAX_FILTER_VALUES = 50  # filter values (doc_type, status, document, duty, holder, extent) in all
 
 
 class RequestError(ValueError):
@@ -89,6 +94,18 @@ def make_request(
 ) -> SearchRequest:
     """Validate search parameters; raises RequestError (400) or query.QueryError."""
     checked = query.check(str(params.get("q") or ""))
+    wildcards = sum(1 for t in checked.terms if not t.startswith('"') and ("*" in t or "?" in t))
+    if wildcards > MAX_WILDCARDS:
+        raise query.QueryError(
+            f"Your search has {wildcards} wildcards; the limit is {MAX_WILDCARDS}. "
+            "Use whole words for the rest."
+        )
+    given = (doc_type, status, document, duty, holder, extent)
+    values = sum(len(str(v).split(",")) for values in given for v in values or [])
+    if values > MAX_FILTER_VALUES:
+        raise RequestError(
+            f"The search has {values} filter values; the limit is {MAX_FILTER_VALUES}."
+        )
     duties = _choices(duty or [], (*DUTY_KINDS, "true", "false"), "duty")
     # duty=true is the "duties only" switch; duty=duty/power picks one kind.
     duties = [("duty" if d == "true" else "none" if d == "false" else d) for d in duties]
@@ -166,14 +183,22 @@ def _put_first(version, response: dict[str, Any], cited_id: str, limit: int) -> 
     response["results"] = (first + rest)[:limit]
 
 
-def run_search(version, params: Mapping[str, Any], **given: list[str]) -> dict[str, Any]:
+def run_search(
+    version,
+    params: Mapping[str, Any],
+    slot: Callable[[], AbstractContextManager] | None = None,
+    **given: list[str],
+) -> dict[str, Any]:
+    """Check the request, run it and shape the answer; `slot`, if given, is held around the
+    engine's search only, so a malformed request is refused (400) without waiting for one."""
     try:
         request = make_request(params, **_lists(params, given))
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
     raw = str(params.get("q") or "").strip()
     try:
-        response = version.search(request).to_dict()
+        with slot() if slot else nullcontext():
+            response = version.search(request).to_dict()
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
     response["query"] = raw

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 
 from bench.corpus import write_markdown_corpus
-from bench.loadgen import LoadResult, default_probes, run_load
+from bench.loadgen import LoadResult, Probe, default_probes, expensive_probes, run_load
 from bench.serve import kb_serve
 from kb import store
 
@@ -111,3 +111,47 @@ def test_a_rebuild_and_switch_under_load_fails_no_request(home, tmp_path):
     assert rebuilt and rebuilt[0] != first
     # Traffic was answered by both versions: the switch happened while it ran.
     assert {first, rebuilt[0]} <= result.versions
+
+
+EXPENSIVE_CLIENTS = 16  # the issue's 16 clients looping on the costliest searches
+REFUSALS = 40  # refused searches to see before stopping
+HEALTH_WHILE_REFUSED = 20  # health checks answered 200 between the first and last refusal
+
+
+def test_health_pages_and_metrics_answer_while_expensive_searches_are_refused(home, monkeypatch):
+    """16 clients loop on the costliest searches the API accepts against the default 8 threads
+    (4 search slots, 3 queued, 1 left for the rest). The surplus is refused with 503 + Retry-After rather than taking
+    every thread, so health checks, /metrics and the pages keep answering 200 all along.
+
+    Without the search gate nothing is refused (the searches just take every thread and the
+    health checks wait behind them), so the refusal count below is what fails. How fast the
+    health checks were is printed (bench output), not asserted.
+    """
+    monkeypatch.setenv("KB_QUERY_CACHE", "0")  # every search costs what it costs
+    light = [Probe("/healthz"), Probe("/metrics"), Probe("/documents"), Probe("/healthz")]
+
+    def enough(live: LoadResult) -> None:
+        wait_until(
+            live,
+            lambda r: (
+                r.refused >= REFUSALS
+                and sum(s == 200 for _, s, _ in r.health_during_refusals()) >= HEALTH_WHILE_REFUSED
+            ),
+            f"{REFUSALS} refused searches and {HEALTH_WHILE_REFUSED} health checks among them",
+        )
+
+    with kb_serve(home, threads=8) as port:
+        result = run_load(
+            port,
+            [],
+            clients=0,
+            seconds=None,
+            during=enough,
+            groups=[(EXPENSIVE_CLIENTS, expensive_probes()), (2, light)],
+        )
+    print(result.summary())
+    assert result.error_count == 0, result.errors  # every answer was a 200 or a 503 + Retry-After
+    assert result.refused >= REFUSALS
+    assert all(status == 200 for _, status, _ in result.health)
+    assert len(result.health_during_refusals()) >= HEALTH_WHILE_REFUSED
+    assert result.busy_ok_answered > 0  # the expensive searches ran too, not only refused

@@ -104,3 +104,43 @@ def test_each_request_is_logged_as_one_json_line_without_the_query(client):
     assert first["ms"] > 0 and first["index_version"].startswith("v")
     assert "arrears" not in capture.lines[0]
     assert second["status"] == 404 and second["route"] == "/api/v1/passages/<path:passage_id>"
+
+
+def test_search_slots_and_refusals_are_gauges_and_a_counter(sample_settings, sample_kb):
+    from kb.web.limits import SearchGate
+
+    gate = SearchGate(slots=2, queue=0)
+    client = create_app(sample_settings, kb=sample_kb, search_gate=gate).test_client()
+    before = scrape(client)
+    assert before["kb_search_slots"] == 2 and before["kb_search_running"] == 0
+    assert before["kb_search_waiting"] == 0
+    assert before['kb_search_refused_total{reason="queue_full"}'] == 0
+    with gate.slot(), gate.slot():  # both slots taken
+        during = scrape(client)
+        assert client.get("/api/v1/search?q=consult").status_code == 503
+    after = scrape(client)
+    assert during["kb_search_running"] == 2
+    assert after['kb_search_refused_total{reason="queue_full"}'] == 1
+    assert after['kb_http_requests_total{route="/api/v1/search",method="GET",status="503"}'] == 1
+    assert after["kb_search_running"] == 0
+
+
+def test_a_refused_over_long_path_is_counted_and_logged_cut_short(client):
+    from kb.web.limits import MAX_PATH_BYTES
+    from kb.web.metrics import LOGGED_PATH_CHARS
+
+    capture = Capture()
+    log = logging.getLogger("kb.access")
+    log.addHandler(capture)
+    try:
+        assert client.get("/api/v1/passages/" + "a/" * MAX_PATH_BYTES).status_code == 414
+    finally:
+        log.removeHandler(capture)
+    (line,) = (json.loads(line) for line in capture.lines)
+    assert line["status"] == 414 and len(line["path"]) == LOGGED_PATH_CHARS
+    assert (
+        scrape(client)[
+            'kb_http_requests_total{route="/api/v1/passages/<path:passage_id>",method="GET",status="414"}'
+        ]
+        >= 1
+    )

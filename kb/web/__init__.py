@@ -8,9 +8,15 @@ from werkzeug.exceptions import HTTPException
 from kb.config import PROJECT_ROOT, Settings
 from kb.service import KnowledgeBase
 from kb.store import IndexMissing
+from kb.web.limits import SearchGate
 
 
-def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    kb: KnowledgeBase | None = None,
+    search_gate: SearchGate | None = None,
+) -> Flask:
+    """The app; `search_gate` bounds concurrent searches (kb.web.limits; `kb serve` sizes it)."""
     settings = settings or Settings.from_env()
     app = Flask(
         __name__,
@@ -22,7 +28,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     app.json.sort_keys = False
     app.extensions["kb"] = kb or KnowledgeBase(settings)
 
-    from kb.web import api, cors, embed, headers, metrics, openapi, pages, render
+    from kb.web import api, cors, embed, headers, limits, metrics, openapi, pages, render
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
@@ -32,6 +38,7 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     headers.install(app, settings.embed_ancestors)
     cors.install(app, settings.cors_origins)
     metrics.install(app)
+    limits.install(app, search_gate)  # after metrics, so refused requests are counted too
 
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.path == "/healthz"
@@ -39,9 +46,16 @@ def create_app(settings: Settings | None = None, kb: KnowledgeBase | None = None
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if wants_json():
-            error = (exc.name or "error").lower().replace(" ", "_")
-            return jsonify(error=error, message=exc.description), exc.code
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+            error = getattr(exc, "error_code", None) or (exc.name or "error").lower()
+            response = jsonify(error=error.replace(" ", "_"), message=exc.description)
+        else:
+            page = render_template("error.html", code=exc.code, message=exc.description)
+            response = app.make_response(page)
+        response.status_code = exc.code
+        retry_after = dict(exc.get_headers()).get("Retry-After")
+        if retry_after:  # a 503 from the search gate says when to come back
+            response.headers["Retry-After"] = retry_after
+        return response
 
     @app.errorhandler(IndexMissing)
     def index_missing(exc: IndexMissing):

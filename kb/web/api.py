@@ -12,6 +12,7 @@ from kb.cite import resolve, unresolved
 from kb.models import Document, change_affects, extent_codes
 from kb.search import RequestError, make_request, run_search
 from kb.web.headers import json_with_etag
+from kb.web.limits import gate
 
 bp = Blueprint("api", __name__)
 
@@ -37,7 +38,7 @@ def filter_args(args) -> dict[str, list[str]]:
 def search():
     version = _kb()
     try:
-        body = run_search(version, request.args, **filter_args(request.args))
+        body = run_search(version, request.args, slot=gate().slot, **filter_args(request.args))
     except RequestError as exc:
         return jsonify(exc.to_dict()), exc.status
     return json_with_etag(body)

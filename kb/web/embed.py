@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, send_from_directory
 
-from kb.web.pages import search_context
+from kb.web.pages import retry_headers, search_context
 
 bp = Blueprint("embed", __name__)
 
@@ -14,7 +14,7 @@ WIDGET_MAX_AGE_S = 3600
 @bp.get("/embed")
 def embed_page():
     context, status = search_context("/embed")
-    return render_template("embed.html", **context), status
+    return render_template("embed.html", **context), status, retry_headers(context)
 
 
 @bp.get("/widget.js")

@@ -20,6 +20,7 @@ from flask import Flask, Response, current_app, g, request
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 access_log = logging.getLogger("kb.access")
+LOGGED_PATH_CHARS = 2048  # a longer path (refused with 414) is logged cut to this
 
 
 @dataclass
@@ -48,7 +49,7 @@ class Registry:
             self.requests[key] = self.requests.get(key, 0) + 1
             self.latency.setdefault(route, Histogram()).observe(seconds)
 
-    def render(self, index: dict | None) -> str:
+    def render(self, index: dict | None, searches: dict[str, int] | None = None) -> str:
         with self.lock:
             requests = sorted(self.requests.items())
             latency = sorted(
@@ -76,6 +77,25 @@ class Registry:
             )
             out.append(f"kb_http_request_duration_seconds_sum{_labels(route=route)} {h.total:.6f}")
             out.append(f"kb_http_request_duration_seconds_count{_labels(route=route)} {h.count}")
+        if searches:
+            out += [
+                "# HELP kb_search_slots Searches this process runs at once (kb serve "
+                "--search-slots).",
+                "# TYPE kb_search_slots gauge",
+                f"kb_search_slots {searches['slots']}",
+                "# HELP kb_search_running Searches running now.",
+                "# TYPE kb_search_running gauge",
+                f"kb_search_running {searches['running']}",
+                "# HELP kb_search_waiting Searches waiting for a slot now.",
+                "# TYPE kb_search_waiting gauge",
+                f"kb_search_waiting {searches['waiting']}",
+                "# HELP kb_search_refused_total Searches refused with 503 because the server "
+                "was busy, by reason.",
+                "# TYPE kb_search_refused_total counter",
+                f"kb_search_refused_total{_labels(reason='queue_full')} "
+                f"{searches['refused_queue_full']}",
+                f"kb_search_refused_total{_labels(reason='timeout')} {searches['refused_timeout']}",
+            ]
         out += [
             "# HELP kb_index_up 1 when an index version is being served, else 0.",
             "# TYPE kb_index_up gauge",
@@ -158,7 +178,7 @@ def install(app: Flask) -> None:
                         "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                         "event": "request",
                         "method": request.method,
-                        "path": request.path,
+                        "path": request.path[:LOGGED_PATH_CHARS],
                         "route": route,
                         "status": response.status_code,
                         "ms": round(seconds * 1000, 2),
@@ -173,4 +193,6 @@ def install(app: Flask) -> None:
 
     @app.get("/metrics")
     def metrics():
-        return Response(registry.render(_index_version()), content_type=CONTENT_TYPE)
+        gate = current_app.extensions.get("kb_search_gate")
+        searches = gate.snapshot() if gate else None
+        return Response(registry.render(_index_version(), searches), content_type=CONTENT_TYPE)

@@ -7,10 +7,18 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from kb.engine import FACET_SIZE, FACETS, MAX_FACET_SIZE, MAX_OFFSET
+from kb.engine import (
+    FACET_SIZE,
+    FACETS,
+    MAX_FACET_SIZE,
+    MAX_OFFSET,
+    MAX_PREFIX_TERMS,
+    SEARCH_BUDGET_S,
+)
 from kb.models import DOC_TYPES, NATIONS, STATUSES
 from kb.search import DUTY_KINDS
 from kb.web.headers import API_MAX_AGE_S
+from kb.web.limits import MAX_PATH_BYTES, MAX_QUERY_BYTES
 
 bp = Blueprint("openapi", __name__)
 
@@ -93,7 +101,23 @@ ERRORS = {
     "400": _error("The request was refused; `message` says why."),
     "404": _error("No such passage or document."),
     "503": _error("No index has been built yet."),
+    "414": _error(
+        f"The path is longer than {MAX_PATH_BYTES:,} bytes or the query string longer than "
+        f"{MAX_QUERY_BYTES:,} bytes (`error`: `uri_too_long`)."
+    ),
 }
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again; sent when the server was busy.",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+}
+SEARCH_503 = _json(
+    "No index has been built yet, or the server is busy with other searches (`error`: `busy`): "
+    "every search slot was taken and the queue was full, or the search waited too long for "
+    "its turn. Then `Retry-After` says in how many seconds to try again.",
+    "Error",
+    {"Cache-Control": NO_STORE, "Retry-After": RETRY_AFTER},
+)
 NOT_MODIFIED = {
     "description": "Not modified: the `If-None-Match` ETag still matches.",
     "headers": {"ETag": ETAG},
@@ -326,6 +350,24 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Facets with more values than `facet_size`; their lists show the "
                 "values with most passages.",
             },
+            "truncated_prefixes": {
+                "type": "array",
+                "items": _closed(
+                    {
+                        "prefix": {"type": "string", "description": "The wildcard (`tok*`)."},
+                        "kept": {"type": "integer", "minimum": 0},
+                        "matched": {"type": "integer", "minimum": 0},
+                    }
+                ),
+                "description": f"Wildcards that matched more than {MAX_PREFIX_TERMS} indexed "
+                "words: each was searched as the `kept` words in most passages, of `matched`.",
+            },
+            "partial": {
+                "type": "boolean",
+                "description": f"The search ran out of its {SEARCH_BUDGET_S:g} s budget: "
+                "`results`, `total` and `facets` are what was found by then, and `relaxed` and "
+                "`suggestion` were not worked out.",
+            },
             "as_at": _nullable("string", format="date", description="The `as_at` date used."),
             "citation": {
                 "description": "Set when the query is itself a citation of a provision.",
@@ -557,7 +599,7 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                     "200": _json("A page of results.", "SearchResponse"),
                     "304": NOT_MODIFIED,
                     "400": ERRORS["400"],
-                    "503": ERRORS["503"],
+                    "503": SEARCH_503,
                 },
             }
         },
@@ -656,6 +698,14 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
+def _with_uri_limit(operations: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Every route refuses an over-long URI with 414 (kb.web.limits)."""
+    for methods in operations.values():
+        for op in methods.values():
+            op["responses"].setdefault("414", ERRORS["414"])
+    return operations
+
+
 def openapi_path(rule: str) -> str:
     """A Flask rule (`/api/v1/passages/<path:passage_id>`) as an OpenAPI path."""
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
@@ -678,7 +728,8 @@ def build_spec(app) -> dict[str, Any]:
     registered = api_routes(app)
     # Describe what this server serves: a route another module has not registered yet is left
     # out rather than advertised.
-    paths = {path: ops for path, ops in _operations(extra).items() if path in registered}
+    operations = _with_uri_limit(_operations(extra))
+    paths = {path: ops for path, ops in operations.items() if path in registered}
     return {
         "openapi": "3.1.0",
         "info": {

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from kb.engine import MAX_OFFSET
 from kb.search import RequestError, run_search
 from kb.web.api import changes_json, filter_args, filter_names, provision_json
+from kb.web.limits import SearchBusy, gate
 from kb.web.render import facet_title, facet_value_label
 
 bp = Blueprint("pages", __name__)
@@ -149,10 +150,14 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
     if not q:
         return context, 200
     try:
-        response = run_search(version, request.args, **filters)
+        response = run_search(version, request.args, slot=gate().slot, **filters)
     except RequestError as exc:
         context["error"] = exc.message
         return context, exc.status
+    except SearchBusy as exc:  # the search box stays, with the note; Retry-After says when
+        context["error"] = exc.description
+        context["retry_after"] = exc.retry_after
+        return context, exc.code
     context.update(
         response=response,
         facets=facet_groups(response, filters, template_base),
@@ -164,10 +169,16 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
     return context, 200
 
 
+def retry_headers(context: dict[str, Any]) -> dict[str, str]:
+    """Retry-After on a search page refused because the server was busy."""
+    retry_after = context.get("retry_after")
+    return {"Retry-After": str(retry_after)} if retry_after is not None else {}
+
+
 @bp.get("/")
 def search_page():
     context, status = search_context()
-    return render_template("search.html", **context), status
+    return render_template("search.html", **context), status, retry_headers(context)
 
 
 def change_flags(changes: list[dict[str, Any]], nodes: list[dict[str, Any]]):
