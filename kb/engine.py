@@ -8,6 +8,7 @@ two functions and the Engine protocol.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,39 @@ FACETS = ("document_id", "doc_type", "status", "duty", "holder", "extent")
 # list is cut, so a corpus of thousands of documents does not send thousands of facet links.
 FACET_SIZE = 30
 MAX_FACET_SIZE = 1000
+# Indexed words one wildcard (tok*, consult?ng) may stand for: the most frequent (most
+# passages, ties alphabetically), the same words in both engines. A wildcard that matched more
+# is named in the response's truncated_prefixes with how many words it kept, so a prefix
+# shared by thousands of words (token…, tokenise…) costs a bounded search, not one per word.
+MAX_PREFIX_TERMS = 64
+# Seconds one search may spend before it stops and answers with what it has, flagged
+# `partial` (Whoosh stops between matched passages; tantivy, whose passes run in Rust and are
+# not interruptible, skips the passes after the one running out of time).
+SEARCH_BUDGET_S = 10.0
+CLOCK: Callable[[], float] = time.monotonic  # what the budget is measured with
+
+
+class Deadline:
+    """A search's time budget (SEARCH_BUDGET_S by CLOCK, both read when the search starts)."""
+
+    def __init__(self, budget_s: float | None = None, clock: Callable[[], float] | None = None):
+        self.clock = clock or CLOCK
+        self.at = self.clock() + (SEARCH_BUDGET_S if budget_s is None else budget_s)
+
+    def expired(self) -> bool:
+        return self.clock() >= self.at
+
+
+def cap_expansion(frequencies: dict[str, int]) -> list[str]:
+    """The words a wildcard stands for: those with most passages, at most MAX_PREFIX_TERMS
+    (ties alphabetically), in that order. frequencies: word -> passages (summed over fields)."""
+    ranked = sorted(frequencies.items(), key=lambda wn: (-wn[1], wn[0]))
+    return [word for word, _ in ranked[:MAX_PREFIX_TERMS]]
+
+
+def truncated_prefix(shown: str, matched: int) -> dict[str, Any]:
+    """How a response names a wildcard that stood for more words than MAX_PREFIX_TERMS."""
+    return {"prefix": shown, "kept": min(matched, MAX_PREFIX_TERMS), "matched": matched}
 
 
 @dataclass
@@ -52,6 +86,10 @@ class SearchResponse:
     suggestion: str | None = None  # "did you mean", when a word is not in the index
     took_ms: float = 0.0
     facets_truncated: list[str] = field(default_factory=list)  # facets with more values
+    # Wildcards that matched more than MAX_PREFIX_TERMS words: {prefix, kept, matched}
+    truncated_prefixes: list[dict[str, Any]] = field(default_factory=list)
+    # The time budget ran out: results, total and facets are what was found by then
+    partial: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +103,8 @@ class SearchResponse:
             "results": self.results,
             "facets": self.facets,
             "facets_truncated": self.facets_truncated,
+            "truncated_prefixes": self.truncated_prefixes,
+            "partial": self.partial,
         }
 
 

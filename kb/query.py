@@ -2,7 +2,8 @@
 
 The syntax officers use: plain words, "quoted phrases", AND / OR / NOT, brackets, a trailing
 wildcard (consult*) and a few field filters (type:act, status:withdrawn, title:tupe).
-Anything else is refused with a message that says what to change, never a stack trace.
+Anything else (a boost such as duty^3, which the two engines would read differently) is
+refused with a message that says what to change, never a stack trace.
 """
 
 from __future__ import annotations
@@ -107,11 +108,21 @@ def _kind(token: str) -> str:
     return "term"
 
 
+# word^2, "a phrase"^2, (a b)^0.5: a boost, in Lucene's and Whoosh's syntax, not in ours.
+_BOOST = re.compile(r"\^\.?\d")
+
+
 def _check_term(token: str) -> str:
     if token.startswith('"'):
         if not token.strip('"').strip():
             raise QueryError('An empty phrase "" has nothing to search for.')
         return token
+    if _BOOST.search(token):
+        raise QueryError(
+            f"'{token}': boosts (word^2) are not part of the search syntax. Type the words on "
+            "their own: titles and headings already count for more, and passages with all "
+            "your words rank first."
+        )
     name, colon, value = token.partition(":")
     if colon and value.startswith("//"):  # a pasted URL is words, not a field
         return token.replace(":", " ")

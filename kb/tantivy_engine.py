@@ -44,7 +44,16 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
-from kb.engine import FACETS, SearchRequest, SearchResponse, facet_lists
+from kb.engine import (
+    FACETS,
+    MAX_PREFIX_TERMS,
+    Deadline,
+    SearchRequest,
+    SearchResponse,
+    cap_expansion,
+    facet_lists,
+    truncated_prefix,
+)
 from kb.models import CURRENT_STATUSES, Passage
 from kb.query import QueryError
 from kb.whoosh_engine import (
@@ -83,7 +92,6 @@ def _saturated(tf: float) -> float:
 QUERY_BOOSTS = {
     name: _saturated(FIELD_BOOSTS[name]) / _saturated(FIELD_COPIES[name]) for name in TEXT_FIELDS
 }
-MAX_EXPANSION = 256  # indexed words one wildcard may stand for, per field (most frequent)
 KEYWORD_FIELDS = ("id", "document_id", "doc_type", "status", "duty", "holder", "extent")
 RECORD = "record"  # the passage's stored fields as JSON, read back by _record()
 # Scores are multiplied by log2(2 + w); w = 2 ** (RANK_SCALE * factor) - 2 turns that into
@@ -392,13 +400,13 @@ def _phrase(field: str | None, text: str):
 
 
 def _wildcard(field: str | None, token: str):
-    if field in KEYWORD_FIELDS:  # tantivy regex over the exact values
-        escaped = ("\\" + c if c.isascii() and not c.isalnum() else c for c in token)
-        return ("wild", field, "".join(escaped).replace("\\*", ".*").replace("\\?", "."), "")
-    token = token.lower()
+    """("wild", field, regex, prefix, as shown): the indexed words matching regex that start
+    with prefix (exact values for a keyword field, as Whoosh's ID fields; else lowercased)."""
+    if field not in KEYWORD_FIELDS:
+        token = token.lower()
     prefix = re.split(r"[*?]", token, maxsplit=1)[0]
     pattern = re.escape(token).replace(r"\*", ".*").replace(r"\?", ".")
-    return ("wild", field, pattern, prefix)
+    return ("wild", field, pattern, prefix, token)
 
 
 def _positive_terms(node, stems: set[str], patterns: list[re.Pattern], field: str = "body") -> None:
@@ -435,6 +443,7 @@ class _Compiler:
         self.searcher = searcher
         self.docs = max(searcher.num_docs, 1)
         self.leaves = 0  # term queries made: Whoosh's coordination factor needs the count
+        self.cut: dict[str, dict[str, Any]] = {}  # wildcards that stood for too many words
 
     def __call__(self, node) -> Query:
         if node is None:
@@ -452,12 +461,40 @@ class _Compiler:
             )
         field = node[1]
         fields = TEXT_FIELDS if field is None else (field,)
+        if kind == "wild":
+            return self._wildcard(fields, *node[2:])
         return _any([self._leaf(kind, name, node[2:]) for name in fields])
+
+    def _wildcard(self, fields: tuple[str, ...], regex: str, prefix: str, shown: str) -> Query:
+        """The indexed words a wildcard matches in these fields, at most MAX_PREFIX_TERMS of
+        them (kb.engine.cap_expansion, the words the Whoosh engine keeps), scored as words."""
+        pattern = re.compile(regex)
+        found = {
+            name: {
+                word: count
+                for word, count in self.searcher.terms_with_prefix(name, prefix)
+                if pattern.fullmatch(word)
+            }
+            for name in fields
+        }
+        frequencies: dict[str, int] = {}
+        for words in found.values():
+            for word, count in words.items():
+                frequencies[word] = frequencies.get(word, 0) + count
+        chosen = cap_expansion(frequencies)
+        if len(frequencies) > MAX_PREFIX_TERMS:
+            self.cut.setdefault(shown, truncated_prefix(shown, len(frequencies)))
+        if fields[0] in KEYWORD_FIELDS:  # matches, unscored, as a regex over the values would
+            words = [word for word in chosen if word in found[fields[0]]]
+            if not words:
+                return Query.empty_query()
+            return Query.const_score_query(_term_set(self.schema, fields[0], words), 1.0)
+        return _any(
+            [self._term(name, word) for name in fields for word in chosen if word in found[name]]
+        )
 
     def _leaf(self, kind: str, field: str, args) -> Query | None:
         if field in KEYWORD_FIELDS:
-            if kind == "wild":
-                return Query.regex_query(self.schema, field, args[0])
             return Query.term_query(self.schema, field, args[0])
         if kind == "term":
             return self._term(field, args[0])
@@ -468,14 +505,7 @@ class _Compiler:
             phrase = Query.phrase_query(self.schema, field, list(args[0]))
             clauses = [(Occur.Must, Query.const_score_query(phrase, 0.0))]
             return Query.boolean_query(clauses + [(Occur.Must, word) for word in words])
-        pattern, prefix = re.compile(args[0]), args[1]
-        found = [
-            (count, word)
-            for word, count in self.searcher.terms_with_prefix(field, prefix)
-            if pattern.fullmatch(word)
-        ]
-        found = sorted(found, reverse=True)[:MAX_EXPANSION]
-        return _any([self._term(field, word) for _, word in found])
+        raise AssertionError(f"unknown leaf {kind!r}")
 
     def _term(self, field: str, word: str) -> Query | None:
         found = self.searcher.doc_freq(field, word)
@@ -555,6 +585,8 @@ class TantivyEngine:
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
+        deadline = Deadline()
+        partial = False
         searcher = self._searcher
         parsed = _Parser(request.q, "and").parse()
         any_words = _Parser(request.q, "or").parse()
@@ -597,7 +629,10 @@ class TantivyEngine:
                     weight_by_field="rank_w",
                 )
                 total = found.count
-                if hybrid and total:
+                # tantivy cannot stop a pass part way: out of time, the passes after the
+                # ranking and the facets are skipped (the relaxed check, "did you mean").
+                partial = deadline.expired()
+                if hybrid and total and not partial:
                     # Does any passage have every word? The best one answers (no count).
                     strict_hits = searcher.search(_with(strict, filters), limit=1, count=False)
                     relaxed = not strict_hits.hits
@@ -608,7 +643,8 @@ class TantivyEngine:
                 "We could not understand that search. Check the operators and brackets."
             ) from exc
         suggestion = None
-        if relaxed or min(total, request.offset + request.limit) < 3:
+        partial = partial or deadline.expired()
+        if (relaxed or min(total, request.offset + request.limit) < 3) and not partial:
             suggestion = self._suggest(searcher, request.typed or request.q)
         stems: set[str] = set()
         patterns: list[re.Pattern] = []
@@ -636,6 +672,8 @@ class TantivyEngine:
             relaxed=relaxed,
             suggestion=suggestion,
             took_ms=(time.perf_counter() - started) * 1000,
+            truncated_prefixes=list(compile_.cut.values()),
+            partial=partial,
         )
 
     @staticmethod

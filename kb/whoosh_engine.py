@@ -12,11 +12,20 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from whoosh import columns, fields, index, qparser, query, scoring
+from whoosh import collectors, columns, fields, index, qparser, query, scoring
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
-from kb.engine import FACETS, SearchRequest, SearchResponse, facet_lists
+from kb.engine import (
+    FACETS,
+    MAX_PREFIX_TERMS,
+    Deadline,
+    SearchRequest,
+    SearchResponse,
+    cap_expansion,
+    facet_lists,
+    truncated_prefix,
+)
 from kb.models import CURRENT_STATUSES, Passage
 from kb.query import QueryError
 from kb.words import STOP_WORDS
@@ -319,6 +328,7 @@ class WhooshEngine:
 
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
+        deadline = Deadline()
         searcher = self._searcher()
         try:
             parsed = self._parser_all.parse(request.q)
@@ -327,6 +337,7 @@ class WhooshEngine:
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
             ) from exc
+        (parsed, any_words), cut = _cap_wildcards(searcher.reader(), parsed, any_words)
         filter_q = _filters(request)
         wanted = request.offset + request.limit
         relaxed = False
@@ -337,15 +348,24 @@ class WhooshEngine:
             scored = query.Or([parsed, any_words, *self._exact_phrase(request)])
         # Ranking and facet counting are separate passes: counting facets inside the scored
         # search would make Whoosh score every match instead of skipping weak blocks.
-        results = searcher.search(scored, limit=max(wanted, 1), filter=filter_q)
-        matching = scored if filter_q is None else query.And([scored, filter_q])
-        matched = _doc_set(searcher, matching)
+        # Each pass stops when the time budget runs out; the answer is then what was found.
+        results, partial = _top(searcher, scored, max(wanted, 1), filter_q, deadline)
+        matched = None
+        if not partial:
+            matching = scored if filter_q is None else query.And([scored, filter_q])
+            try:
+                matched = _doc_set(searcher, matching, deadline)
+            except collectors.TimeLimit:
+                partial = True
+        if matched is None:  # out of time: count what the ranked pass found
+            matched = {hit.docnum for hit in results}
         total = len(matched)
         facets, truncated = facet_lists(self._facets.count(matched), request.facet_size)
-        if scored is not parsed and results.scored_length():
-            relaxed = not searcher.search(parsed, limit=1, filter=filter_q).scored_length()
+        if scored is not parsed and results.scored_length() and not partial:
+            strict, partial = _top(searcher, parsed, 1, filter_q, deadline)
+            relaxed = not partial and not strict.scored_length()
         suggestion = None
-        if relaxed or results.scored_length() < 3:
+        if (relaxed or results.scored_length() < 3) and not partial:
             suggestion = self._suggest(searcher, request.typed or request.q)
         results.formatter = _MarkFormatter()
         hits = []
@@ -372,6 +392,8 @@ class WhooshEngine:
             relaxed=relaxed,
             suggestion=suggestion,
             took_ms=(time.perf_counter() - started) * 1000,
+            truncated_prefixes=cut,
+            partial=partial,
         )
 
     def _exact_phrase(self, request: SearchRequest) -> list:
@@ -443,22 +465,126 @@ class WhooshEngine:
         self.ix.close()
 
 
-def _doc_set(searcher, q: query.Query) -> set[int]:
+def _doc_set(searcher, q: query.Query, deadline: Deadline | None = None) -> set[int]:
     """The document numbers q matches, found with set unions and intersections.
 
     The same set as searcher.docs_for_query(q), two to three times faster for the hybrid
     all-words/any-words query: walking Whoosh's tree of union matchers costs more, in Python,
-    than uniting each word's postings.
+    than uniting each word's postings. Raises collectors.TimeLimit when the deadline passes.
     """
+    if deadline is not None and deadline.expired():
+        raise collectors.TimeLimit
     if isinstance(q, query.Or) and not getattr(q, "minmatch", 0):
         found: set[int] = set()
         for sub in q.subqueries:
-            found |= _doc_set(searcher, sub)
+            found |= _doc_set(searcher, sub, deadline)
         return found
     if isinstance(q, query.And) and q.subqueries:
-        sets = sorted((_doc_set(searcher, sub) for sub in q.subqueries), key=len)
+        sets = sorted((_doc_set(searcher, sub, deadline) for sub in q.subqueries), key=len)
         return sets[0].intersection(*sets[1:])
     return set(searcher.docs_for_query(q))
+
+
+class _DeadlineCollector(collectors.WrappingCollector):
+    """Stops the collector it wraps (raising collectors.TimeLimit) once the deadline has
+    passed, checked before each matched passage; what was collected stays in results()."""
+
+    def __init__(self, child, deadline: Deadline):
+        super().__init__(child)
+        self.deadline = deadline
+
+    def matches(self):
+        expired = self.deadline.expired
+        for docnum in self.child.matches():
+            if expired():
+                raise collectors.TimeLimit
+            yield docnum
+
+
+def _top(searcher, q: query.Query, limit: int, filter_q, deadline: Deadline):
+    """searcher.search(q, limit=limit, filter=filter_q) within the deadline: (results, partial),
+    partial when time ran out and results are the best of the passages seen by then."""
+    collector = searcher.collector(limit=limit, filter=filter_q)
+    # Below the filter, so the deadline is checked for every passage the query matches.
+    if isinstance(collector, collectors.FilterCollector):
+        collector.child = _DeadlineCollector(collector.child, deadline)
+    else:
+        collector = _DeadlineCollector(collector, deadline)
+    try:
+        searcher.search_with_collector(q, collector)
+    except collectors.TimeLimit:
+        return collector.results(), True
+    return collector.results(), False
+
+
+class _Expanded(query.MultiTerm):
+    """A wildcard (Prefix or Wildcard) over one field that stands only for the given words."""
+
+    def __init__(self, original: query.PatternQuery, btexts: list[bytes]):
+        self.original = original
+        self.fieldname = original.fieldname
+        self.text = original.text
+        self.boost = original.boost
+        self.constantscore = original.constantscore
+        self.btexts = tuple(btexts)
+
+    def _btexts(self, ixreader):
+        return self.btexts
+
+    def __eq__(self, other):
+        return (
+            type(other) is _Expanded
+            and self.original == other.original
+            and self.btexts == other.btexts
+            and self.boost == other.boost
+        )
+
+    def __hash__(self):
+        return hash((self.original, self.btexts))
+
+    def __repr__(self):
+        return f"_Expanded({self.original!r}, {len(self.btexts)} words)"
+
+    __str__ = __repr__
+
+
+def _shown(node: query.PatternQuery) -> str:
+    return node.text + "*" if isinstance(node, query.Prefix) else node.text
+
+
+def _cap_wildcards(reader, *queries: query.Query):
+    """The queries with each wildcard standing for at most MAX_PREFIX_TERMS words (kb.engine
+    cap_expansion: the most frequent over the fields it is searched in, the same words the
+    tantivy engine keeps), and {prefix, kept, matched} for each wildcard that was cut."""
+    fields_of: dict[str, dict[tuple[str, str], list[bytes]]] = {}
+    for q in queries:
+        for leaf in q.leaves() if not q.is_leaf() else [q]:
+            if isinstance(leaf, query.PatternQuery):
+                words = fields_of.setdefault(_shown(leaf), {})
+                key = (leaf.fieldname, type(leaf).__name__)
+                if key not in words:
+                    words[key] = list(leaf._btexts(reader))
+    if not fields_of:
+        return list(queries), []
+    kept: dict[tuple[str, str, str], list[bytes]] = {}
+    cut = []
+    for shown, expansions in fields_of.items():
+        frequencies: Counter[str] = Counter()
+        for (fieldname, _), btexts in expansions.items():
+            for btext in btexts:
+                frequencies[btext.decode("utf-8")] += reader.doc_frequency(fieldname, btext)
+        chosen = set(cap_expansion(frequencies))
+        if len(frequencies) > MAX_PREFIX_TERMS:
+            cut.append(truncated_prefix(shown, len(frequencies)))
+        for (fieldname, kind), btexts in expansions.items():
+            kept[shown, fieldname, kind] = [b for b in btexts if b.decode("utf-8") in chosen]
+
+    def expand(q):
+        if isinstance(q, query.PatternQuery):
+            return _Expanded(q, kept[_shown(q), q.fieldname, type(q).__name__])
+        return q
+
+    return [q.accept(expand) for q in queries], cut
 
 
 def _lead(text: str, limit: int = 240) -> str:
