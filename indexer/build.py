@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import time
 from collections.abc import Iterator
@@ -56,11 +57,55 @@ def build(
     for root in roots:
         if not root.exists():
             raise BuildFailed(f"The corpus folder {root} does not exist (set KB_CORPUS).")
+    index_dir = settings.index_dir
+    try:
+        with store.build_lock(index_dir):
+            return _build_locked(settings, roots, include_samples, strict, progress, started)
+    except store.BuildLocked as exc:
+        raise BuildFailed(str(exc)) from None
+    except OSError as exc:  # a full disk, a folder we may not write: said plainly, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        hint = " Free some space and build again." if exc.errno == errno.ENOSPC else ""
+        raise BuildFailed(
+            f"the file system stopped the build in {index_dir}: {exc.strerror or exc}{where}; "
+            f"nothing of it was kept and the index being served was left as it was.{hint}"
+        ) from None
+
+
+def _build_locked(
+    settings: Settings,
+    roots: list[Path],
+    include_samples: bool,
+    strict: bool,
+    progress: bool,
+    started: float,
+) -> BuildReport:
     paths = list(iter_corpus(roots, include_samples=include_samples))
     report = BuildReport()
     index_dir = settings.index_dir
     _remove_stale_builds(index_dir)
+    store.remove_unserved(index_dir)
     build_dir = store.start_build(index_dir)
+    try:
+        report.version = _write_version(
+            settings, roots, paths, report, build_dir, strict, progress, started
+        )
+    except BaseException:
+        shutil.rmtree(build_dir, ignore_errors=True)
+        raise
+    return report
+
+
+def _write_version(
+    settings: Settings,
+    roots: list[Path],
+    paths: list[Path],
+    report: BuildReport,
+    build_dir: Path,
+    strict: bool,
+    progress: bool,
+    started: float,
+) -> str:
     summaries: list[dict] = []
     seen: dict[str, str] = {}
     parsed_docs: list[ParsedDocument] = []
@@ -99,36 +144,31 @@ def build(
             yield from result.passages
 
     try:
-        try:
-            write_index = writer_for(settings.engine)
-        except UnknownEngine as exc:
-            raise BuildFailed(str(exc)) from None
-        report.passages = write_index(build_dir / "engine", passages(), None)
-        if strict and report.problems:
-            raise BuildFailed(
-                f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
-                "the index being served was left as it was."
-            )
-        if not report.documents:
-            raise BuildFailed("No documents could be indexed; the index being served was kept.")
-        store.write_json(build_dir / "documents.json", summaries)
-        store.write_json(build_dir / "links.json", link_maps)
-        report.seconds = time.perf_counter() - started
-        report.version = store.publish(
-            index_dir,
-            build_dir,
-            {
-                "engine": settings.engine,
-                "documents": report.documents,
-                "passages": report.passages,
-                "problems": [str(p) for p in report.problems],
-                "seconds": round(report.seconds, 3),
-            },
+        write_index = writer_for(settings.engine)
+    except UnknownEngine as exc:
+        raise BuildFailed(str(exc)) from None
+    report.passages = write_index(build_dir / "engine", passages(), None)
+    if strict and report.problems:
+        raise BuildFailed(
+            f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
+            "the index being served was left as it was."
         )
-    except BaseException:
-        shutil.rmtree(build_dir, ignore_errors=True)
-        raise
-    return report
+    if not report.documents:
+        raise BuildFailed("No documents could be indexed; the index being served was kept.")
+    store.write_json(build_dir / "documents.json", summaries)
+    store.write_json(build_dir / "links.json", link_maps)
+    report.seconds = time.perf_counter() - started
+    return store.publish(
+        settings.index_dir,
+        build_dir,
+        {
+            "engine": settings.engine,
+            "documents": report.documents,
+            "passages": report.passages,
+            "problems": [str(p) for p in report.problems],
+            "seconds": round(report.seconds, 3),
+        },
+    )
 
 
 def _remove_stale_builds(index_dir: Path) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import hashlib
 import json
+import logging
 import os
 import threading
 import time
@@ -21,6 +23,9 @@ from kb.engine import Engine, SearchRequest, SearchResponse, open_engine
 from kb.models import Document
 
 RETIRE_AFTER_S = 60.0
+TOUCH_EVERY_S = 10.0  # how often a server marks the version it serves as in use (store.touch)
+REFUSED_RETRY_S = 30.0  # a version refused as damaged is verified again at most this often
+log = logging.getLogger("kb.index")
 DEFAULT_QUERY_CACHE = 512  # responses kept per index version (KB_QUERY_CACHE; 0 turns it off)
 _ROMAN_PARTS = dict(
     zip(
@@ -40,9 +45,13 @@ class IndexVersion:
     engine: Engine
     manifest: dict[str, Any]
     documents: list[dict[str, Any]]
+    states: dict[str, Any] = field(default_factory=dict)  # file_state() of each verified file
     by_id: dict[str, dict[str, Any]] = field(init=False)
 
     def __post_init__(self):
+        self.files: dict[str, str] = self.manifest.get("files") or {}
+        self.damage: str | None = None  # what was found wrong since it was opened
+        self._links: dict[str, Any] | None = None
         self.by_id = {doc["id"]: doc for doc in self.documents}
         self.document_record = functools.lru_cache(maxsize=256)(self._document_record)
         self.cache_size = int(os.environ.get("KB_QUERY_CACHE", DEFAULT_QUERY_CACHE))
@@ -63,6 +72,8 @@ class IndexVersion:
                 self._cache.move_to_end(key)
         if cached is None:
             cached = self.engine.search(request)
+            if cached.partial:  # cut short by the time budget: search again next time
+                return cached
             with self._cache_lock:
                 self._cache[key] = cached
                 while len(self._cache) > self.cache_size:
@@ -74,17 +85,58 @@ class IndexVersion:
         """Instruments this index knows, for resolving citations typed or found in text."""
         return Registry.from_documents(Document.from_front_matter(d) for d in self.documents)
 
-    @functools.cached_property
+    @property
     def links(self) -> dict[str, dict[str, list[str]]]:
-        path = self.path / "links.json"
-        if not path.is_file():
+        """links.json, read (and verified) when the version was opened."""
+        if self._links is None:
+            self._links = self._load_links()
+        return self._links
+
+    def _load_links(self) -> dict[str, Any]:
+        if "links.json" not in self.files and not (self.path / "links.json").is_file():
             return {"cites": {}, "cited_by": {}, "amends": {}, "amended_by": {}, "changes": {}}
-        return json.loads(path.read_text(encoding="utf-8"))
+        return self._read_verified("links.json")
+
+    def _read_verified(self, relative: str) -> Any:
+        """A JSON file of this version, checked against its manifest's checksum as it is read;
+        a missing or changed file marks the version damaged and is IndexMissing (a 503)."""
+        try:
+            data = (self.path / relative).read_bytes()
+            expected = self.files.get(relative)
+            if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+                raise ValueError("checksum mismatch")
+            return json.loads(data.decode("utf-8"))
+        except FileNotFoundError:
+            problem = f"{relative} is missing"
+        except (OSError, ValueError) as exc:
+            problem = f"{relative} has changed since it was built or cannot be read ({exc})"
+        error = store.damaged(self.path, problem)
+        self.damage = str(error)
+        raise error
+
+    def recheck(self) -> str | None:
+        """Whether the version is still as it was verified: each file's inode, size and mtime
+        are compared with those seen then, and only a file that changed is hashed again.
+        Returns (and keeps in `damage`) what is wrong, or None."""
+        if self.damage:
+            return self.damage
+        for relative, expected in self.files.items():
+            state = store.file_state(self.path / relative)
+            if state is not None and state == self.states.get(relative):
+                continue
+            problem = store.check_file(self.path, relative, expected)
+            if problem:
+                self.damage = str(store.damaged(self.path, problem))
+                return self.damage
+            self.states[relative] = state
+        return None
 
     def canonical_id(self, passage_id: str) -> str | None:
         """The id under which this provision is indexed, trying Part numbering both ways."""
         if self.provision_exists(passage_id):
             return passage_id
+        if "/part/" not in passage_id:
+            return None
         for arabic, roman in _ROMAN_PARTS.items():
             for old, new in (
                 (f"/part/{arabic}", f"/part/{roman}"),
@@ -150,9 +202,11 @@ class IndexVersion:
 
     @classmethod
     def open(cls, path: Path) -> IndexVersion:
-        """Open a version, or say plainly that it is damaged (never a traceback)."""
+        """Open a version after verifying every file against its manifest's checksums, or say
+        plainly that it is damaged (IndexMissing, never a traceback)."""
+        states: dict[str, Any] = {}
+        manifest = store.verify_version(path, states)
         try:
-            manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
             documents = json.loads((path / "documents.json").read_text(encoding="utf-8"))
             engine = open_engine(manifest.get("engine", "whoosh"), path / "engine")
             engine.count()  # touches the segments, so missing files show up now
@@ -161,13 +215,18 @@ class IndexVersion:
                 f"The index version {path.name} in {path.parent} cannot be read "
                 f"({type(exc).__name__}: {exc}). Run `kb build` to write a new one."
             ) from exc
-        return cls(path.name, path, engine, manifest, documents)
+        version = cls(path.name, path, engine, manifest, documents, states)
+        try:
+            version.links  # noqa: B018 - read now, so a page never finds it damaged later
+        except store.IndexMissing:
+            engine.close()
+            raise
+        return version
 
     def _document_record(self, document_id: str) -> dict[str, Any] | None:
         if document_id not in self.by_id:
             return None
-        record = self.path / "docs" / f"{store.doc_key(document_id)}.json"
-        return json.loads(record.read_text(encoding="utf-8"))
+        return self._read_verified(f"docs/{store.doc_key(document_id)}.json")
 
     def provision(self, passage_id: str) -> dict[str, Any] | None:
         """A passage, or a provision that only groups passages (s 3 made of s 3(1), s 3(2)).
@@ -204,10 +263,20 @@ class IndexVersion:
             "text": "\n".join(n["text"] for n in inside if n.get("text")),
         }
 
+    @functools.cached_property
+    def _id_depth(self) -> int:
+        """Segments in the longest document id (ukpga/Geo6/6-7/48 has 4)."""
+        return max((doc_id.count("/") + 1 for doc_id in self.by_id), default=0)
+
     def document_for_passage_id(self, passage_id: str) -> tuple[dict[str, Any], str] | None:
-        """Split a passage or node id into its document and pin, longest document id first."""
-        parts = passage_id.strip("/").split("/")
-        for cut in range(len(parts) - 1, 0, -1):
+        """Split a passage or node id into its document and pin, longest document id first.
+
+        Linear in the id's length: only as many leading segments as the longest document id
+        has are tried, so an id of thousands of segments costs one split, not one join each.
+        """
+        depth = self._id_depth
+        parts = passage_id.strip("/").split("/", depth)  # the last item is the rest, unsplit
+        for cut in range(min(len(parts) - 1, depth), 0, -1):
             doc_id = "/".join(parts[:cut])
             if doc_id in self.by_id:
                 return self.by_id[doc_id], "/".join(parts[cut:])
@@ -219,6 +288,12 @@ class KnowledgeBase:
 
     A request takes the version in force when it starts and finishes on it, even if a build
     switches CURRENT meanwhile; old versions are closed a while after they were replaced.
+
+    A version is verified completely before it is served. When CURRENT names a damaged one,
+    the version being served stays (`refused` says which and why; retried every
+    REFUSED_RETRY_S); with nothing to serve, IndexMissing. Once every check_interval the
+    served version's files are checked for changes, and a damaged one is IndexMissing (a 503
+    from every route, /healthz included) until a new version is built.
     """
 
     def __init__(self, settings: Settings, check_interval: float = 1.0):
@@ -227,24 +302,55 @@ class KnowledgeBase:
         self._lock = threading.Lock()
         self._version: IndexVersion | None = None
         self._checked_at = 0.0
+        self._touched_at = float("-inf")
         self._retired: list[tuple[float, IndexVersion]] = []
+        self.refused: tuple[str, str] | None = None  # (version, why) CURRENT names, not served
+        self._refused_at = 0.0
 
     def current(self) -> IndexVersion:
         now = time.monotonic()
         version = self._version
         if version is not None and now - self._checked_at < self.check_interval:
+            if version.damage:
+                raise store.IndexMissing(version.damage)
             return version
         with self._lock:
             self._checked_at = now
-            name = store.current_version(self.settings.index_dir)
-            if self._version is not None and name == self._version.name:
-                return self._version
-            fresh = IndexVersion.open(store.current_dir(self.settings.index_dir))
-            if self._version is not None:
-                self._retired.append((now, self._version))
-            self._version = fresh
-            self._close_retired(now)
-            return fresh
+            served = self._switch(now)
+            if now - self._touched_at >= TOUCH_EVERY_S:
+                store.touch(served.path)  # in use: no build prunes it
+                self._touched_at = now
+            if served.recheck():
+                raise store.IndexMissing(served.damage)
+            return served
+
+    def _switch(self, now: float) -> IndexVersion:
+        """The version to serve: the one CURRENT names if it is intact, else the one served."""
+        index_dir = self.settings.index_dir
+        name = store.current_version(index_dir)
+        served = self._version
+        if served is not None and name == served.name:
+            return served
+        if self.refused and self.refused[0] == name and now - self._refused_at < REFUSED_RETRY_S:
+            if served is None:
+                raise store.IndexMissing(self.refused[1])
+            return served
+        try:
+            fresh = IndexVersion.open(store.current_dir(index_dir))
+        except store.IndexMissing as exc:
+            self.refused, self._refused_at = (name or "", str(exc)), now
+            if served is None:
+                raise
+            log.warning("still serving index version %s: %s", served.name, exc)
+            return served
+        self.refused = None
+        if served is not None:
+            store.touch(served.path)  # requests in flight may use it a while longer
+            self._retired.append((now, served))
+        self._version = fresh
+        self._touched_at = float("-inf")
+        self._close_retired(now)
+        return fresh
 
     def _close_retired(self, now: float) -> None:
         keep = []

@@ -150,6 +150,12 @@ CORRUPTIONS = {
         p.write_bytes(b"garbage") for p in engine.glob("*.toc")
     ],
     "manifest truncated": lambda engine: (engine.parent / "manifest.json").write_text("{"),
+    "a document record deleted": lambda engine: next((engine.parent / "docs").glob("*")).unlink(),
+    "a document record garbled": lambda engine: [
+        p.write_text("{}") for p in (engine.parent / "docs").glob("*")
+    ],
+    "links deleted": lambda engine: (engine.parent / "links.json").unlink(),
+    "links garbled": lambda engine: (engine.parent / "links.json").write_text('{"cites": 1}'),
 }
 
 
