@@ -105,7 +105,13 @@ def _refuse_doctype(data: bytes) -> None:
     head = data[:65536]
     root_at = re.search(rb"<[A-Za-z_]", head)
     prolog = head if root_at is None else head[: root_at.start()]
-    if re.search(rb"<!DOCTYPE|<!ENTITY", prolog, re.I) or re.search(rb"<!ENTITY", head, re.I):
+    refused = re.search(rb"<!DOCTYPE|<!ENTITY", prolog, re.I) or re.search(rb"<!ENTITY", head, re.I)
+    if refused and (
+        re.search(rb"<!DOCTYPE\s+html\b", prolog, re.I) or re.search(rb"<html\b", head, re.I)
+    ):
+        # an error, login or maintenance page where the XML should be: say so, not "entities"
+        raise CLMLError("not CLML: the response is an HTML page, not legislation XML")
+    if refused:
         raise CLMLError("refused: the document declares a DOCTYPE or entities (not CLML)")
 
 

@@ -9,6 +9,8 @@ report names each missing part with its reason, and the crawl exits 1 as for a f
 from __future__ import annotations
 
 import importlib
+import signal
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,9 +203,35 @@ def format_report(reports: list[SourceReport]) -> list[str]:
     metavar="SECONDS",
     help="Seconds between requests to one host (default: $KB_CRAWL_DELAY or 1).",
 )
-def crawl(sources_file, mirror, only, out, delay):
+@click.option(
+    "--deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Total seconds one request may take, body included (default: $KB_CRAWL_DEADLINE or 300).",
+)
+def crawl(sources_file, mirror, only, out, delay, deadline):
     """Fetch the sources manifest's legislation and guidance into the corpus."""
-    settings = Settings.from_env()
+    # SIGTERM (a service manager's stop, `kill`) ends the crawl as Ctrl-C does: through every
+    # cleanup, so no partial download is left in the cache; the exit code is 143.
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        _crawl(sources_file, mirror, only, out, delay, deadline)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _crawl(sources_file, mirror, only, out, delay, deadline):
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     try:
         sources = load_manifest(manifest_files(sources_file, settings), settings)
     except ManifestError as exc:
@@ -216,7 +244,11 @@ def crawl(sources_file, mirror, only, out, delay):
         sources = [s for s in sources if s.id in only]
     out = out or settings.corpus / "crawled"
     fetcher = Fetcher(
-        settings, mirror=mirror, allowed_hosts=allowed_hosts(sources, settings), delay=delay
+        settings,
+        mirror=mirror,
+        allowed_hosts=allowed_hosts(sources, settings),
+        delay=delay,
+        deadline=deadline,
     )
     reports = run_crawl(sources, settings, out, fetcher)
     for line in format_report(reports):

@@ -2,7 +2,15 @@
 
 The cache under `<cache_dir>/raw/<host>/<path>` (plus a `.json` sidecar) is only replaced after a
 complete body that passed the caller's `validate`, so a failed fetch never loses the last good copy.
-`Fetcher(mirror=DIR)` reads `DIR/<host>/<path>` instead of the network (air-gapped use, tests).
+`Fetcher(mirror=DIR)` reads `DIR/<host>/<path>` instead of the network (air-gapped use, tests);
+a mirror path that resolves outside DIR (a symlink to /etc/passwd) is refused.
+
+Limits (defaults): a total deadline per request of `Settings.crawl_deadline` (300 s,
+`KB_CRAWL_DEADLINE`, `kb crawl --deadline`), from connecting to the last body byte, on top of the
+connect and per-read timeouts (10 s, 60 s); `max_bytes` (100 MiB) of decoded body. Content-Length
+is checked against the bytes as sent (compressed, under `Content-Encoding: gzip`). A body is
+written to `.part-<pid>-*` beside its cache entry and removed on every exit path; one left by a
+process that was killed outright (SIGKILL) is removed by the next Fetcher on that cache.
 """
 
 from __future__ import annotations
@@ -13,22 +21,31 @@ import hashlib
 import json
 import os
 import re
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import requests
+import urllib3
+import urllib3.connection
 from protego import Protego
+from requests.adapters import HTTPAdapter
 
 from kb.config import USER_AGENT, Settings
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECTS = {301, 302, 303, 307, 308}
 MAX_ROBOTS_BYTES = 512 * 1024
+SCHEMES = ("http", "https")
+PART_PREFIX = ".part-"  # temporary files beside cache entries: `.part-<pid>-<random>`
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
+_PART_PID = re.compile(r"^\.part-(\d+)-")
 
 
 class SourceFailed(Exception):
@@ -94,6 +111,141 @@ def _host_dir(url: str) -> str:
     return f"{name}_{parsed.port}" if parsed.port else name
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process (EPERM): alive
+        return True
+    return True
+
+
+def sweep_partials(root: Path) -> list[Path]:
+    """Remove the `.part-<pid>-*` files under `root` whose writing process no longer exists
+    (a crawl killed outright); those of a live process, as a concurrent crawl's, are left."""
+    removed = []
+    if not root.is_dir():
+        return removed
+    for path in root.rglob(PART_PREFIX + "*"):
+        match = _PART_PID.match(path.name)
+        if match and _pid_alive(int(match.group(1))):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def _mkpart(folder: Path, suffix: str = "") -> tuple[int, str]:
+    return tempfile.mkstemp(dir=folder, prefix=f"{PART_PREFIX}{os.getpid()}-", suffix=suffix)
+
+
+# --- the total deadline per request ---------------------------------------------------------
+
+_ACTIVE = threading.local()  # the watchdog of the request this thread is making, if any
+
+
+class _Watchdog:
+    """Ends one request at its deadline, whatever it is doing: connecting, waiting for the
+    answer, reading headers or a body dribbled a byte at a time (which no per-read timeout ends).
+    It shuts down the sockets of the connections the request uses, so the blocked read returns
+    at once; `expired` says that is why it failed."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._stopped = False
+        self._connections: list = []
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kb-fetch-deadline", daemon=True)
+        self._thread.start()
+
+    def watch(self, connection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+        self._done.set()
+
+    def _run(self) -> None:
+        if self._done.wait(self.seconds):
+            return
+        with self._lock:
+            if self._stopped:
+                return
+            self.expired = True
+        while True:  # again until stopped: a connection may get its socket after the deadline
+            with self._lock:
+                sockets = [getattr(c, "kb_socket", None) for c in self._connections]
+            for sock in sockets:
+                if sock is not None:
+                    try:  # socket.socket's own shutdown, also for an SSLSocket
+                        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+            if self._done.wait(0.05):
+                return
+
+
+class _KeepsSocket:
+    """Keeps its socket as `kb_socket`: http.client lets go of `sock` once the headers of a
+    `Connection: close` answer are read, while the body is still being read from it."""
+
+    def connect(self):
+        super().connect()
+        self.kb_socket = self.sock
+
+
+class _Watched:
+    """Hands each connection it gives out to the watchdog of the request taking it."""
+
+    def _get_conn(self, timeout=None):
+        connection = super()._get_conn(timeout)
+        watchdog = getattr(_ACTIVE, "watchdog", None)
+        if watchdog is not None:
+            watchdog.watch(connection)
+        return connection
+
+
+class _WatchedConnection(_KeepsSocket, urllib3.connection.HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_KeepsSocket, urllib3.connection.HTTPSConnection):
+    pass
+
+
+class _WatchedPool(_Watched, urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _WatchedHTTPSPool(_Watched, urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter, with pools that hand each connection to the request's watchdog."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy, **kwargs):
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        if not proxy.lower().startswith("socks"):  # SOCKS has its own pool classes
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
+
+
 def _retry_after(value: str | None, cap: float) -> float | None:
     if not value:
         return None
@@ -125,6 +277,7 @@ class Fetcher:
         max_retry_after: float = 60.0,
         max_redirects: int = 5,
         user_agent: str = USER_AGENT,
+        deadline: float | None = None,
     ):
         settings = settings or Settings.from_env()
         self.cache_dir = Path(cache_dir or settings.cache_dir) / "raw"
@@ -141,8 +294,15 @@ class Fetcher:
         self.max_retry_after = max_retry_after
         self.max_redirects = max_redirects
         self.user_agent = user_agent
+        self.deadline = settings.crawl_deadline if deadline is None else deadline
+        if not self.deadline > 0:
+            raise ValueError(f"the crawl deadline must be above 0 seconds, not {self.deadline}")
         self.session = requests.Session()
         self.session.headers["User-Agent"] = user_agent
+        for prefix in ("http://", "https://"):
+            self.session.mount(prefix, _WatchedAdapter())
+        if not self.mirror:
+            sweep_partials(self.cache_dir)  # left by a crawl that was killed outright
         self._robots: dict[str, Protego | str] = {}  # host -> parsed rules, or why we may not
         self._last: dict[str, float] = {}
         self.results: list[FetchResult] = []
@@ -154,6 +314,9 @@ class Fetcher:
     def get(self, url: str, validate: Callable[[bytes], None] | None = None) -> FetchResult:
         """Fetch one URL; never raises for network or content problems (see `status`)."""
         try:
+            scheme = urlparse(url).scheme.lower()
+            if scheme not in SCHEMES:
+                raise _Failure(f"refused: {url} is not an http(s) URL ({scheme or 'no'} scheme)")
             if host_of(url) not in self.allowed:
                 raise _Failure(f"refused: host {host_of(url)} is not on the allowlist")
             result = self._from_mirror(url, validate) if self.mirror else self._fetch(url, validate)
@@ -165,14 +328,18 @@ class Fetcher:
     # --- mirror ---------------------------------------------------------------------------
 
     def _from_mirror(self, url: str, validate) -> FetchResult:
+        root = self.mirror.resolve()
         path = self.mirror.joinpath(_host_dir(url), *_relative_path(url))
         if path.is_dir():  # a path that is also a folder keeps its own body inside it
             path = next((path / n for n in MIRROR_INDEX_NAMES if (path / n).is_file()), path)
-        if not path.is_file():
+        real = path.resolve()
+        if not real.is_relative_to(root):  # a symlink (or a symlinked folder) out of the mirror
+            raise _Failure(f"refused: {path} resolves outside the mirror ({root})")
+        if not real.is_file():
             raise _Failure(f"not in the mirror: {path}")
-        if path.stat().st_size > self.max_bytes:
+        if real.stat().st_size > self.max_bytes:
             raise _Failure(f"body larger than the {self.max_bytes}-byte limit")
-        data = path.read_bytes()
+        data = real.read_bytes()
         self._validate(data, validate)
         return FetchResult(
             url=url,
@@ -227,41 +394,71 @@ class Fetcher:
         current = url
         for _ in range(self.max_redirects + 1):
             self._check_robots(current)
-            response = self._request(current, headers)
-            code = response.status_code
-            if code in REDIRECTS and response.headers.get("Location"):
-                response.close()
-                target = urljoin(current, response.headers["Location"])
-                if host_of(target) not in self.allowed:
-                    raise _Failure(
-                        f"refused: redirect to {host_of(target)}, which is not on the allowlist",
-                        code=code,
-                    )
-                current = target
-                continue
-            with response:
-                if code == 304 and meta is not None:
-                    meta["fetched_at"] = _now()
-                    _write_json(body_path.with_name(body_path.name + ".json"), meta)
-                    return FetchResult(
-                        url=url,
-                        status="not_modified",
-                        body_path=body_path,
-                        sha256=meta["sha256"],
-                        http_status=304,
-                        content_type=meta.get("content_type"),
-                        fetched_at=meta["fetched_at"],
-                    )
-                if code != 200:
-                    reason = f"{code} {response.reason or ''}".strip()
-                    if code in RETRY_STATUSES:
-                        wait = _retry_after(
-                            response.headers.get("Retry-After"), self.max_retry_after
+            with self._deadline() as watchdog:
+                response = self._request(current, headers)
+                code = response.status_code
+                if code in REDIRECTS and response.headers.get("Location"):
+                    response.close()
+                    target = urljoin(current, response.headers["Location"])
+                    scheme = urlparse(target).scheme.lower()
+                    if scheme not in SCHEMES:
+                        raise _Failure(
+                            f"refused: redirect to {target}, which is not an http(s) URL "
+                            f"({scheme or 'no'} scheme)",
+                            code=code,
                         )
-                        raise _Failure(reason, retry=True, wait=wait, code=code)
-                    raise _Failure(reason, code=code)
-                return self._store(url, response, body_path, validate)
+                    if host_of(target) not in self.allowed:
+                        raise _Failure(
+                            f"refused: redirect to {host_of(target) or target}, "
+                            "which is not on the allowlist",
+                            code=code,
+                        )
+                    current = target
+                    continue
+                return self._answer(url, response, body_path, meta, validate, watchdog)
         raise _Failure(f"too many redirects (more than {self.max_redirects})")
+
+    @contextmanager
+    def _deadline(self):
+        """One request, from connecting to its last body byte, within `self.deadline` seconds.
+        Not retried when it runs out: a server that slow would be as slow again."""
+        watchdog = _Watchdog(self.deadline)
+        _ACTIVE.watchdog = watchdog
+        try:
+            yield watchdog
+        except Exception as exc:
+            if watchdog.expired:
+                raise _Failure(
+                    f"gave up at the {self.deadline:g}-second total deadline per request "
+                    "(KB_CRAWL_DEADLINE, kb crawl --deadline)"
+                ) from exc
+            raise
+        finally:
+            _ACTIVE.watchdog = None
+            watchdog.stop()
+
+    def _answer(self, url, response, body_path: Path, meta, validate, watchdog) -> FetchResult:
+        code = response.status_code
+        with response:
+            if code == 304 and meta is not None:
+                meta["fetched_at"] = _now()
+                _write_json(body_path.with_name(body_path.name + ".json"), meta)
+                return FetchResult(
+                    url=url,
+                    status="not_modified",
+                    body_path=body_path,
+                    sha256=meta["sha256"],
+                    http_status=304,
+                    content_type=meta.get("content_type"),
+                    fetched_at=meta["fetched_at"],
+                )
+            if code != 200:
+                reason = f"{code} {response.reason or ''}".strip()
+                if code in RETRY_STATUSES:
+                    wait = _retry_after(response.headers.get("Retry-After"), self.max_retry_after)
+                    raise _Failure(reason, retry=True, wait=wait, code=code)
+                raise _Failure(reason, code=code)
+            return self._store(url, response, body_path, validate, watchdog)
 
     def _wait_turn(self, host: str) -> None:
         rules = self._robots.get(host)
@@ -300,7 +497,8 @@ class Fetcher:
         parsed = urlparse(url)
         robots_url = f"{parsed.scheme}://{parsed.netloc}/robots.txt"
         try:
-            response = self._request(robots_url, {}, stream=False)
+            with self._deadline():
+                response = self._request(robots_url, {}, stream=False)
         except _Failure as exc:
             return f"robots.txt unreachable ({exc.reason}); not crawling {parsed.netloc}"
         if response.status_code >= 500:
@@ -310,13 +508,13 @@ class Fetcher:
             return Protego.parse("")
         return Protego.parse(response.content[:MAX_ROBOTS_BYTES].decode("utf-8", "replace"))
 
-    def _store(self, url: str, response: requests.Response, body_path: Path, validate):
+    def _store(self, url: str, response: requests.Response, body_path: Path, validate, watchdog):
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise _Failure(f"body larger than the {self.max_bytes}-byte limit ({declared} bytes)")
         body_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=body_path.parent, prefix=".part-")
-        digest, size = hashlib.sha256(), 0
+        fd, tmp = _mkpart(body_path.parent)
+        digest, size = hashlib.sha256(), 0  # size: decoded bytes, as written
         try:
             with os.fdopen(fd, "wb") as fh:
                 try:
@@ -330,8 +528,14 @@ class Fetcher:
                     raise _Failure(
                         f"incomplete body ({exc.__class__.__name__} after {size} bytes)", retry=True
                     ) from exc
-            if declared and declared.isdigit() and size != int(declared):
-                raise _Failure(f"incomplete body ({size} of {declared} bytes)", retry=True)
+                watchdog.stop()  # the deadline is the network's; validating is ours
+                if watchdog.expired:  # a body framed by closing the connection ends "cleanly"
+                    raise _Failure("deadline")  # (reworded by _deadline)
+            # Content-Length counts the bytes as sent: compressed under Content-Encoding: gzip.
+            sent = response.raw.tell()
+            framed = declared and declared.isdigit() and not response.raw.chunked
+            if framed and sent != int(declared):
+                raise _Failure(f"incomplete body ({sent} of {declared} bytes)", retry=True)
             self._validate(Path(tmp).read_bytes(), validate)
             os.replace(tmp, body_path)
         except BaseException:
@@ -354,7 +558,7 @@ class Fetcher:
             http_status=200,
             content_type=meta["content_type"],
             fetched_at=meta["fetched_at"],
-            bytes_received=size,
+            bytes_received=sent,
         )
 
     @staticmethod
@@ -368,7 +572,7 @@ class Fetcher:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-", suffix=".json")
+    fd, tmp = _mkpart(path.parent, suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(data, fh, indent=1)

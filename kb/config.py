@@ -27,6 +27,8 @@ class Settings:
     govuk_url: str = "https://www.gov.uk"
     archive_url: str = "https://webarchive.nationalarchives.gov.uk"
     crawl_delay: float = 1.0
+    # Total seconds one crawler request may take, connecting to last body byte (KB_CRAWL_DEADLINE)
+    crawl_deadline: float = 300.0
     engine: str = "whoosh"
     cors_origins: list[str] = field(default_factory=list)
     embed_ancestors: list[str] = field(default_factory=list)
@@ -52,6 +54,10 @@ class Settings:
         settings.archive_url = env.get("KB_ARCHIVE_URL", settings.archive_url)
         if env.get("KB_CRAWL_DELAY"):
             settings.crawl_delay = float(env["KB_CRAWL_DELAY"])
+        if env.get("KB_CRAWL_DEADLINE"):
+            settings.crawl_deadline = float(env["KB_CRAWL_DEADLINE"])
+            if not settings.crawl_deadline > 0:
+                raise ValueError("KB_CRAWL_DEADLINE must be a number of seconds above 0")
         settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "whoosh"
         settings.cors_origins = _list(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))

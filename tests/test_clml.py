@@ -287,6 +287,21 @@ def test_unusable_documents_are_refused_with_a_reason(data, message):
         parse_clml(data)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<!DOCTYPE html>\n<html lang='en'><head><title>503</title></head><body>Down</body></html>",
+        b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN">\n<HTML><BODY>Error</BODY></HTML>',
+    ],
+    ids=["html5", "html4"],
+)
+def test_an_html_error_page_is_named_as_one_not_as_entities(data):
+    """An error page has a DOCTYPE too; the reason says what it is, not "declares entities"."""
+    with pytest.raises(CLMLError) as refused:
+        parse_clml(data)
+    assert str(refused.value) == "not CLML: the response is an HTML page, not legislation XML"
+
+
 def test_output_round_trips_through_the_corpus_format(tmp_path):
     doc, body = parse(ACT, retrieved_at="2033-05-01T10:00:00+00:00")
     path = tmp_path / f"{doc.id}.md"

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +19,7 @@ from indexer.crawl import crawl, run_crawl
 from indexer.http import Fetcher
 from indexer.manifest import ManifestError, load_manifest, manifest_files
 from kb.config import Settings
-from tests.test_http import GOOD, LocalServer, ok, status, truncated
+from tests.test_http import GOOD, LocalServer, dribble_body, gzipped, ok, status, truncated
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MANIFEST = FIXTURES / "sources.yaml"
@@ -293,3 +300,95 @@ def test_publication_whose_html_part_cannot_be_fetched_over_http(tmp_path, serve
     assert "the earlier copy of guidance/ecg-2031 was kept" in result.output
     assert "guidance/ecg-2031 (earlier copy kept)" in result.output
     assert written.read_bytes() == good
+
+
+def test_mirror_crawl_refuses_a_symlink_out_of_the_mirror(tmp_path):
+    """A file in the mirror that is a symlink to a file outside it (here a good CLML file, so
+    only where it lies can refuse it; in the issue, /etc/passwd) fails its source."""
+    mirror = tmp_path / "mirror"
+    shutil.copytree(MIRROR, mirror)
+    outside = tmp_path / "outside.xml"
+    outside.write_bytes(GOOD)
+    linked = mirror / "www.legislation.gov.uk/ukpga/2031/7/data.xml"
+    linked.unlink()
+    linked.symlink_to(outside)
+    out = tmp_path / "crawled"
+    result = run(["--sources", str(MANIFEST), "--mirror", str(mirror), "--out", str(out)], tmp_path)
+    assert result.exit_code == 1
+    assert "2 from mirror, 1 failed" in result.output
+    assert "FAILED example-act" in result.output and "resolves outside the mirror" in result.output
+    assert not (out / "ukpga/2031/7.md").exists()
+
+
+def test_http_crawl_of_a_gzip_answer(tmp_path, server):
+    """Ordinary servers answer `Accept-Encoding: gzip` with the compressed Content-Length."""
+    manifest = write_manifest(
+        tmp_path, "sources:\n  - {id: example-act, kind: legislation, path: ukpga/2031/7}\n"
+    )
+    server.route(PATH, gzipped(GOOD))
+    out = tmp_path / "crawled"
+    args = ["--sources", str(manifest), "--out", str(out)]
+    result = run(args, tmp_path, KB_LEGISLATION_URL=server.url(""))
+    assert result.exit_code == 0, result.output
+    assert "1 fetched" in result.output
+    assert read_document(out / "ukpga/2031/7.md").document.title == "Example Services Act 2031"
+
+
+def test_crawl_deadline_option(tmp_path, server):
+    """`--deadline 1` ends a request whose body is dribbled; it overrides KB_CRAWL_DEADLINE."""
+    manifest = write_manifest(
+        tmp_path, "sources:\n  - {id: example-act, kind: legislation, path: ukpga/2031/7}\n"
+    )
+    server.route(PATH, dribble_body)
+    args = ["--sources", str(manifest), "--out", str(tmp_path / "o"), "--deadline", "1"]
+    env = {"KB_LEGISLATION_URL": server.url(""), "KB_CRAWL_DEADLINE": "600"}
+    results = []
+    crawling = threading.Thread(target=lambda: results.append(run(args, tmp_path, **env)))
+    crawling.daemon = True
+    crawling.start()
+    crawling.join(timeout=120)  # a hang guard: with the option applied it takes about 1 s
+    assert not crawling.is_alive(), "--deadline was not applied"
+    result = results[0]
+    assert result.exit_code == 1
+    assert "FAILED example-act" in result.output
+    assert "gave up at the 1-second total deadline per request" in result.output
+    assert not list((tmp_path / "kb/cache/raw").rglob(".part-*"))
+    bad = run(args[:-1] + ["0"], tmp_path, **env)
+    assert bad.exit_code == 2 and "--deadline" in bad.output
+
+
+@pytest.mark.slow
+def test_sigterm_mid_download_leaves_no_partial_file(tmp_path, server):
+    """`kill` (SIGTERM) during a download: the crawl cleans up its partial file and exits 143."""
+    manifest = write_manifest(
+        tmp_path, "sources:\n  - {id: example-act, kind: legislation, path: ukpga/2031/7}\n"
+    )
+    server.route(PATH, dribble_body)
+    env = dict(
+        os.environ,
+        KB_HOME=str(tmp_path / "kb"),
+        KB_LEGISLATION_URL=server.url(""),
+        KB_CRAWL_DELAY="0",
+        KB_SOURCES="",
+    )
+    args = ["--sources", str(manifest), "--out", str(tmp_path / "o")]
+    crawl_proc = subprocess.Popen(
+        [sys.executable, "-m", "kb", "crawl", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        raw = tmp_path / "kb/cache/raw"
+        hang_guard = time.monotonic() + 120
+        while not (raw.is_dir() and list(raw.rglob(".part-*"))):  # the download has begun
+            assert crawl_proc.poll() is None, crawl_proc.stderr.read().decode()
+            assert time.monotonic() < hang_guard, "the download never began"
+            time.sleep(0.01)
+        crawl_proc.send_signal(signal.SIGTERM)
+        assert crawl_proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if crawl_proc.poll() is None:
+            crawl_proc.kill()
+            crawl_proc.wait()
+    assert not list(raw.rglob(".part-*"))

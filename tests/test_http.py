@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
+import ipaddress
+import os
+import ssl
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -11,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from indexer.clml import check
-from indexer.http import Fetcher
+from indexer.http import Fetcher, sweep_partials
 from kb.config import USER_AGENT, Settings
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
@@ -20,7 +27,8 @@ Handler = Callable[[BaseHTTPRequestHandler], None]
 class LocalServer:
     """A tiny HTTP server whose routes answer from a queue of handlers (the last one repeats)."""
 
-    def __init__(self):
+    def __init__(self, tls: ssl.SSLContext | None = None):
+        self.scheme = "https" if tls else "http"
         self.routes: dict[str, list[Handler]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
         server = self
@@ -44,6 +52,8 @@ class LocalServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
+        if tls:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.httpd.closing = threading.Event()  # releases the handlers that never answer
         self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
@@ -53,7 +63,7 @@ class LocalServer:
         return f"127.0.0.1:{self.httpd.server_address[1]}"
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}{path}"
+        return f"{self.scheme}://{self.host}{path}"
 
     def route(self, path: str, *handlers: Handler) -> None:
         self.routes[path] = list(handlers)
@@ -112,6 +122,48 @@ def truncated(body: bytes) -> Handler:
         h.close_connection = True
 
     return handler
+
+
+def gzipped(body: bytes, cut: bool = False) -> Handler:
+    """What an ordinary server sends to a client that accepts gzip: the compressed bytes, and a
+    Content-Length that counts them (not the body they decompress to). `cut` sends half of them
+    and closes the connection."""
+    data = gzip.compress(body)
+
+    def handler(h):
+        headers = {"Content-Type": "application/xml", "Content-Encoding": "gzip"}
+        send(h, 200, data[: len(data) // 2] if cut else data, headers, length=len(data))
+        if cut:
+            h.close_connection = True
+
+    return handler
+
+
+def dribble_body(h) -> None:
+    """Headers promising 100 kB, then one byte every 50 ms until the server closes: far
+    faster than any read timeout, so only a total deadline can end the fetch."""
+    send(h, 200, headers={"Content-Type": "application/xml"}, length=100_000)
+    while not h.server.closing.wait(0.05):
+        h.wfile.write(b" ")
+        h.wfile.flush()
+
+
+def dribble_unframed(h) -> None:
+    """No Content-Length and not chunked (the body ends when the connection closes), dribbled:
+    cut at the deadline, it ends in a clean end of file that must not pass for the whole body."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nConnection: close\r\n\r\n")
+    h.wfile.write(GOOD[:100])
+    while not h.server.closing.wait(0.05):
+        h.wfile.write(b" ")
+        h.wfile.flush()
+
+
+def dribble_headers(h) -> None:
+    """A status line, then one header line that never ends, a byte every 50 ms."""
+    h.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not h.server.closing.wait(0.05):
+        h.wfile.write(b"a")
+        h.wfile.flush()
 
 
 def redirect(location: str) -> Handler:
@@ -237,6 +289,13 @@ FAULTS = {
     "malformed-xml": ([ok(b"<Legislation><Primary>")], "malformed XML", 1),
     "entity-bomb": ([ok(BOMB)], "DOCTYPE", 1),
     "not-clml": ([ok(b"<html>maintenance</html>")], "not CLML", 1),
+    "html-error-page": (
+        [ok(b"<!DOCTYPE html>\n<html><head><title>Error</title></head><body>Sorry</body></html>")],
+        "not CLML: the response is an HTML page",
+        1,
+    ),
+    # Content-Length counts the compressed bytes: half of them is still an incomplete body.
+    "gzip-truncated": ([gzipped(GOOD, cut=True)], "incomplete body", 3),
 }
 
 
@@ -355,3 +414,188 @@ def test_mirror_reads_host_path_layout(tmp_path):
     assert missing.status == "failed" and "not in the mirror" in missing.reason
     sneaky = fetcher.get("https://www.legislation.gov.uk/../../etc/passwd")
     assert sneaky.status == "failed"
+
+
+def test_gzip_body_with_compressed_content_length_is_fetched(tmp_path, server):
+    """The common answer to `Accept-Encoding: gzip`: Content-Length is the compressed size."""
+    server.route(PATH, gzipped(GOOD))
+    result = make_fetcher(tmp_path, server).get(server.url(PATH), validate=check)
+    assert result.status == "fetched", result.reason
+    assert "gzip" in server.requests[-1][1]["Accept-Encoding"]
+    assert result.body_path.read_bytes() == GOOD  # stored decompressed
+    assert result.bytes_received == len(gzip.compress(GOOD)) < len(GOOD)  # as sent
+    assert not list(result.body_path.parent.glob(".part-*"))
+
+
+def fetch_in_thread(fetcher: Fetcher, url: str, validate=None):
+    """`fetcher.get(url)` with a hang guard: a fetch the deadline did not end fails the test
+    after 120 s instead of hanging the suite."""
+    results = []
+    thread = threading.Thread(target=lambda: results.append(fetcher.get(url, validate)))
+    thread.daemon = True
+    thread.start()
+    thread.join(timeout=120)
+    assert not thread.is_alive(), "the fetch outlived its deadline"
+    return results[0]
+
+
+DEADLINE = "gave up at the 1-second total deadline per request"
+
+
+@pytest.mark.parametrize(
+    "handler",
+    [dribble_body, dribble_unframed, dribble_headers, stalled],
+    ids=["body", "unframed-body", "headers", "silent"],
+)
+def test_total_deadline_ends_a_dribbled_or_stalled_request(tmp_path, server, handler):
+    cached = prime(tmp_path, server)
+    server.route(PATH, handler)
+    # The read timeout (10 s) is far above the dribble's 50 ms between bytes: only the 1 s
+    # deadline can end the body and header dribbles (without it they would run until the hang
+    # guard), and it ends the silent server before its read timeout.
+    fetcher = make_fetcher(tmp_path, server, deadline=1.0)
+    # No validator: a body cut at the deadline must be refused as such, not because it happens
+    # to be malformed XML (the cut close-delimited body would otherwise pass for a whole one).
+    result = fetch_in_thread(fetcher, server.url(PATH))
+    assert result.status == "failed"
+    assert DEADLINE in result.reason and "KB_CRAWL_DEADLINE" in result.reason
+    assert "attempts" not in result.reason  # not retried: it would be as slow again
+    assert server.hits(PATH) == 2  # prime()'s, and this one
+    assert cached.read_bytes() == GOOD
+    assert not list(cached.parent.glob(".part-*"))  # the partial body was removed
+
+
+def test_deadline_applies_to_robots_txt(tmp_path, server):
+    server.route("/robots.txt", dribble_body)
+    server.route(PATH, ok(GOOD))
+    result = fetch_in_thread(make_fetcher(tmp_path, server, deadline=1.0), server.url(PATH))
+    assert result.status == "failed"
+    assert result.reason.startswith("robots.txt unreachable (" + DEADLINE)
+    assert server.hits(PATH) == 0
+
+
+def test_deadline_comes_from_settings_and_must_be_positive(tmp_path):
+    settings = Settings.from_env({"KB_HOME": str(tmp_path), "KB_CRAWL_DEADLINE": "2.5"})
+    assert settings.crawl_deadline == 2.5
+    assert Fetcher(settings, allowed_hosts=[]).deadline == 2.5
+    assert Settings().crawl_deadline == 300.0  # the documented default
+    with pytest.raises(ValueError, match="KB_CRAWL_DEADLINE"):
+        Settings.from_env({"KB_CRAWL_DEADLINE": "0"})
+    with pytest.raises(ValueError, match="above 0"):
+        Fetcher(settings, allowed_hosts=[], deadline=-1)
+
+
+def test_partial_files_of_dead_processes_are_swept(tmp_path):
+    """A crawl killed outright (SIGKILL) cannot clean up; the next Fetcher on the cache does,
+    and leaves a live process's (a concurrent crawl's) partial files alone."""
+    exited = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead_pid = int(exited.stdout)
+    folder = tmp_path / "kb/cache/raw/www.legislation.gov.uk/ukpga/2031/7"
+    folder.mkdir(parents=True)
+    dead = folder / f".part-{dead_pid}-abc123"
+    legacy = folder / ".part-xyz"  # the old name, without a process id
+    live = folder / f".part-{os.getpid()}-def456"
+    body = folder / "data.xml"
+    for path in (dead, legacy, live, body):
+        path.write_bytes(b"")
+    Fetcher(Settings(home=tmp_path / "kb"), allowed_hosts=[])
+    assert not dead.exists() and not legacy.exists()
+    assert live.exists() and body.exists()
+    assert sweep_partials(tmp_path / "nowhere") == []
+
+
+def test_redirect_to_another_scheme_names_it(tmp_path, server):
+    server.route(PATH, redirect("file:///etc/passwd"))
+    result = make_fetcher(tmp_path, server).get(server.url(PATH))
+    assert result.status == "failed"
+    assert "redirect to file:///etc/passwd, which is not an http(s) URL (file scheme)" in (
+        result.reason
+    )
+    direct = make_fetcher(tmp_path, server).get("file:///etc/passwd")
+    assert direct.reason == "refused: file:///etc/passwd is not an http(s) URL (file scheme)"
+
+
+def test_mirror_refuses_symlinks_out_of_the_mirror(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "data.xml").write_bytes(GOOD)  # good CLML: only where it lies can refuse it
+    mirror = tmp_path / "mirror"
+    act = mirror / "www.legislation.gov.uk/ukpga/2031/7"
+    act.mkdir(parents=True)
+    (act / "data.xml").symlink_to(outside / "data.xml")
+    (mirror / "www.legislation.gov.uk/ukpga/2031/8").symlink_to(outside)  # a symlinked folder
+    (act / "inside.xml").write_bytes(GOOD)
+    (act / "alias.xml").symlink_to(act / "inside.xml")  # a symlink within the mirror is fine
+    fetcher = Fetcher(
+        Settings(home=tmp_path / "kb"), mirror=mirror, allowed_hosts=["www.legislation.gov.uk"]
+    )
+    base = "https://www.legislation.gov.uk/ukpga/2031"
+    for url in (f"{base}/7/data.xml", f"{base}/8/data.xml"):
+        result = fetcher.get(url, validate=check)
+        assert result.status == "failed", url
+        assert "resolves outside the mirror" in result.reason
+    alias = fetcher.get(f"{base}/7/alias.xml", validate=check)
+    assert alias.status == "mirror" and alias.body_path.read_bytes() == GOOD
+
+
+def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for 127.0.0.1, and that certificate to trust."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    return context, cert_path
+
+
+def test_deadline_and_gzip_over_https(tmp_path):
+    """The same over TLS: the deadline ends a dribbled body, and a gzip answer is fetched."""
+    context, cert = self_signed(tmp_path)
+    tls = LocalServer(tls=context)
+    try:
+        tls.route(PATH, gzipped(GOOD))
+        tls.route("/slow.xml", dribble_body)
+        fetcher = make_fetcher(tmp_path, tls, deadline=1.0)
+        fetcher.session.verify = str(cert)
+        fetcher.session.trust_env = False  # else $REQUESTS_CA_BUNDLE, if set, overrides verify
+        good = fetch_in_thread(fetcher, tls.url(PATH), validate=check)
+        assert good.status == "fetched", good.reason
+        assert good.body_path.read_bytes() == GOOD
+        slow = fetch_in_thread(fetcher, tls.url("/slow.xml"))
+        assert slow.status == "failed" and DEADLINE in slow.reason
+        assert not list((tmp_path / "kb/cache/raw").rglob(".part-*"))
+    finally:
+        tls.close()
