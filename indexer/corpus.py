@@ -18,6 +18,10 @@ import yaml
 
 from kb.models import Document, DocumentError
 
+# Largest corpus file the build reads (about 20 MB of Markdown, 60k+ provisions; parsing is
+# linear, roughly 1–3 s a megabyte on two cores). A bigger file is reported by name and skipped.
+MAX_CORPUS_FILE_BYTES = 20_000_000
+
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.S)
 # Characters that would change meaning at the start of a Markdown line.
 _LINE_START = re.compile(r"^(\s*)([#>+\-*=|]|\d+[.)](?=\s|$)|\{)", re.M)
@@ -56,8 +60,21 @@ def split_front_matter(text: str) -> tuple[dict, str]:
     return meta, text[match.end() :]
 
 
+def too_big(size: int) -> str | None:
+    """Why a corpus file of `size` bytes is refused, or None."""
+    if size <= MAX_CORPUS_FILE_BYTES:
+        return None
+    return (
+        f"{size:,} bytes, over the {MAX_CORPUS_FILE_BYTES:,}-byte limit for one corpus file "
+        "(MAX_CORPUS_FILE_BYTES); split it into several documents"
+    )
+
+
 def read_document(path: Path) -> CorpusFile:
     """Parse one corpus file; raises DocumentError with a reason a person can act on."""
+    problem = too_big(path.stat().st_size)
+    if problem:
+        raise DocumentError(problem)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -67,20 +84,35 @@ def read_document(path: Path) -> CorpusFile:
     return CorpusFile(path=path, document=Document.from_front_matter(meta), body=body)
 
 
-def iter_corpus(roots: list[Path], include_samples: bool = True) -> Iterator[Path]:
-    """Every Markdown document under the roots, in a stable order.
+def skipped_name(rel: Path) -> bool:
+    """Whether iter_corpus leaves out a file at `rel` below a corpus root: README.md files and
+    names starting with '_' or '.' are documentation, not documents."""
+    return rel.name.lower() == "readme.md" or any(part.startswith((".", "_")) for part in rel.parts)
 
-    README.md files and names starting with '_' or '.' are documentation, not documents.
+
+# Where `kb add` writes below a corpus root. Its files come after every other file of their
+# root, so when a local file and a crawled or sample one share an id (a hand-made file, or one
+# written before `kb add` kept to `local/` ids), the build keeps the crawled document and
+# reports the local file by name, naming the file it collides with.
+LOCAL_FOLDER = "local"
+
+
+def _local_last(root: Path, path: Path) -> tuple[bool, Path]:
+    rel = path.relative_to(root)
+    return (len(rel.parts) > 1 and rel.parts[0] == LOCAL_FOLDER, path)
+
+
+def iter_corpus(roots: list[Path], include_samples: bool = True) -> Iterator[Path]:
+    """Every Markdown document under the roots, in a stable order: root by root, sorted by
+    path, with the root's `local/` folder last (see LOCAL_FOLDER; names left out: skipped_name).
     """
     for root in roots:
         if root.is_file():
             yield root
             continue
-        for path in sorted(root.rglob("*.md")):
+        for path in sorted(root.rglob("*.md"), key=lambda p, root=root: _local_last(root, p)):
             rel = path.relative_to(root)
-            if any(part.startswith((".", "_")) for part in rel.parts):
-                continue
-            if path.name.lower() == "readme.md":
+            if skipped_name(rel):
                 continue
             if not include_samples and "samples" in rel.parts[:-1]:
                 continue
@@ -92,14 +124,29 @@ def render_document(document: Document, body: str) -> str:
     return f"---\n{meta}---\n\n{body.strip()}\n"
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_document(path: Path, document: Document, body: str) -> None:
-    """Write atomically, so a reader never sees half a document."""
+    """Write atomically, so a reader never sees half a document. The file gets the mode any
+    new file would (0666 less the umask), not mkstemp's private 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
     data = render_document(document, body)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,17 +19,35 @@ from typing import Any
 import click
 
 from indexer.archived import ArchivedError, parse_page
-from indexer.corpus import markdown_table, sha256_bytes, split_front_matter, write_document
+from indexer.corpus import (
+    iter_corpus,
+    markdown_table,
+    render_document,
+    sha256_bytes,
+    skipped_name,
+    split_front_matter,
+    too_big,
+    write_document,
+)
 from indexer.govuk import Block, head, md_escape, para, render_blocks
 from indexer.pdfdoc import DEFAULT_MAX_PAGES, PdfError, pdf_extra, pdf_to_markdown, read_pdf
 from kb.config import PROJECT_ROOT, Settings
-from kb.models import DOC_TYPES, STATUSES, Document, DocumentError
+from kb.models import DOC_TYPES, LOCAL_PREFIX, STATUSES, Document, DocumentError
 from kb.pins import slugify
 
 MARKDOWN = (".md", ".markdown")
 HTML = (".html", ".htm")
 SUPPORTED = (*MARKDOWN, *HTML, ".pdf", ".docx")
 _MD_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+# Limits on what `kb add` reads (module constants; each refusal names the limit):
+MAX_FILE_BYTES = 200_000_000  # one input file, as stored (a PDF with scans can be large)
+# A DOCX is a ZIP of XML; python-docx unpacks every part into memory and builds a tree of every
+# element, so a small file can expand enormously (330 KB of ZIP -> 200 MB of `<w:p/>` took
+# 4.4 GB). Both limits are checked before python-docx opens the file, from the ZIP's own
+# directory and by counting elements with a streaming parser in constant memory.
+MAX_DOCX_UNPACKED_BYTES = 100_000_000  # all parts together, as declared in the ZIP directory
+MAX_DOCX_ELEMENTS = 1_000_000  # XML elements in all the package's XML parts together
 
 
 class LocalError(ValueError):
@@ -58,6 +77,12 @@ def convert_file(path: Path, options: Options | None = None) -> Converted:
     if suffix not in SUPPORTED:
         raise LocalError(f"unsupported file type {suffix or '(none)'}; use {', '.join(SUPPORTED)}")
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LocalError(
+                f"{size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for one file "
+                "(MAX_FILE_BYTES)"
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise LocalError(f"cannot read the file: {exc.strerror or exc}") from exc
@@ -149,9 +174,13 @@ def _docx(data: bytes, path: Path, options: Options) -> Converted:
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
         raise LocalError("not a Word .docx file (it is not a ZIP package)")
-    with zipfile.ZipFile(io.BytesIO(data)) as package:
-        if "word/document.xml" not in package.namelist():
-            raise LocalError("not a Word .docx file: a ZIP archive without word/document.xml")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            if "word/document.xml" not in package.namelist():
+                raise LocalError("not a Word .docx file: a ZIP archive without word/document.xml")
+            check_docx_package(package)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as exc:
+        raise LocalError(f"not a readable Word .docx file (damaged ZIP: {exc})") from exc
     try:
         word = open_docx(io.BytesIO(data))
     except Exception as exc:  # python-docx raises several types for broken packages
@@ -161,6 +190,53 @@ def _docx(data: bytes, path: Path, options: Options) -> Converted:
         raise LocalError("no text found in the document")
     core_title = (word.core_properties.title or "").strip()
     return Converted(_document({}, path, data, options, core_title or title), render_blocks(blocks))
+
+
+def check_docx_package(package: zipfile.ZipFile) -> None:
+    """Refuse a package over MAX_DOCX_UNPACKED_BYTES unpacked or MAX_DOCX_ELEMENTS elements.
+
+    zipfile never inflates a member past the size its directory declares (and then fails its
+    CRC), so the declared sizes bound what python-docx will read. Elements are counted with
+    lxml's iterparse, discarding each one as it ends, without entities, DTDs or the network.
+    """
+    from lxml import etree
+
+    infos = package.infolist()
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_DOCX_UNPACKED_BYTES:
+        raise LocalError(
+            f"the .docx unpacks to {unpacked:,} bytes, over the {MAX_DOCX_UNPACKED_BYTES:,}-byte "
+            "limit (MAX_DOCX_UNPACKED_BYTES); a document this large is likely a ZIP bomb"
+        )
+    elements = 0
+    for info in infos:
+        if not info.filename.endswith((".xml", ".rels")):
+            continue
+        with package.open(info) as stream:
+            parser = etree.iterparse(
+                stream,
+                events=("end",),
+                resolve_entities=False,
+                load_dtd=False,
+                no_network=True,
+                huge_tree=False,
+            )
+            try:
+                for _, element in parser:
+                    elements += 1
+                    if elements > MAX_DOCX_ELEMENTS:
+                        raise LocalError(
+                            f"the .docx has more than {MAX_DOCX_ELEMENTS:,} XML elements "
+                            f"(MAX_DOCX_ELEMENTS; reached in {info.filename}); a document this "
+                            "large is likely a ZIP bomb"
+                        )
+                    element.clear()
+                    while element.getprevious() is not None:
+                        del element.getparent()[0]
+            except etree.XMLSyntaxError as exc:
+                raise LocalError(
+                    f"not a readable Word .docx file ({info.filename}: {exc})"
+                ) from exc
 
 
 class _Numbering:
@@ -302,15 +378,76 @@ def target_path(out: Path, document: Document) -> Path:
 
 
 def _check_passages(converted: Converted) -> None:
-    """Catch bodies the indexer would refuse (e.g. two provisions with one anchor) now."""
+    """Catch what `kb build` would refuse or skip now: a file over its size limit, front matter
+    that does not read back the same, a body it cannot parse (two provisions with one anchor)
+    or with no text to index. Problems it would only report (a provision's unknown status) are
+    added to the warnings."""
+    from indexer.passages import parse_document
+
+    rendered = render_document(converted.document, converted.body)
+    problem = too_big(len(rendered.encode("utf-8")))
+    if problem:
+        raise LocalError(f"the corpus file would be {problem}")
+    meta, body = split_front_matter(rendered)
+    if Document.from_front_matter(meta) != converted.document:
+        raise LocalError("the front matter does not read back as written")
     try:
-        from indexer.passages import parse_document
-    except ImportError:  # the indexer is not there yet: nothing to check against
-        return
-    try:
-        parse_document(converted.document, converted.body)
+        parsed = parse_document(converted.document, body)
     except ValueError as exc:
         raise LocalError(f"the indexer cannot use it: {exc}") from exc
+    if not parsed.passages:
+        raise LocalError("no text to index (the body is empty once converted)")
+    converted.warnings.extend(parsed.warnings)
+
+
+def shown(value: object) -> str:
+    """Text for one line of the report: control and other invisible characters (a newline in
+    a file name) are written as escapes, so a name cannot forge report lines."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch)[0] in "CZ" and ch != " "
+        else ch
+        for ch in str(value)
+    )
+
+
+def check_local_id(document: Document) -> None:
+    """Local documents live in their own id space, apart from crawled legislation and guidance."""
+    if not document.id.startswith(LOCAL_PREFIX):
+        raise LocalError(
+            f"id {document.id!r} is not a local document id: what `kb add` adds has an id "
+            f"starting '{LOCAL_PREFIX}' (e.g. --id {LOCAL_PREFIX}{document.id.rsplit('/', 1)[-1]}"
+            "); the others belong to crawled legislation and guidance"
+        )
+
+
+_ID_LINE = re.compile(r"^id:[ \t]*(.*?)[ \t]*$", re.M)
+
+
+def corpus_ids(roots: list[Path]) -> dict[str, Path]:
+    """Document id -> file, for every corpus file under the roots (read from the front matter's
+    `id:` line, so that a large corpus is scanned quickly). Unreadable files are left out."""
+    import yaml
+
+    from indexer.corpus import _FRONT_MATTER
+
+    ids: dict[str, Path] = {}
+    for path in iter_corpus([root for root in roots if root.exists()]):
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(1_000_000).decode("utf-8", errors="replace")
+            match = _FRONT_MATTER.match(head)
+            line = _ID_LINE.search(match.group(1)) if match else None
+            value = yaml.safe_load(line.group(1)) if line else None
+        except (OSError, yaml.YAMLError):
+            continue
+        if value is not None:
+            ids.setdefault(str(value).strip().strip("/"), path)
+    return ids
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    return a.resolve() == b.resolve()
 
 
 def expand(paths: tuple[Path, ...]) -> list[Path]:
@@ -368,26 +505,51 @@ def add(
     if not files:
         raise click.UsageError("no supported files found")
     options = Options(doc_type, title, status, doc_id, max_pages)
+    # Ids already in the corpus (crawled, samples, other local files): a new file may not take
+    # one, though a file may replace its own earlier copy (same id, same place).
+    existing = corpus_ids([settings.corpus, out])
     written: dict[Path, Path] = {}
     failed = 0
     for path in files:
         try:
             converted = convert_file(path, options)
-            _check_passages(converted)
+            check_local_id(converted.document)
             target = target_path(out, converted.document)
+            rel = target.relative_to(out)
+            if skipped_name(rel) or "samples" in rel.parts[:-1]:
+                raise LocalError(
+                    f"id {converted.document.id!r} would be written to {rel}, a name `kb build` "
+                    "leaves out; give another with --id"
+                )
             if target in written:
                 raise LocalError(
-                    f"same id as {written[target]} ({converted.document.id}); use --id"
+                    f"same id as {shown(written[target])} ({converted.document.id}); use --id"
                 )
+            taken = existing.get(converted.document.id)
+            if taken is not None and not _same_file(taken, target):
+                raise LocalError(
+                    f"id {converted.document.id!r} is already used by {shown(taken)}; "
+                    "give another with --id"
+                )
+            _check_passages(converted)
             write_document(target, converted.document, converted.body)
         except (LocalError, DocumentError, OSError) as exc:
             failed += 1
-            click.echo(f"failed: {path}: {exc}", err=True)
+            click.echo(f"failed: {shown(path)}: {shown(exc)}", err=True)
+            continue
+        except Exception as exc:  # one bad file never stops the others
+            failed += 1
+            click.echo(
+                f"failed: {shown(path)}: could not be converted ({type(exc).__name__}: "
+                f"{shown(exc)})",
+                err=True,
+            )
             continue
         written[target] = path
-        click.echo(f"added: {path} -> {target} ({converted.document.id})")
+        existing[converted.document.id] = target
+        click.echo(f"added: {shown(path)} -> {shown(target)} ({converted.document.id})")
         for warning in converted.warnings:
-            click.echo(f"  warning: {path}: {warning}", err=True)
+            click.echo(f"  warning: {shown(path)}: {shown(warning)}", err=True)
     click.echo(f"{len(written)} added, {failed} failed")
     if failed:
         ctx.exit(1)

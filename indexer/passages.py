@@ -16,7 +16,7 @@ Two markers from the legislation parser are carried onto the passage:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -25,7 +25,7 @@ from mdit_py_plugins.attrs import attrs_block_plugin
 from indexer.corpus import dotted_paragraph_number
 from indexer.duties import classify
 from kb import pins
-from kb.models import Document, Node, Passage, extent_codes
+from kb.models import STATUSES, Document, Node, Passage, extent_codes
 
 # Tables (GFM) as the GOV.UK, Word and legislation parsers write them; raw HTML stays text.
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
@@ -34,6 +34,11 @@ _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+(\S.*)$")
 _ANCHOR_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # The attrs plugin reads `{#para-2}` but not `{#para-2.3}`; its quoted form takes any id.
 _ANCHOR_LINE = re.compile(r"^\{#([^\s}]+)(.*)\}[ \t]*$", re.M)
+# Longest anchor accepted (the longest legislation.gov.uk pin is well under 100 characters):
+# finding a provision's parent looks at each '/'-prefix of its pin, so this bounds that work.
+MAX_ANCHOR_CHARS = 200
+# The provision-level `status` vocabulary: the document statuses (kb.models.STATUSES).
+PROVISION_STATUSES = STATUSES
 
 
 def _quote_anchor_ids(body: str) -> str:
@@ -49,11 +54,15 @@ class ParsedDocument:
     document: Document
     nodes: list[Node]
     passages: list[Passage]
+    # Problems that did not stop the document being indexed ("anchor 'section-2': status
+    # 'alive' is not one of …; the enclosing status is used"), for the build report.
+    warnings: list[str] = field(default_factory=list)
 
 
 def parse_document(document: Document, body: str) -> ParsedDocument:
-    nodes, notes = _parse(document, body)
-    return ParsedDocument(document, nodes, make_passages(document, nodes, notes))
+    warnings: list[str] = []
+    nodes, notes = _parse(document, body, warnings)
+    return ParsedDocument(document, nodes, make_passages(document, nodes, notes), warnings)
 
 
 def _blocks(tokens: list[Token]) -> list[list[Token]]:
@@ -108,10 +117,6 @@ def _display(pin: str, title: str, legislation: bool) -> str:
     return f"{pins.display_label(pin)} {title}".strip()
 
 
-def _is_prefix(parent: str, child: str) -> bool:
-    return child.startswith(parent + "/")
-
-
 _NOTE_HEADS = ("Annotations", "Footnotes")
 
 
@@ -126,46 +131,86 @@ def parse_nodes(document: Document, body: str) -> list[Node]:
     return _parse(document, body)[0]
 
 
-def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[str]]]:
-    """The nodes, and the plain text of the notes (annotations, footnotes) of each node's pin."""
+def _parse(
+    document: Document, body: str, warnings: list[str] | None = None
+) -> tuple[list[Node], dict[str, list[str]]]:
+    """The nodes, and the plain text of the notes (annotations, footnotes) of each node's pin.
+
+    Linear in the size of the body: a node's text is gathered in lists and joined once, a
+    parent is found by looking up the prefixes of its pin, and repeated heading slugs are
+    numbered from a counter.
+    """
     legislation = document.is_legislation
+    warnings = warnings if warnings is not None else []
     notes: dict[str, list[str]] = {}
     body = _quote_anchor_ids(body)
     source_lines = body.splitlines()
     tokens = _md.parse(body)
     nodes: list[Node] = []
     by_pin: dict[str, Node] = {}
+    position: dict[str, int] = {}  # pin -> index in nodes
+    markdown: dict[str, list[str]] = {}  # pin -> the node's Markdown pieces
+    texts: dict[str, list[str]] = {}  # pin -> the node's plain text pieces
     headings: list[tuple[int, str, Node | None]] = []  # (level, display text, node)
     current: Node | None = None
     used_slugs: set[str] = set()
+    next_suffix: dict[str, int] = {}
 
     def add(node: Node) -> Node:
         if node.pin in by_pin:
             raise BodyError(f"two provisions share the anchor '{node.anchor}'")
+        position[node.pin] = len(nodes)
         nodes.append(node)
         by_pin[node.pin] = node
+        markdown[node.pin] = [node.markdown] if node.markdown else []
+        texts[node.pin] = [node.text] if node.text else []
         return node
+
+    def append(node: Node, source: str, text: str) -> None:
+        if source:
+            markdown[node.pin].append(source)
+        if text:
+            texts[node.pin].append(text)
 
     def unique_slug(prefix: str, text: str) -> str:
         base = f"{prefix}-{pins.slugify(text)}"
-        anchor, n = base, 2
-        while anchor in used_slugs:
-            anchor, n = f"{base}-{n}", n + 1
+        anchor = base
+        if anchor in used_slugs:
+            n = next_suffix.get(base, 2)
+            anchor = f"{base}-{n}"
+            while anchor in used_slugs:
+                n += 1
+                anchor = f"{base}-{n}"
+            next_suffix[base] = n + 1
         used_slugs.add(anchor)
         return anchor
+
+    def status_of(anchor: str, attrs: dict[str, str]) -> str | None:
+        status = attrs.pop("status", None)
+        if status is None or status in PROVISION_STATUSES:
+            return status
+        warnings.append(
+            f"anchor '{anchor}': status {status[:40]!r} is not one of "
+            f"{', '.join(PROVISION_STATUSES)}; the enclosing provision's or document's is used"
+        )
+        return None
 
     for block in _blocks(tokens):
         opener = block[0]
         attrs = {k: str(v) for k, v in (opener.attrs or {}).items()}
         anchor = attrs.pop("id", None)
         if anchor is not None and not _ANCHOR_OK.match(anchor):
-            raise BodyError(f"anchor '{anchor}' may use only letters, digits, '.', '_' and '-'")
+            raise BodyError(
+                f"anchor '{anchor[:80]}' may use only letters, digits, '.', '_' and '-'"
+            )
+        if anchor is not None and len(anchor) > MAX_ANCHOR_CHARS:
+            raise BodyError(f"anchor '{anchor[:40]}…' is longer than {MAX_ANCHOR_CHARS} characters")
         text = plain_text(block)
         lines = opener.map or (0, 0)
         source = "\n".join(source_lines[lines[0] : lines[1]]).strip()
 
         if anchor is None and current is not None and _is_note(opener, attrs, text, legislation):
-            current.markdown = f"{current.markdown}\n\n{source}".strip()
+            append(current, source, "")
             notes.setdefault(current.pin, []).append(text)
             continue
 
@@ -193,7 +238,7 @@ def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[st
                     parent=parent.pin if parent else None,
                     heading_path=[h for _, h, _ in headings] + [display],
                     is_heading=True,
-                    status=attrs.pop("status", None),
+                    status=status_of(anchor, attrs),
                     status_note=attrs.pop("status_note", None),
                     attrs=attrs,
                 )
@@ -209,7 +254,7 @@ def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[st
                 anchor = "para-" + number
         if anchor is not None:
             pin = pins.anchor_to_pin(anchor)
-            parent = _parent_for(pin, nodes, headings)
+            parent = _parent_for(pin, nodes, position, headings)
             node = add(
                 Node(
                     pin=pin,
@@ -219,13 +264,12 @@ def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[st
                     depth=(parent.depth + 1) if parent else 0,
                     parent=parent.pin if parent else None,
                     heading_path=[h for _, h, _ in headings],
-                    status=attrs.pop("status", None),
+                    status=status_of(anchor, attrs),
                     status_note=attrs.pop("status_note", None),
                     attrs=attrs,
                 )
             )
-            node.markdown = source
-            node.text = text
+            append(node, source, text)
             current = node
             continue
 
@@ -240,8 +284,10 @@ def _parse(document: Document, body: str) -> tuple[list[Node], dict[str, list[st
                     heading_path=[],
                 )
             )
-        current.markdown = f"{current.markdown}\n\n{source}".strip()
-        current.text = f"{current.text} {text}".strip()
+        append(current, source, text)
+    for node in nodes:
+        node.markdown = "\n\n".join(markdown[node.pin])
+        node.text = " ".join(texts[node.pin])
     return nodes, notes
 
 
@@ -251,10 +297,19 @@ def _para_label(pin: str) -> str:
     return pins.label(pin)
 
 
-def _parent_for(pin: str, nodes: list[Node], headings: list) -> Node | None:
-    for node in reversed(nodes):
-        if _is_prefix(node.pin, pin):
-            return node
+def _parent_for(
+    pin: str, nodes: list[Node], position: dict[str, int], headings: list
+) -> Node | None:
+    """The latest node whose pin encloses this one ('section/2' for 'section/2/1'), else the
+    innermost heading. Looks up each '/'-prefix of the pin (at most MAX_ANCHOR_CHARS of them)
+    rather than scanning every node before it, which made a long document quadratic."""
+    best = -1
+    cut = pin.find("/")
+    while cut != -1:
+        best = max(best, position.get(pin[:cut], -1))
+        cut = pin.find("/", cut + 1)
+    if best >= 0:
+        return nodes[best]
     return next((n for _, _, n in reversed(headings) if n is not None), None)
 
 

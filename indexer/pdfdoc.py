@@ -98,9 +98,15 @@ def read_pdf(data: bytes, *, max_pages: int | None = DEFAULT_MAX_PAGES) -> PdfTe
     if blank:
         warnings.append(f"{blank} page(s) without a text layer (scanned pages need OCR)")
     pages = strip_running_lines(pages)
+    blocks = lines_to_blocks(pages)
+    if not any(block.plain for block in blocks):
+        raise PdfError(
+            "no text left once running heads, footers and page numbers are taken out "
+            "(the only text repeats at the edge of every page)"
+        )
     title = _metadata_title(reader)
     return PdfText(
-        blocks=lines_to_blocks(pages),
+        blocks=blocks,
         page_count=count,
         pages_read=limit,
         title=title,

@@ -216,22 +216,58 @@ def _plain(snippet_html: str) -> str:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int, help="Waitress worker threads.")
+@click.option(
+    "--search-slots",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Searches run at once [default: half the threads].",
+)
+@click.option(
+    "--search-queue",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Searches that may wait for a slot; more get 503 [default: the threads left after "
+    "the slots and one for health and pages].",
+)
+@click.option(
+    "--search-wait",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Seconds a search waits for a slot before a 503 with Retry-After [default: 5].",
+)
 @click.pass_context
-def serve(ctx, host, port, threads):
-    """Serve the web pages and the JSON API with the Waitress production server."""
+def serve(ctx, host, port, threads, search_slots, search_queue, search_wait):
+    """Serve the web pages and the JSON API with the Waitress production server.
+
+    Searches share a few slots so that the health check, /metrics and the reading pages always
+    have a thread, however many expensive searches arrive (kb/web/limits.py).
+    """
     from waitress import serve as waitress_serve
 
     from kb.web import create_app
+    from kb.web.limits import SEARCH_WAIT_S, SearchGate, default_queue, default_slots
 
+    slots = search_slots if search_slots is not None else default_slots(threads)
+    queue = search_queue if search_queue is not None else default_queue(threads)
+    if threads > 1 and slots + queue >= threads:
+        raise click.BadParameter(
+            f"{slots} search slots and {queue} queued searches take all {threads} threads, "
+            "leaving none for health checks and pages: lower them or raise --threads.",
+            param_hint="--search-slots/--search-queue",
+        )
+    gate = SearchGate(slots, queue, SEARCH_WAIT_S if search_wait is None else search_wait)
     settings = _settings(ctx)
-    app = create_app(settings)
+    app = create_app(settings, search_gate=gate)
     with app.app_context():
         try:
             app.extensions["kb"].current()
         except IndexMissing as exc:
             click.secho(str(exc), fg="red", err=True)
             sys.exit(2)
-    click.echo(f"Serving http://{host}:{port}/ (index in {settings.index_dir}); Ctrl+C stops.")
+    click.echo(
+        f"Serving http://{host}:{port}/ (index in {settings.index_dir}; {threads} threads, "
+        f"{slots} search slots, {queue} queued); Ctrl+C stops."
+    )
     waitress_serve(app, host=host, port=port, threads=threads, ident="statutory-kb")
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from kb import legislation
 
@@ -32,6 +33,17 @@ STATUSES = (
 CURRENT_STATUSES = ("in_force", "partially_in_force", "prospective")
 
 REQUIRED_FIELDS = ("id", "title", "doc_type", "status")
+
+# A document id is a path of segments of letters, digits, '.', '_' and '-', each starting with a
+# letter or digit: corpus files are named after it, and the build skips names starting with '.'
+# or '_', so an id like 'local/_draft' or one with a NUL, '%' or '#' could never be served.
+ID_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_ID_CHARS = 200
+# Local documents (`kb add`) live in their own id space, apart from crawled legislation/guidance.
+LOCAL_PREFIX = "local/"
+URL_SCHEMES = ("http", "https")
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0", "")
 
 # Territorial extent, as nation codes: what the `extent` facet and filter use.
 NATIONS = ("E", "W", "S", "NI")
@@ -130,6 +142,51 @@ def _date(value: Any, name: str) -> str | None:
         raise DocumentError(f"{name} must be a date (YYYY-MM-DD), got {text!r}") from exc
 
 
+def check_id(value: Any) -> str:
+    """The document id, or DocumentError saying why it cannot be one."""
+    doc_id = str(value).strip().strip("/")
+    segments = doc_id.split("/")
+    if (
+        not doc_id
+        or len(doc_id) > MAX_ID_CHARS
+        or not all(ID_SEGMENT.fullmatch(segment) for segment in segments)
+    ):
+        raise DocumentError(
+            f"id {value!r} must be a path of at most {MAX_ID_CHARS} characters whose parts are "
+            "letters, digits, '.', '_' and '-', each starting with a letter or digit"
+        )
+    return doc_id
+
+
+def url_or_none(value: Any, name: str = "source_url") -> str | None:
+    """An http(s) URL (what pages render as a link), None when empty; else DocumentError."""
+    text = _str(value)
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in URL_SCHEMES or not parts.netloc or text != text.strip():
+        raise DocumentError(f"{name} must be an http(s) URL, got {text[:80]!r}")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise DocumentError(f"{name} must not contain control characters")
+    return text
+
+
+def _bool(value: Any, name: str) -> bool:
+    """YAML's true/false, or the strings 'true'/'false' (yes/no, on/off, 1/0); nothing else."""
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise DocumentError(f"{name} must be true or false, got {value!r}")
+
+
 def _timestamp(value: Any) -> str | None:
     if value in (None, ""):
         return None
@@ -212,9 +269,7 @@ class Document:
         missing = [name for name in REQUIRED_FIELDS if not meta.get(name)]
         if missing:
             raise DocumentError("front matter is missing " + ", ".join(missing))
-        doc_id = str(meta["id"]).strip().strip("/")
-        if not doc_id or any(ch.isspace() for ch in doc_id) or ".." in doc_id.split("/"):
-            raise DocumentError(f"id {meta['id']!r} must be a path without spaces")
+        doc_id = check_id(meta["id"])
         doc_type = str(meta["doc_type"])
         if doc_type not in DOC_TYPES:
             raise DocumentError(f"doc_type {doc_type!r} is not one of {', '.join(DOC_TYPES)}")
@@ -237,7 +292,7 @@ class Document:
             identifier=_str(meta.get("identifier")),
             aliases=[str(a) for a in aliases],
             publisher=_str(meta.get("publisher")),
-            source_url=_str(meta.get("source_url")),
+            source_url=url_or_none(meta.get("source_url")),
             retrieved_at=_timestamp(meta.get("retrieved_at")),
             sha256=_str(meta.get("sha256")),
             licence=_str(meta.get("licence")),
@@ -250,7 +305,7 @@ class Document:
             extent=_str(meta.get("extent")),
             language=_str(meta.get("language")),
             subsidiary_number=_str(meta.get("subsidiary_number")),
-            sample=bool(meta.get("sample", False)),
+            sample=_bool(meta.get("sample", False), "sample"),
             extra=extra,
         )
 

@@ -58,7 +58,7 @@ def test_front_matter_round_trips(tmp_path):
         ({**ACT, "status": "alive"}, "status 'alive' is not one of"),
         ({k: v for k, v in ACT.items() if k != "title"}, "missing title"),
         ({**ACT, "valid_from": "next week"}, "valid_from must be a date"),
-        ({**ACT, "id": "has space"}, "must be a path without spaces"),
+        ({**ACT, "id": "has space"}, "must be a path of at most"),
     ],
 )
 def test_bad_front_matter_says_what_is_wrong(meta, message):
