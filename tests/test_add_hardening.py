@@ -188,10 +188,12 @@ GUIDANCE = Document.from_front_matter(
 )
 
 
-def sections(n: int) -> str:  # each section with two subsections: a parent lookup apiece
+def sections(n: int) -> str:
+    """Sections with no enclosing node (a parent is looked for, and none found), each with two
+    subsections (a parent found)."""
     return "".join(
-        f"{{#section-{i}}}\n### {i} Duty {i}\n\n{{#section-{i}-1}}\n(1) An authority must act.\n\n"
-        f"{{#section-{i}-2}}\n(2) It may consult.\n\n"
+        f"{{#section-{i}}}\n({i}) An authority must act.\n\n{{#section-{i}-1}}\n(a) promptly,\n\n"
+        f"{{#section-{i}-2}}\n(b) fairly.\n\n"
         for i in range(1, n + 1)
     )
 
@@ -251,7 +253,7 @@ def test_a_16_mb_corpus_file_parses_within_the_hang_guard(tmp_path, write_md):
                                "doc_type": "act", "status": "in_force"}, body)  # fmt: skip
     assert 16_000_000 < path.stat().st_size < corpus_module.MAX_CORPUS_FILE_BYTES
     parsed = run_guarded(lambda: parse_document(*_read(path)))
-    assert len(parsed.passages) == 1 + 2 * 20_000
+    assert len(parsed.passages) == 1 + 3 * 20_000
     background = parsed.nodes[0]
     assert background.text.count("A paragraph of background") == 320_000
 

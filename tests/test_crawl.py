@@ -334,6 +334,7 @@ def test_http_crawl_of_a_gzip_answer(tmp_path, server):
     assert read_document(out / "ukpga/2031/7.md").document.title == "Example Services Act 2031"
 
 
+@pytest.mark.slow
 def test_crawl_deadline_option(tmp_path, server):
     """`--deadline 1` ends a request whose body is dribbled; it overrides KB_CRAWL_DEADLINE."""
     manifest = write_manifest(

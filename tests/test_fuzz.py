@@ -159,6 +159,7 @@ CORRUPTIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", sorted(CORRUPTIONS))
 def test_a_damaged_index_is_a_clear_error_not_a_traceback(built_home, damage):
     home, env = built_home

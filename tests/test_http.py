@@ -442,6 +442,7 @@ def fetch_in_thread(fetcher: Fetcher, url: str, validate=None):
 DEADLINE = "gave up at the 1-second total deadline per request"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "handler",
     [dribble_body, dribble_unframed, dribble_headers, stalled],
@@ -465,6 +466,7 @@ def test_total_deadline_ends_a_dribbled_or_stalled_request(tmp_path, server, han
     assert not list(cached.parent.glob(".part-*"))  # the partial body was removed
 
 
+@pytest.mark.slow
 def test_deadline_applies_to_robots_txt(tmp_path, server):
     server.route("/robots.txt", dribble_body)
     server.route(PATH, ok(GOOD))
@@ -581,6 +583,7 @@ def self_signed(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
     return context, cert_path
 
 
+@pytest.mark.slow
 def test_deadline_and_gzip_over_https(tmp_path):
     """The same over TLS: the deadline ends a dribbled body, and a gzip answer is fetched."""
     context, cert = self_signed(tmp_path)

@@ -231,6 +231,7 @@ def test_a_version_built_before_checksums_is_still_served_and_still_checked(tmp_
         kb.close()
 
 
+@pytest.mark.slow
 def test_kb_serve_reports_a_damaged_index_as_503_never_500(tmp_path, write_md):
     write_corpus(write_md)
     settings = settings_for(tmp_path)
