@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.serve import HOST, Client
+from bench.serve import Client
 
 MAX_ERRORS_KEPT = 20
 HEALTH_TARGET_MS = 1000.0  # what the summary counts health checks against ("within a second")
@@ -29,27 +29,6 @@ class Probe:
     path: str
     expect: int = 200
     busy_ok: bool = False  # a 503 with Retry-After (search gate full) is an answer, not an error
-
-
-class HeaderClient(Client):
-    """bench.serve.Client that also returns the Retry-After header."""
-
-    def get_full(self, path: str) -> tuple[int, bytes, str | None]:
-        import http.client
-
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
-            try:
-                self.conn.request("GET", path)
-                response = self.conn.getresponse()
-                return response.status, response.read(), response.getheader("Retry-After")
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
-                self.close()
-                self.reconnects += 1
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
 
 
 @dataclass
@@ -151,7 +130,7 @@ def run_load(
 
     def worker(offset: int) -> None:
         probes = plan[offset]
-        client = HeaderClient(port, timeout=30)
+        client = Client(port, timeout=30)
         n = 0
         try:
             while (

@@ -43,9 +43,13 @@ def wait_healthy(port: int, proc: subprocess.Popen | None = None, timeout: float
 
 @contextmanager
 def kb_serve(
-    home: Path, threads: int = 8, port: int | None = None, log: Path | None = None
+    home: Path,
+    threads: int = 8,
+    port: int | None = None,
+    log: Path | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Iterator[int]:
-    """Yields the port of a `kb serve` for KB_HOME=home; terminates it afterwards."""
+    """Yields the port of a `kb serve` for KB_HOME=home (plus `extra` options); stops it after."""
     port = port or free_port()
     env = {**os.environ, "KB_HOME": str(home)}
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
@@ -61,6 +65,7 @@ def kb_serve(
             str(port),
             "--threads",
             str(threads),
+            *extra,
         ],
         env=env,
         stdout=out,
@@ -97,13 +102,18 @@ class Client:
         self.reconnects = 0  # load tests require 0: a dropped connection is a failure there
 
     def get(self, path: str) -> tuple[int, bytes]:
+        status, body, _ = self.get_full(path)
+        return status, body
+
+    def get_full(self, path: str) -> tuple[int, bytes, str | None]:
+        """Status, body and the Retry-After header."""
         for attempt in (1, 2):
             if self.conn is None:
                 self.conn = http.client.HTTPConnection(HOST, self.port, timeout=self.timeout)
             try:
                 self.conn.request("GET", path)
                 response = self.conn.getresponse()
-                return response.status, response.read()
+                return response.status, response.read(), response.getheader("Retry-After")
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                 # A kept-alive connection the server has since closed: retry once on a new one.
                 self.close()

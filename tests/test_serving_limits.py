@@ -22,7 +22,8 @@ from contextlib import contextmanager
 import pytest
 import waitress
 
-from bench.serve import HOST, free_port, wait_healthy
+from bench import serve as bench_serve
+from bench.serve import HOST, free_port
 from kb import search as search_module
 from kb.web import create_app
 from kb.web.limits import MAX_PATH_BYTES, MAX_QUERY_BYTES, SearchGate, relative_location
@@ -34,20 +35,8 @@ HANG_S = 60  # only a hang takes this long
 @contextmanager
 def kb_serve(home, *args: str) -> Iterator[int]:
     """A real `kb serve` for KB_HOME=home with extra options; yields its port."""
-    port = free_port()
-    env = {**os.environ, "KB_HOME": str(home)}
-    command = [sys.executable, "-m", "kb", "serve", "--host", HOST, "--port", str(port), *args]
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_healthy(port, proc)
+    with bench_serve.kb_serve(home, extra=args) as port:
         yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None):
