@@ -121,6 +121,7 @@ def _write_version(
             report.problems.append(Problem(name, str(exc)))
             continue
         seen[doc.id] = name
+        report.problems.extend(Problem(name, warning) for warning in result.warnings)
         if not result.passages:
             report.problems.append(Problem(name, "no text to index (empty body)"))
             continue

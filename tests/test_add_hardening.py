@@ -520,3 +520,15 @@ def test_corpus_files_are_written_with_the_umask(tmp_path, mask, mode):
 def test_rendered_front_matter_round_trips_through_the_checks():
     document = Document.from_front_matter({**SAMPLE_ACT, "id": "local/x", "sample": "false"})
     assert "sample" not in render_document(document, "Text.")
+
+
+def test_kb_build_names_a_provision_status_outside_the_vocabulary(tmp_path, write_md):
+    write_md(
+        "ukpga-2031-12.md", SAMPLE_ACT, '{#section-9 status="alive"}\n(9) The authority must act.\n'
+    )
+    settings = make_settings(tmp_path, tmp_path / "corpus")
+    report = build(settings, progress=False)
+    assert report.documents == 1  # indexed, with the provision's status taken from the Act
+    [problem] = report.problems
+    assert problem.path.endswith("ukpga-2031-12.md") and "section-9" in problem.reason
+    assert "'alive'" in problem.reason
