@@ -21,6 +21,7 @@ from kb.web import create_app
 
 SAMPLES = PROJECT_ROOT / "corpus" / "samples"
 SHARED = PROJECT_ROOT.parent / "shared"
+LEGISLATION_RESPONSES = SHARED / "reference" / "legislation-gov-uk" / "responses"
 
 
 def make_settings(tmp: Path, corpus: Path | None = None) -> Settings:

@@ -3,29 +3,14 @@ and its date, from F notes (the amended side) and BlockAmendments (the amending 
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from indexer.clml import parse_clml
 from indexer.links import amendments, collect
 from indexer.passages import parse_document
 from kb.cite import Registry
 from tests.test_clml import anchor_attrs
+from tests.test_clml_status import LIBRARY, MIRROR, real
 
-RESPONSES = (
-    Path(__file__).resolve().parents[1].parent / "shared/reference/legislation-gov-uk/responses"
-)
-MIRROR = Path(__file__).parent / "fixtures" / "mirror" / "www.legislation.gov.uk"
-LIBRARY = MIRROR / "ukpga/2035/2/data.xml"
 REFORM = MIRROR / "ukpga/2036/3/enacted/data.xml"
-
-
-def real(name: str):
-    path = RESPONSES / name
-    if not path.is_file():
-        pytest.skip(f"real response {name} not found in {RESPONSES} (../shared is absent)")
-    return parse_clml(path.read_bytes())
 
 
 def test_inserted_section_names_the_operative_provision_kind_and_date():

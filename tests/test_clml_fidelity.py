@@ -34,10 +34,9 @@ from lxml import etree
 from indexer.clml import CLMLError, parse_clml
 from indexer.corpus import read_document, write_document
 from indexer.passages import parse_document
+from tests.conftest import LEGISLATION_RESPONSES
 
-RESPONSES = (
-    Path(__file__).resolve().parents[1].parent / "shared/reference/legislation-gov-uk/responses"
-)
+RESPONSES = LEGISLATION_RESPONSES
 FILES = sorted(RESPONSES.glob("*.xml")) if RESPONSES.is_dir() else []
 
 NS = "{http://www.legislation.gov.uk/namespaces/legislation}"

@@ -15,11 +15,10 @@ import pytest
 from indexer.clml import parse_clml
 from indexer.corpus import read_document, write_document
 from indexer.passages import parse_document
+from tests.conftest import LEGISLATION_RESPONSES
 from tests.test_clml import anchor_attrs
 
-RESPONSES = (
-    Path(__file__).resolve().parents[1].parent / "shared/reference/legislation-gov-uk/responses"
-)
+RESPONSES = LEGISLATION_RESPONSES
 MIRROR = Path(__file__).parent / "fixtures" / "mirror" / "www.legislation.gov.uk"
 LIBRARY = MIRROR / "ukpga/2035/2/data.xml"
 

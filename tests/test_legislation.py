@@ -55,8 +55,9 @@ from kb.cite import Instrument, Registry, find_citations, resolve, unresolved
 from kb.cite_cli import cite
 from kb.config import Settings
 from kb.models import Document
+from tests.conftest import LEGISLATION_RESPONSES
 
-RESPONSES = Path(__file__).resolve().parents[2] / "shared/reference/legislation-gov-uk/responses"
+RESPONSES = LEGISLATION_RESPONSES
 
 # document path -> (citation of the document, a provision's pin, citation of that provision)
 REAL = {
