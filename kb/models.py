@@ -124,6 +124,119 @@ def change_affects(change_pin: str | None, pin: str) -> bool:
     return change_pin == pin or pin.startswith(change_pin + "/") or change_pin.startswith(pin + "/")
 
 
+# Kinds of effect that change what a provision says or whether it applies (for stale guidance,
+# and for "amended since"): legislation.gov.uk's effect types, matched on their words.
+TEXTUAL_EFFECT_WORDS = ("substituted", "inserted", "repealed", "revoked", "omitted", "amended")
+
+
+@dataclass
+class InForce:
+    """One in-force date of an effect: wholly, or for some extent or purpose ('qualification')."""
+
+    date: str | None = None
+    qualification: str | None = None
+    applied: bool = False
+    prospective: bool = False
+
+
+@dataclass
+class Effect:
+    """One legislation.gov.uk effect on an item: what changed which provision, when, and whether
+    the change has been made to the text held here (`applied`)."""
+
+    id: str
+    type: str
+    affected: str  # item path: 'ukpga/1999/27'
+    affecting: str
+    affected_provisions: str = ""  # as legislation.gov.uk writes them: 's. 3(4)'
+    affected_pins: list[str] = field(default_factory=list)  # 'section/3/4'
+    affecting_title: str = ""
+    affecting_provisions: str = ""
+    affecting_pins: list[str] = field(default_factory=list)
+    in_force: list[InForce] = field(default_factory=list)
+    applied: bool = False
+    requires_applied: bool = True
+    modified: str | None = None
+    notes: str | None = None
+
+    @property
+    def outstanding(self) -> bool:
+        """Still to be made to the text held here."""
+        return self.requires_applied and not self.applied
+
+    @property
+    def in_force_dates(self) -> list[str]:
+        return sorted(f.date for f in self.in_force if f.date)
+
+    @property
+    def changes_text(self) -> bool:
+        words = self.type.lower()
+        return any(word in words for word in TEXTUAL_EFFECT_WORDS)
+
+    def affects(self, pin: str) -> bool:
+        """Whether the effect is on the provision at pin, one enclosing it, or one inside it."""
+        return any(change_affects(p, pin) for p in self.affected_pins)
+
+    @classmethod
+    def from_front_matter(cls, item: Any) -> Effect:
+        if not isinstance(item, dict):
+            raise DocumentError("an effect must be a mapping")
+        missing = [k for k in ("id", "type", "affected", "affecting") if not _str(item.get(k))]
+        if missing:
+            raise DocumentError("an effect is missing " + ", ".join(missing))
+        in_force = []
+        for entry in item.get("in_force") or []:
+            if isinstance(entry, dict):
+                in_force.append(
+                    InForce(
+                        date=_date(entry.get("date"), "in_force date"),
+                        qualification=_str(entry.get("qualification")),
+                        applied=_bool(entry.get("applied", False), "in_force applied"),
+                        prospective=_bool(entry.get("prospective", False), "prospective"),
+                    )
+                )
+        return cls(
+            id=str(_str(item["id"])),
+            type=str(_str(item["type"])),
+            affected=_instrument_id(str(item["affected"])),
+            affecting=_instrument_id(str(item["affecting"])),
+            affected_provisions=_str(item.get("affected_provisions")) or "",
+            affected_pins=_pins(item.get("affected_pins")),
+            affecting_title=_str(item.get("affecting_title")) or "",
+            affecting_provisions=_str(item.get("affecting_provisions")) or "",
+            affecting_pins=_pins(item.get("affecting_pins")),
+            in_force=in_force,
+            applied=_bool(item.get("applied", False), "applied"),
+            requires_applied=_bool(item.get("requires_applied", True), "requires_applied"),
+            modified=_timestamp(item.get("modified")),
+            notes=_str(item.get("notes")),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _pins(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        return []
+    return [pin for pin in (str(v).strip().strip("/") for v in value if v) if pin]
+
+
+def effects(value: Any) -> list[Effect]:
+    """A document's `effects` front matter, checked; malformed entries are dropped."""
+    if not isinstance(value, list):
+        return []
+    found = []
+    for item in value:
+        try:
+            found.append(Effect.from_front_matter(item))
+        except DocumentError:
+            continue
+    return found
+
+
 class DocumentError(ValueError):
     """Front matter that cannot be turned into a Document."""
 
