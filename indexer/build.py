@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from indexer import links
+from indexer import changes, links
 from indexer.corpus import Problem, iter_corpus, read_document
 from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb import store
@@ -34,6 +34,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
     version: str | None = None
     seconds: float = 0.0
+    changes: int = 0  # entries this build added to the change log (indexer/changes.py)
 
 
 def _display(path: Path, roots: list[Path]) -> str:
@@ -158,6 +159,7 @@ def _write_version(
         raise BuildFailed("No documents could be indexed; the index being served was kept.")
     store.write_json(build_dir / "documents.json", summaries)
     store.write_json(build_dir / "links.json", link_maps)
+    _write_changes(settings, build_dir, parsed_docs, report)
     report.seconds = time.perf_counter() - started
     return store.publish(
         settings.index_dir,
@@ -170,6 +172,20 @@ def _write_version(
             "seconds": round(report.seconds, 3),
         },
     )
+
+
+def _write_changes(
+    settings: Settings, build_dir: Path, parsed_docs: list[ParsedDocument], report: BuildReport
+) -> None:
+    """digests.json and changes.json: what this build changed against the served version."""
+    previous, log, problem = changes.served(settings.index_dir)
+    if problem:
+        report.problems.append(Problem("index", problem + "; the change log starts afresh"))
+    current = changes.digests((d.document, d.passages) for d in parsed_docs)
+    entries = changes.diff(previous, current, changes.now())
+    report.changes = len(entries)
+    store.write_json(build_dir / "digests.json", current)
+    store.write_json(build_dir / "changes.json", changes.merged_log(log, entries))
 
 
 def _remove_stale_builds(index_dir: Path) -> None:

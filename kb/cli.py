@@ -95,6 +95,8 @@ def build(ctx, corpus, no_samples, strict, quiet):
         f"in {report.seconds:.2f}s; {len(report.problems)} problem(s). "
         f"Serving version {report.version} from {settings.index_dir}."
     )
+    if report.changes:
+        click.echo(f"{report.changes} change(s) against the previous build: see /changes.")
 
 
 def _open(ctx):

@@ -110,6 +110,11 @@ def builder_alive(build_dir: Path) -> bool:
     return True
 
 
+def read_json(version_dir: Path, relative: str) -> Any:
+    """A JSON file of a version (FileNotFoundError when it has none; ValueError if unreadable)."""
+    return json.loads((version_dir / relative).read_text(encoding="utf-8"))
+
+
 def write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -28,12 +28,13 @@ def create_app(
     app.json.sort_keys = False
     app.extensions["kb"] = kb or KnowledgeBase(settings)
 
-    from kb.web import api, cors, embed, headers, limits, metrics, openapi, pages, render
+    from kb.web import api, changes, cors, embed, headers, limits, metrics, openapi, pages, render
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(embed.bp)
+    app.register_blueprint(changes.bp)
     render.install(app)
     headers.install(app, settings.embed_ancestors)
     cors.install(app, settings.cors_origins)

@@ -443,6 +443,48 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "DocumentSummary": _closed(_DOCUMENT_FIELDS),
+    "ChangeList": _closed(
+        {
+            "since": _nullable("string", format="date", description="The `since` date used."),
+            "kind": _strings("The kinds asked for (`kind`); empty means every kind."),
+            "total": {"type": "integer", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1},
+            "changes": {"type": "array", "items": _ref("Change")},
+        }
+    ),
+    "Change": _closed(
+        {
+            "id": {"type": "string", "description": "Unique: the build's time, kind, document."},
+            "date": {"type": "string", "description": "When the build that saw it ran (UTC)."},
+            "kind": {"enum": ["new", "amended", "repealed", "withdrawn", "removed"]},
+            "document": _closed(
+                {
+                    "id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "doc_type": _nullable("string"),
+                    "status": _nullable("string"),
+                    "url": _nullable("string", description="Null once a document is removed."),
+                }
+            ),
+            "provisions": {
+                "type": "array",
+                "description": "The provisions amended or repealed (at most 50).",
+                "items": _closed(
+                    {
+                        "id": {"type": "string"},
+                        "label": {"type": "string"},
+                        "url": _nullable("string"),
+                    }
+                ),
+            },
+            "provisions_total": {"type": "integer", "minimum": 0},
+            "removed_provisions": {
+                "type": "array",
+                "description": "Provisions no longer in the amended text.",
+                "items": _closed({"id": {"type": "string"}, "label": {"type": "string"}}),
+            },
+        }
+    ),
     "DocumentList": _closed(
         {
             "total": {"type": "integer", "minimum": 0},
@@ -640,6 +682,37 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                     "304": NOT_MODIFIED,
                     "308": MERGED_SLASHES,
                     "404": ERRORS["404"],
+                    "503": ERRORS["503"],
+                },
+            }
+        },
+        "/api/v1/changes": {
+            "get": {
+                "operationId": "listChanges",
+                "summary": "What each build changed, newest first (also /changes.atom)",
+                "parameters": [
+                    {
+                        "name": "since",
+                        "in": "query",
+                        "description": "Only changes on or after this date (YYYY-MM-DD).",
+                        "schema": {"type": "string", "format": "date"},
+                    },
+                    _list_param(
+                        "kind",
+                        "Only these kinds of change.",
+                        {"enum": ["new", "amended", "repealed", "withdrawn", "removed"]},
+                    ),
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "description": "At most this many changes (default 100).",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    },
+                ],
+                "responses": {
+                    "200": _json("The changes.", "ChangeList"),
+                    "304": NOT_MODIFIED,
+                    "400": ERRORS["400"],
                     "503": ERRORS["503"],
                 },
             }

@@ -1,0 +1,203 @@
+"""What changed in this knowledge base: /changes (page), /api/v1/changes (JSON), /changes.atom.
+
+The log is written by each build (indexer/changes.py) into the index version it serves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from lxml import etree
+
+from indexer.changes import KINDS, since
+
+bp = Blueprint("changes", __name__)
+
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_ENTRIES = 100
+MAX_LIMIT = 1000
+KIND_LABELS = {
+    "new": "New",
+    "amended": "Amended",
+    "repealed": "Repealed",
+    "withdrawn": "Withdrawn",
+    "removed": "Removed",
+}
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _log() -> list[dict[str, Any]]:
+    version = current_app.extensions["kb"].current()
+    if "changes.json" not in version.files:  # a version built before the change log existed
+        return []
+    log = version._read_verified("changes.json")
+    return log if isinstance(log, list) else []
+
+
+def _since(raw: str | None) -> str | None:
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw).isoformat()
+    except ValueError:
+        raise BadRequest(f"'since' must be a date like 2026-11-01, not {raw[:20]!r}.") from None
+
+
+def _kinds(values: list[str]) -> list[str]:
+    wrong = [v for v in values if v not in KINDS]
+    if wrong:
+        raise BadRequest(f"'kind' must be one of {', '.join(KINDS)}, not {wrong[0][:20]!r}.")
+    return values
+
+
+def _limit(raw: str | None, default: int) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"'limit' must be a whole number, not {raw[:20]!r}.") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise BadRequest(f"'limit' must be between 1 and {MAX_LIMIT}.")
+    return value
+
+
+def entry_json(entry: dict[str, Any]) -> dict[str, Any]:
+    doc_id = entry.get("document_id") or ""
+    exists = entry.get("kind") != "removed"
+    provisions = [
+        {
+            "id": f"{doc_id}/{p['pin']}",
+            "label": p.get("label") or p["pin"],
+            "url": f"/p/{doc_id}/{p['pin']}" if exists else None,
+        }
+        for p in entry.get("provisions") or []
+        if isinstance(p, dict) and p.get("pin")
+    ]
+    return {
+        "id": entry.get("id"),
+        "date": entry.get("date"),
+        "kind": entry.get("kind"),
+        "document": {
+            "id": doc_id,
+            "title": entry.get("title") or doc_id,
+            "doc_type": entry.get("doc_type"),
+            "status": entry.get("status"),
+            "url": f"/d/{doc_id}" if exists else None,
+        },
+        "provisions": provisions,
+        "provisions_total": entry.get("provisions_total", len(provisions)),
+        "removed_provisions": [
+            {"id": f"{doc_id}/{p['pin']}", "label": p.get("label") or p["pin"]}
+            for p in entry.get("removed_provisions") or []
+            if isinstance(p, dict) and p.get("pin")
+        ],
+    }
+
+
+def _selected(args) -> tuple[str | None, list[str], list[dict[str, Any]]]:
+    day = _since(args.get("since"))
+    kinds = _kinds(args.getlist("kind"))
+    entries = [e for e in since(_log(), day) if not kinds or e.get("kind") in kinds]
+    return day, kinds, entries
+
+
+@bp.get("/api/v1/changes")
+def changes_api():
+    try:
+        day, kinds, entries = _selected(request.args)
+        limit = _limit(request.args.get("limit"), 100)
+    except BadRequest as exc:
+        return jsonify(error="bad_request", message=str(exc)), 400
+    return jsonify(
+        since=day,
+        kind=kinds,
+        total=len(entries),
+        limit=limit,
+        changes=[entry_json(e) for e in entries[:limit]],
+    )
+
+
+@bp.get("/changes")
+def changes_page():
+    try:
+        day, kinds, entries = _selected(request.args)
+        error = None
+    except BadRequest as exc:
+        day, kinds, entries, error = None, [], [], str(exc)
+    shown = [entry_json(e) for e in entries[:MAX_LIMIT]]
+    days: dict[str, list[dict[str, Any]]] = {}
+    for entry in shown:
+        days.setdefault(str(entry["date"])[:10], []).append(entry)
+    page = render_template(
+        "changes.html",
+        days=days,
+        total=len(entries),
+        shown=len(shown),
+        since=day or "",
+        kinds=kinds,
+        kind_labels=KIND_LABELS,
+        error=error,
+    )
+    return page, (400 if error else 200)
+
+
+def _summary(entry: dict[str, Any]) -> str:
+    labels = [p["label"] for p in entry["provisions"]]
+    more = entry["provisions_total"] - len(labels)
+    text = ", ".join(labels) + (f" and {more} more" if more > 0 else "")
+    return f"{KIND_LABELS.get(entry['kind'], entry['kind'])}: {text}" if text else ""
+
+
+@bp.get("/changes.atom")
+def changes_atom():
+    try:
+        _, _, entries = _selected(request.args)
+    except BadRequest as exc:
+        return Response(str(exc), status=400, mimetype="text/plain")
+    root = request.url_root.rstrip("/")
+    feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
+    _add(feed, "id", f"{root}/changes.atom")
+    _add(feed, "title", "Changes to this statutory guidance knowledge base")
+    shown = [entry_json(e) for e in entries[:FEED_ENTRIES]]
+    _add(feed, "updated", _atom_time(shown[0]["date"]) if shown else _atom_time(None))
+    etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{root}/changes.atom")
+    etree.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{root}/changes")
+    author = etree.SubElement(feed, f"{{{ATOM}}}author")
+    _add(author, "name", "Statutory guidance knowledge base")
+    for entry in shown:
+        item = etree.SubElement(feed, f"{{{ATOM}}}entry")
+        _add(item, "id", f"{root}/changes#{entry['id']}")
+        kind = KIND_LABELS.get(entry["kind"], entry["kind"])
+        _add(item, "title", f"{kind}: {entry['document']['title']}")
+        _add(item, "updated", _atom_time(entry["date"]))
+        _add(item, "category", None, term=str(entry["kind"]))
+        target = entry["document"]["url"]
+        if entry["provisions"] and len(entry["provisions"]) == 1:
+            target = entry["provisions"][0]["url"] or target
+        href = root + target if target else f"{root}/changes"
+        etree.SubElement(item, f"{{{ATOM}}}link", rel="alternate", href=href)
+        summary = _summary(entry)
+        if summary:
+            _add(item, "summary", summary)
+    body = etree.tostring(feed, xml_declaration=True, encoding="utf-8")
+    return Response(body, mimetype="application/atom+xml")
+
+
+def _add(parent, name: str, text: str | None, **attrs: str):
+    element = etree.SubElement(parent, f"{{{ATOM}}}{name}", **attrs)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def _atom_time(value: str | None) -> str:
+    if value:
+        return value if "T" in value else f"{value}T00:00:00Z"
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
