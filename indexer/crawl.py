@@ -250,20 +250,24 @@ def _crawl(sources_file, mirror, only, out, delay, deadline):
         delay=delay,
         deadline=deadline,
     )
+    earlier = out.is_dir() and any(out.rglob("*.md"))
     reports = run_crawl(sources, settings, out, fetcher)
     for line in format_report(reports):
         click.echo(line)
     failed = sum(r.status == "failed" for r in reports)
     partial = sum(r.status == "partial" for r in reports)
+    kept = (
+        "earlier copies, where there were any, were kept"
+        if earlier
+        else f"there was no earlier crawl in {out}, so nothing was kept in their place"
+    )
     if partial:
         click.echo(
             f"crawl finished with {failed} failed and {partial} partly fetched source(s); "
-            "what was not fetched keeps its earlier copy.",
+            f"what was not fetched was not written: {kept}.",
             err=True,
         )
         raise SystemExit(1)
     if failed:
-        click.echo(
-            f"crawl finished with {failed} failed source(s); earlier copies were kept.", err=True
-        )
+        click.echo(f"crawl finished with {failed} failed source(s); {kept}.", err=True)
         raise SystemExit(1)

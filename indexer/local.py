@@ -61,6 +61,8 @@ class Options:
     status: str | None = None
     doc_id: str | None = None
     max_pages: int = DEFAULT_MAX_PAGES
+    publisher: str | None = None
+    published: str | None = None  # YYYY-MM-DD: the date the document was issued
 
 
 @dataclass
@@ -115,9 +117,13 @@ def _document(
     meta.setdefault("doc_type", "local_policy")
     meta.setdefault("status", "in_force")
     for key, value in (("doc_type", options.doc_type), ("title", options.title),
-                       ("status", options.status), ("id", options.doc_id)):  # fmt: skip
+                       ("status", options.status), ("id", options.doc_id),
+                       ("publisher", options.publisher),
+                       ("published", options.published)):  # fmt: skip
         if value:
             meta[key] = value
+    if options.published:
+        meta.setdefault("valid_from", options.published)
     meta.setdefault("retrieved_at", _now())
     meta.setdefault("sha256", sha256_bytes(data))
     meta.setdefault("source_file", path.name)
@@ -479,6 +485,15 @@ def expand(paths: tuple[Path, ...]) -> list[Path]:
 @click.option("--status", type=click.Choice(STATUSES), help="Default: in_force.")
 @click.option("--id", "doc_id", help="Document id, e.g. local/barnet/constitution (one file only).")
 @click.option(
+    "--publisher", help="Who issued it, as it is cited (e.g. 'London Borough of Barnet')."
+)
+@click.option(
+    "--date",
+    "published",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The date it was issued (YYYY-MM-DD): cited as its year, and `as_at` searches use it.",
+)
+@click.option(
     "--max-pages",
     type=click.IntRange(min=1),
     default=DEFAULT_MAX_PAGES,
@@ -495,16 +510,23 @@ def add(
     status: str | None,
     doc_id: str | None,
     max_pages: int,
+    publisher: str | None,
+    published,
 ) -> None:
-    """Convert Markdown, HTML, PDF and DOCX files into the corpus format."""
-    settings = ctx.find_object(Settings) or Settings.from_env()
+    """Convert Markdown, HTML, PDF and DOCX files into the corpus format.
+
+    Files go to <KB_CORPUS>/local (or --out); run `kb build` afterwards to index them."""
+    # `kb add` gets the CLI's settings in ctx.obj["settings"]; tests may pass a Settings
+    settings = ctx.obj.get("settings") if isinstance(ctx.obj, dict) else ctx.find_object(Settings)
+    settings = settings or Settings.from_env()
     out = out or settings.corpus / "local"
     files = expand(paths)
     if (title or doc_id) and len(files) > 1:
         raise click.UsageError("--title and --id name one document: give one file")
     if not files:
         raise click.UsageError("no supported files found")
-    options = Options(doc_type, title, status, doc_id, max_pages)
+    day = published.date().isoformat() if published else None
+    options = Options(doc_type, title, status, doc_id, max_pages, publisher, day)
     # Ids already in the corpus (crawled, samples, other local files): a new file may not take
     # one, though a file may replace its own earlier copy (same id, same place).
     existing = corpus_ids([settings.corpus, out])
@@ -551,6 +573,8 @@ def add(
         for warning in converted.warnings:
             click.echo(f"  warning: {shown(path)}: {shown(warning)}", err=True)
     click.echo(f"{len(written)} added, {failed} failed")
+    if written:
+        click.echo(f"Written to {shown(out)}. Run `kb build` to index them.")
     if failed:
         ctx.exit(1)
 

@@ -20,12 +20,18 @@ from kb.store import IndexMissing
 LARGE_CORPUS = 20_000
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="statutory-kb", prog_name="kb")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Statutory guidance knowledge base: crawl, build and search legislation and guidance."""
     ctx.ensure_object(dict)
-    settings = ctx.obj.setdefault("settings", Settings.from_env())
+    if "settings" not in ctx.obj:
+        try:
+            ctx.obj["settings"] = Settings.from_env()
+        except ValueError as exc:  # a setting that cannot be right: say which, no traceback
+            raise click.ClickException(str(exc)) from None
+    settings = ctx.obj["settings"]
     # For `kb cite`: resolve against the index being served, when there is one.
     ctx.obj.setdefault("registry", lambda: getattr(_served(ctx), "registry", None))
     ctx.obj.setdefault(
@@ -290,6 +296,45 @@ def info(ctx):
         kb.close()
 
 
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
+@click.pass_context
+def documents(ctx, as_json):
+    """List what is indexed: each document's type, status, passages, source and retrieval date."""
+    kb, version = _open(ctx)
+    try:
+        rows = [
+            {
+                "id": doc["id"],
+                "title": doc["title"],
+                "doc_type": doc["doc_type"],
+                "status": doc["status"],
+                "status_date": doc.get("status_date"),
+                "passages": doc.get("passage_count", 0),
+                "source": doc.get("source_url") or doc.get("source_file"),
+                "retrieved_at": doc.get("retrieved_at"),
+                "sample": bool(doc.get("sample")),
+            }
+            for doc in sorted(version.documents, key=lambda d: d["id"])
+        ]
+    finally:
+        kb.close()
+    if as_json:
+        click.echo(json.dumps({"total": len(rows), "documents": rows}, indent=1))
+        return
+    for row in rows:
+        status = row["status"] + (f" since {row['status_date']}" if row["status_date"] else "")
+        retrieved = f", retrieved {row['retrieved_at'][:10]}" if row["retrieved_at"] else ""
+        sample = " [SAMPLE]" if row["sample"] else ""
+        click.echo(f"{row['id']}{sample}")
+        click.echo(f"  {row['title']}")
+        click.echo(
+            f"  {row['doc_type']}, {status}, {row['passages']} passages; "
+            f"source: {row['source'] or 'none recorded'}{retrieved}"
+        )
+    click.echo(f"{len(rows)} documents")
+
+
 @cli.command("eval")
 @click.argument("qrels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -344,3 +389,14 @@ cli.add_command(cite)
 
 def main() -> None:
     cli(obj={})
+
+
+def _full_short_help(group: click.Group) -> None:
+    """`kb --help` lists each command with its whole first sentence, never cut at 45 characters."""
+    for command in group.commands.values():
+        if command.help and not command.short_help:
+            first = command.help.split("\n\n", 1)[0]
+            command.short_help = " ".join(first.split())
+
+
+_full_short_help(cli)

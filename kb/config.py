@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 USER_AGENT = "statutory-kb/0.1 (UK local government statutory guidance knowledge base)"
@@ -14,6 +16,35 @@ def _list(value: str | None) -> list[str]:
     return [item.strip() for item in (value or "").split(",") if item.strip()]
 
 
+_ORIGIN = re.compile(r"^https?://[^/\s?#]+$", re.IGNORECASE)
+
+
+def _origins(value: str | None) -> list[str]:
+    """KB_CORS_ORIGINS as origins ('https://intranet.example'); anything else is refused, since
+    a browser sends the scheme and an origin written without it would never match."""
+    origins = [item.rstrip("/") for item in _list(value)]
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            parts = urlsplit(origin if "://" in origin else f"http://{origin}")
+            example = (
+                f"{parts.scheme}://{parts.netloc}" if parts.netloc else "https://intranet.example"
+            )
+            raise ValueError(
+                f"KB_CORS_ORIGINS: {origin!r} is not an origin; write scheme, host and port "
+                f"only, e.g. {example}"
+            )
+    return origins
+
+
+def _default_home() -> Path:
+    """One place whatever the working directory: beside the bundled corpus in a checkout,
+    else the user's data directory (XDG_DATA_HOME, else ~/.local/share)."""
+    if (PROJECT_ROOT / "corpus").is_dir():
+        return PROJECT_ROOT / ".kb"
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "statutory-kb"
+
+
 def _default_corpus() -> Path:
     bundled = PROJECT_ROOT / "corpus"
     return bundled if bundled.is_dir() else Path.cwd() / "corpus"
@@ -21,7 +52,7 @@ def _default_corpus() -> Path:
 
 @dataclass
 class Settings:
-    home: Path = field(default_factory=lambda: Path(".kb"))
+    home: Path = field(default_factory=_default_home)
     corpus: Path = field(default_factory=_default_corpus)
     legislation_url: str = "https://www.legislation.gov.uk"
     govuk_url: str = "https://www.gov.uk"
@@ -59,6 +90,6 @@ class Settings:
             if not settings.crawl_deadline > 0:
                 raise ValueError("KB_CRAWL_DEADLINE must be a number of seconds above 0")
         settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "whoosh"
-        settings.cors_origins = _list(env.get("KB_CORS_ORIGINS"))
+        settings.cors_origins = _origins(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
         return settings

@@ -458,7 +458,8 @@ def test_widget_on_a_site_not_allowed_cannot_read_the_api(tab, sites):
     box.fill("consult")
     box.press("Enter")
     sync_api.expect(tab.locator("kb-search [role=status]")).to_have_text(
-        "The knowledge base could not be reached from this page."
+        "The knowledge base could not be reached from this page. If this page is on another "
+        "site, ask the knowledge base's operator to add its address to KB_CORS_ORIGINS."
     )
     assert tab.locator("kb-search li.result").count() == 0
     blocked = tab.evaluate(

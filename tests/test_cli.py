@@ -114,3 +114,60 @@ def test_search_by_extent_and_flags_for_people(tmp_path):
         changed.output
     )
     assert "introductory text [NOT OPERATIVE TEXT: INTRODUCTORY TEXT]" in changed.output
+
+
+def test_version_and_help_show_whole_descriptions():
+    runner = CliRunner()
+    version = runner.invoke(cli, ["--version"], obj={})
+    assert version.exit_code == 0 and version.output.startswith("kb, version ")
+    listing = runner.invoke(cli, ["--help"], obj={}).output
+    assert "..." not in listing.split("Commands:")[1]
+    assert "Serve the web pages and the JSON API with the Waitress production" in listing
+    assert "documents" in listing and "List what is indexed" in listing
+
+
+def test_documents_lists_what_is_indexed(tmp_path):
+    runner = CliRunner()
+    env = env_for(tmp_path)
+    runner.invoke(cli, ["build", "--quiet"], env=env, obj={})
+    table = runner.invoke(cli, ["documents"], env=env, obj={})
+    assert table.exit_code == 0, table.output
+    assert "ukpga/2031/12 [SAMPLE]\n  Example Commissioning Act 2031\n  act, in_force since" in (
+        table.output
+    )
+    assert table.output.rstrip().endswith("6 documents")
+    body = json.loads(runner.invoke(cli, ["documents", "--json"], env=env, obj={}).output)
+    assert body["total"] == 6
+    act = next(d for d in body["documents"] if d["id"] == "ukpga/2031/12")
+    assert act["doc_type"] == "act" and act["passages"] > 0 and act["sample"] is True
+
+
+def test_documents_without_an_index_says_to_build(tmp_path):
+    result = CliRunner().invoke(cli, ["documents"], env=env_for(tmp_path), obj={})
+    assert result.exit_code == 2 and "kb build" in result.output
+
+
+def test_add_uses_the_cli_settings_sets_publisher_and_date_and_says_to_build(tmp_path):
+    corpus = tmp_path / "corpus"
+    source = tmp_path / "policy.md"
+    source.write_text("# Invented Procurement Policy\n\n## 1. Scope\n\nIt applies to buying.\n")
+    env = {"KB_HOME": str(tmp_path / "home"), "KB_CORPUS": str(corpus)}
+    args = ["add", str(source), "--publisher", "Example Borough Council", "--date", "2030-05-01"]
+    result = CliRunner().invoke(cli, args, env=env, obj={})
+    assert result.exit_code == 0, result.output
+    written = corpus / "local" / "policy.md"
+    assert written.is_file()
+    assert f"Written to {corpus / 'local'}. Run `kb build` to index them." in result.output
+    text = written.read_text()
+    assert "publisher: Example Borough Council" in text and "published: '2030-05-01'" in text
+    bad = CliRunner().invoke(cli, [*args[:-1], "1 May 2030"], env=env, obj={})
+    assert bad.exit_code == 2
+    assert "'1 May 2030' does not match the format '%Y-%m-%d'" in bad.output
+
+
+def test_a_cors_origin_without_its_scheme_is_refused(tmp_path):
+    env = {**env_for(tmp_path), "KB_CORS_ORIGINS": "https://ok.example,127.0.0.1:8081"}
+    result = CliRunner().invoke(cli, ["info"], env=env, obj={})
+    assert result.exit_code == 1
+    assert "KB_CORS_ORIGINS: '127.0.0.1:8081' is not an origin" in result.output
+    assert "e.g. http://127.0.0.1:8081" in result.output

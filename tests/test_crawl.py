@@ -76,6 +76,10 @@ def test_missing_mirror_file_fails_that_source_only(tmp_path):
     )
     assert "3 from mirror, 1 failed" in result.output
     assert (out / "ukpga/2031/7.md").is_file()
+    # A first crawl has no earlier copies to keep, and says so.
+    assert f"there was no earlier crawl in {out}, so nothing was kept in their place" in (
+        result.output
+    )
 
 
 def write_manifest(tmp_path: Path, text: str) -> Path:
@@ -139,7 +143,9 @@ def test_http_crawl_then_faults_never_lose_the_written_document(tmp_path, server
         assert result.exit_code == 1
         assert f"FAILED example-act ({server.url(PATH)}): " in result.output
         assert reason in result.output
-        assert "1 failed source(s); earlier copies were kept" in result.output
+        assert "1 failed source(s); earlier copies, where there were any, were kept" in (
+            result.output
+        )
         assert written.read_bytes() == good
 
 
@@ -274,9 +280,7 @@ def test_publication_whose_html_part_cannot_be_fetched_over_http(tmp_path, serve
         assert "0 failed, 1 partly fetched" in result.output
         assert f"PARTIAL ecg-2031: not fetched {server.url(PART_API)}: 404" in result.output
         assert "guidance/ecg-2031 was written without it" in result.output
-        assert "1 partly fetched source(s); what was not fetched keeps its earlier copy" in (
-            result.output
-        )
+        assert "1 partly fetched source(s); what was not fetched was not written" in result.output
         stand_in = read_document(written)
         assert stand_in.document.extra["not_fetched"] == [server.url(PART_API)]
         assert "This invented statutory guidance is for local authorities." in stand_in.body

@@ -172,7 +172,11 @@
         self.show(q, params, reply.body);
       }).catch(function () {
         if (seq !== self.seq) return;
-        self.say("The knowledge base could not be reached from this page.", true);
+        self.say(
+          "The knowledge base could not be reached from this page. If this page is on another " +
+          "site, ask the knowledge base's operator to add its address to KB_CORS_ORIGINS.",
+          true
+        );
       });
     }
 
