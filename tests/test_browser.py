@@ -494,3 +494,71 @@ def test_a_site_not_allowed_cannot_frame_the_embed(tab, sites):
     frame.wait_for_load_state()
     assert frame.url != sites["kb"] + "/embed"  # chromium replaced it with its error page
     assert frame.locator("form[action='/embed']").count() == 0
+
+
+def _boxes(page, *selectors: str) -> dict[str, dict[str, float]]:
+    return {
+        s: page.locator(s).first.evaluate(
+            "el => { const r = el.getBoundingClientRect();"
+            " return {left: r.left, right: r.right, top: r.top + window.scrollY,"
+            " bottom: r.bottom + window.scrollY, width: r.width}; }"
+        )
+        for s in selectors
+    }
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["left"] < b["right"] - 1
+        and b["left"] < a["right"] - 1
+        and a["top"] < b["bottom"] - 1
+        and b["top"] < a["bottom"] - 1
+    )
+
+
+@pytest.mark.parametrize("width", [390, 1000, 1280])
+def test_passage_page_text_panel_and_contents_never_overlap(chromium, sites, width):
+    context = chromium.new_context(viewport={"width": width, "height": 860}, locale="en-GB")
+    tab = context.new_page()
+    try:
+        doc_id, pin = a_deep_provision(sites["kb"])
+        tab.goto(f"{sites['kb']}/p/{doc_id}/{pin}")
+        sync_api.expect(tab.locator(".provision-panel")).to_be_visible()
+        boxes = _boxes(tab, ".document", ".provision-panel", ".toc", ".site-header .brand", "h1")
+        text, panel, toc = boxes[".document"], boxes[".provision-panel"], boxes[".toc"]
+        assert not _overlap(text, panel) and not _overlap(text, toc) and not _overlap(panel, toc)
+        assert text["width"] >= min(480, width - 40)  # the law text keeps a readable measure
+        assert abs(boxes[".site-header .brand"]["left"] - boxes["h1"]["left"]) <= 1
+        if width == 390:  # a phone: the text first, then the panel, then the contents
+            assert text["top"] < panel["top"] < toc["top"]
+        shot(tab, f"reader-{width}")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_results_come_before_the_filters_on_a_phone(chromium, sites, width):
+    context = chromium.new_context(viewport={"width": width, "height": 860}, locale="en-GB")
+    tab = context.new_page()
+    try:
+        tab.goto(sites["kb"] + "/?q=consult")
+        first = tab.locator(".result").first
+        sync_api.expect(first).to_be_visible()
+        facet_link = tab.locator(".facets a").first
+        if width == 390:
+            sync_api.expect(facet_link).to_be_hidden()  # folded behind "Filter results"
+            assert in_viewport(tab.locator("#results-heading"))
+            tab.locator(".facets summary").click()
+            sync_api.expect(facet_link).to_be_visible()
+        else:
+            sync_api.expect(facet_link).to_be_visible()
+        shot(tab, f"search-{width}", full_page=True)
+        assert_accessible(tab, f"search-{width}")
+    finally:
+        context.close()
+
+
+def test_favicon_is_served(sites):
+    with urllib.request.urlopen(sites["kb"] + "/favicon.ico") as response:
+        assert response.headers["Content-Type"].startswith("image/svg+xml")
+        assert b"<svg" in response.read()

@@ -16,6 +16,10 @@
     return Promise.resolve();
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // On a phone the filters fold away behind their heading, so the results come first.
+    if (window.matchMedia && window.matchMedia("(max-width: 40rem)").matches) {
+      document.querySelectorAll("details.facets-disclosure").forEach(function (d) { d.open = false; });
+    }
     var status = document.createElement("div");
     status.className = "visually-hidden";
     status.setAttribute("role", "status");

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from kb.config import PROJECT_ROOT, Settings
@@ -40,6 +40,10 @@ def create_app(
     cors.install(app, settings.cors_origins)
     metrics.install(app)
     limits.install(app, search_gate)  # after metrics, so refused requests are counted too
+
+    @app.get("/favicon.ico")
+    def favicon():  # browsers and bookmark tools ask for it whatever the page's <link> says
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     def wants_json() -> bool:
         return request.path.startswith("/api/") or request.path == "/healthz"
