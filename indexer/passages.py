@@ -26,6 +26,7 @@ from indexer.corpus import dotted_paragraph_number
 from indexer.duties import classify
 from kb import pins
 from kb.models import STATUSES, Document, Node, Passage, extent_codes
+from kb.vocabularies import holder_terms
 
 # Tables (GFM) as the GOV.UK, Word and legislation parsers write them; raw HTML stays text.
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
@@ -352,7 +353,7 @@ def make_passages(
                 sample=document.sample,
                 aliases=[a for a in [document.short_title, *document.aliases] if a],
                 duty=finding.kind,
-                holders=list(finding.holders),
+                holders=holder_terms(finding.holders),
                 operative=operative,
                 notes=" ".join(notes.get(node.pin, [])),
                 extent=_extent(document, node, by_pin),

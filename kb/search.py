@@ -12,6 +12,7 @@ from kb import query, synonyms
 from kb.cite import resolve
 from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
 from kb.models import DOC_TYPES, NATIONS, STATUSES, change_affects
+from kb.vocabularies import HOLDERS, holder_term
 
 DUTY_KINDS = ("duty", "power", "none")
 
@@ -69,6 +70,23 @@ def _nations(values: list[str]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
+def _holders(values: list[str]) -> list[str]:
+    """Holder filter values as vocabulary terms ('relevant authority' -> 'authority'); a name
+    the vocabulary does not know is refused with the list, as an unknown doc_type is."""
+    terms = []
+    for value in values:
+        for name in (h.strip() for h in value.split(",")):
+            if not name:
+                continue
+            term = holder_term(name)
+            if term is None:
+                raise RequestError(
+                    f"'holder' must be one of {', '.join(HOLDERS)}, not {name[:40]!r}."
+                )
+            terms.append(term)
+    return list(dict.fromkeys(terms))
+
+
 def _as_at(params: Mapping[str, Any]) -> str | None:
     raw = str(params.get("as_at") or "").strip()
     if not raw:
@@ -115,7 +133,7 @@ def make_request(
         status=_choices(status or [], (*STATUSES, "current"), "status"),
         document=[d.strip() for d in (document or []) if d.strip()],
         duty=duties,
-        holder=[h.strip() for value in (holder or []) for h in value.split(",") if h.strip()],
+        holder=_holders(holder or []),
         extent=_nations(extent or []),
         as_at=_as_at(params),
         typed=checked.text,

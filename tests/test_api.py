@@ -284,3 +284,23 @@ def test_a_citation_query_puts_the_provision_first(client):
 def test_misspelling_gets_a_suggestion(client):
     body = client.get("/api/v1/search?q=consulation").get_json()
     assert body["suggestion"] == "consultation"
+
+
+def test_holders_are_one_vocabulary_and_unknown_ones_are_refused(client):
+    """'transferring employer' is an employer and 'relevant authority' an authority: the facet
+    shows each kind once, the filter finds them by either name, and a name outside the
+    vocabulary is a 400 that lists it, as an unknown doc_type is."""
+    from kb.vocabularies import HOLDERS
+
+    body = client.get("/api/v1/search?q=inform+representatives&duty=true").get_json()
+    values = {f["value"] for f in body["facets"]["holder"]}
+    assert values <= set(HOLDERS) and "employer" in values
+    employer = client.get("/api/v1/search?q=inform&holder=employer").get_json()
+    assert "uksi/2031/300/regulation/4/1" in [r["id"] for r in employer["results"]]
+    same = client.get("/api/v1/search?q=inform&holder=transferring+employer").get_json()
+    assert [r["id"] for r in same["results"]] == [r["id"] for r in employer["results"]]
+    wrong = client.get("/api/v1/search?q=inform&holder=landlord")
+    assert wrong.status_code == 400
+    assert wrong.get_json()["message"] == (
+        f"'holder' must be one of {', '.join(HOLDERS)}, not 'landlord'."
+    )
