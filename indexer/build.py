@@ -17,8 +17,9 @@ from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb import store
 from kb.cite import Registry
 from kb.config import Settings
+from kb.effects import Cited, stale_citations
 from kb.engine import UnknownEngine, writer_for
-from kb.models import DocumentError, Passage, outstanding_changes
+from kb.models import DocumentError, Passage, effects, outstanding_changes
 
 ABANDONED_AFTER_S = 6 * 3600
 
@@ -134,11 +135,14 @@ def _write_version(
                 "source_file": name,
                 # legislation.gov.uk's effects not yet applied to the text (Document.extra)
                 "outstanding_changes": outstanding_changes(doc.extra.get("outstanding_changes")),
+                # every effect legislation.gov.uk lists on it (the crawler's changes feed)
+                "effects": [e.to_dict() for e in effects(doc.extra.get("effects"))],
             }
         )
     report.documents = len(parsed_docs)
     registry = Registry.from_documents(d.document for d in parsed_docs)
     link_maps = links.collect(parsed_docs, registry)
+    mark_stale(parsed_docs, registry)
 
     def passages() -> Iterator[Passage]:
         for result in parsed_docs:
@@ -186,6 +190,25 @@ def _write_changes(
     report.changes = len(entries)
     store.write_json(build_dir / "digests.json", current)
     store.write_json(build_dir / "changes.json", changes.merged_log(log, entries))
+
+
+def mark_stale(parsed: list[ParsedDocument], registry: Registry) -> None:
+    """Fill `stale_citations` on each guidance passage whose `cites` (links.collect) name a
+    provision changed since the guidance was issued (kb.effects.stale_citations)."""
+    cited = {
+        item.document.id: Cited(item.document, found)
+        for item in parsed
+        if (found := effects(item.document.extra.get("effects")))
+    }
+    if not cited:
+        return
+    known = {f"{item.document.id}/{node.pin}" for item in parsed for node in item.nodes}
+    for item in parsed:
+        for passage in item.passages:
+            if passage.cites:
+                passage.stale_citations = stale_citations(
+                    item.document, passage.cites, cited, registry, known
+                )
 
 
 def _remove_stale_builds(index_dir: Path) -> None:

@@ -3,6 +3,8 @@
 Citations are found in each passage's text with kb.cite (guidance citing "section 3 of the
 Local Government Act 1999", TUPE's own "regulation 13"); amendments come from the CLML
 parser's `amends` / `amended_by` attributes (s 138 LGPIHA 2007 inserting s 3A LGA 1999).
+Where a document has legislation.gov.uk's effects (its `effects` front matter), they win over
+those attributes: see _prefer_effects.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections import defaultdict
 
 from indexer.passages import ParsedDocument
 from kb.cite import Registry, find_citations
+from kb.effects import affecting_paths, earliest_in_force
+from kb.models import Effect, effects
 
 # Most passages cite nothing; this cheap test spares them the tokenizer.
 _HINT = re.compile(
@@ -91,6 +95,10 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
     for source, target, change, date in quoted:  # after the F notes: their words win
         _merge(detail["amends"], source, target, change, date)
         _merge(detail["amended_by"], target, source, change, date)
+    for item in parsed:
+        found = effects(item.document.extra.get("effects"))
+        if found:
+            _prefer_effects(item, found, amends, amended_by, detail)
     cited_by: dict[str, list[str]] = defaultdict(list)
     for source, targets in cites.items():
         for target in targets:
@@ -98,8 +106,67 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
     return {
         "cites": cites,
         "cited_by": dict(cited_by),
-        "amends": {k: sorted(set(v)) for k, v in amends.items()},
-        "amended_by": {k: sorted(set(v)) for k, v in amended_by.items()},
+        "amends": {k: sorted(set(v)) for k, v in amends.items() if v},
+        "amended_by": {k: sorted(set(v)) for k, v in amended_by.items() if v},
         # {"amends"|"amended_by": {passage: {other: {"change": …, "date": …}}}}
         "changes": {kind: detail[kind] for kind in ("amends", "amended_by")},
     }
+
+
+def _nearest(pin: str, pins: set[str]) -> str | None:
+    """The pin itself if it is a node, else the nearest enclosing node's pin."""
+    while pin and pin not in pins:
+        pin = pin.rpartition("/")[0]
+    return pin or None
+
+
+def _of_item(path: str, item: str) -> bool:
+    return path == item or path.startswith(item + "/")
+
+
+def _prefer_effects(
+    item: ParsedDocument,
+    found: list[Effect],
+    amends: dict[str, list[str]],
+    amended_by: dict[str, list[str]],
+    detail: dict[str, dict],
+) -> None:
+    """The effects feed wins over commentary links: for each provision an applied textual
+    effect names, the effect's affecting provisions are its `amended_by` links from that
+    affecting item (a commentary link to another provision of the same item is dropped, a
+    missing one added), with the effect's type and first in-force date as change and date."""
+    doc_id = item.document.id
+    node_pins = {node.pin for node in item.nodes}
+    wanted: dict[str, dict[str, Effect]] = {}  # node id -> affecting path -> effect
+    for effect in found:
+        if effect.outstanding or not effect.changes_text:
+            continue  # not (yet) in the text, or not a change to its words
+        for pin in effect.affected_pins:
+            node_pin = _nearest(pin, node_pins)
+            if node_pin is None:
+                continue
+            sources = wanted.setdefault(f"{doc_id}/{node_pin}", {})
+            for source in affecting_paths(effect):
+                sources.setdefault(source, effect)
+    for node_id, sources in wanted.items():
+        items = {effect.affecting for effect in sources.values()}
+        for other in list(amended_by.get(node_id, [])):
+            if other not in sources and any(_of_item(other, i) for i in items):
+                _unlink(node_id, other, amends, amended_by, detail)
+        for source, effect in sources.items():
+            if source not in amended_by[node_id]:
+                amended_by[node_id].append(source)
+                amends[source].append(node_id)
+            known = {"change": effect.type, "date": earliest_in_force(effect)}
+            detail["amended_by"].setdefault(node_id, {})[source] = dict(known)
+            detail["amends"].setdefault(source, {})[node_id] = dict(known)
+
+
+def _unlink(node_id: str, other: str, amends, amended_by, detail) -> None:
+    amended_by[node_id] = [v for v in amended_by[node_id] if v != other]
+    if other in amends:
+        amends[other] = [v for v in amends[other] if v != node_id]
+        if not amends[other]:
+            del amends[other]
+    detail["amended_by"].get(node_id, {}).pop(other, None)
+    detail["amends"].get(other, {}).pop(node_id, None)

@@ -13,6 +13,7 @@ from indexer.crawl import crawl
 from indexer.local import add
 from kb.cite_cli import cite
 from kb.config import Settings
+from kb.effects import effect_sentence, stale_sentence
 from kb.models import extent_text, non_operative_kind
 from kb.store import IndexMissing
 
@@ -134,6 +135,9 @@ def _open(ctx):
     help="Only text extending to E, W, S or NI (repeatable, or E,W).",
 )
 @click.option("--as-at", "as_at", metavar="YYYY-MM-DD", help="Only text that applied on that date.")
+@click.option(
+    "--stale", is_flag=True, help="Only guidance citing provisions changed since it was issued."
+)
 @click.pass_context
 def search(
     ctx,
@@ -149,6 +153,7 @@ def search(
     holder,
     extent,
     as_at,
+    stale,
 ):
     """Search passages and print them with their citations."""
     from kb.search import RequestError, run_search
@@ -166,6 +171,7 @@ def search(
             duty=kinds,
             holder=list(holder),
             extent=list(extent),
+            stale=["true"] if stale else [],
         )
     except RequestError as exc:
         if as_json:
@@ -205,10 +211,20 @@ def search(
             if hit.get("outstanding_changes")
             else ""
         )
-        click.secho(f"{n}. {hit['citation']}{status_flag}{operative}{duty}{changes}", bold=True)
+        stale_flag = (
+            f" [STALE CITATIONS: {len(hit['stale_citations'])}]"
+            if hit.get("stale_citations")
+            else ""
+        )
+        flags = f"{status_flag}{operative}{duty}{changes}{stale_flag}"
+        click.secho(f"{n}. {hit['citation']}{flags}", bold=True)
         if hit["heading"]:
             click.echo(f"   {_plain(hit.get('heading_html') or html.escape(hit['heading']))}")
         click.echo(f"   {_plain(hit['snippet_html'])}")
+        for effect in hit.get("effects") or []:
+            click.echo(f"   {effect_sentence(effect)}")
+        for item in hit.get("stale_citations") or []:
+            click.echo(f"   {stale_sentence(item, hit['doc_type'])}")
         extent = f"  (extent {extent_text(hit['extent'])})" if hit.get("extent") else ""
         click.echo(f"   {hit['id']}{extent}")
 

@@ -18,7 +18,7 @@ from kb.models import Passage
 
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
-FACETS = ("document_id", "doc_type", "status", "duty", "holder", "extent")
+FACETS = ("document_id", "doc_type", "status", "duty", "holder", "extent", "stale")
 # Values per facet in a response, most passages first. Counts are over every match; only the
 # list is cut, so a corpus of thousands of documents does not send thousands of facet links.
 FACET_SIZE = 30
@@ -67,6 +67,7 @@ class SearchRequest:
     duty: list[str] = field(default_factory=list)  # "duty", "power"
     holder: list[str] = field(default_factory=list)  # "employer", "best value authority"
     extent: list[str] = field(default_factory=list)  # "E", "W", "S", "NI": applies to any of them
+    stale: list[str] = field(default_factory=list)  # ["stale"]: guidance citing changed law
     as_at: str | None = None  # YYYY-MM-DD: only text that applied on that date
     limit: int = 10
     offset: int = 0

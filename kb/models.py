@@ -490,6 +490,8 @@ class Passage:
     operative: bool = True  # False: prelims, signature, explanatory note (not the law itself)
     notes: str = ""  # annotations and footnotes shown with the passage, never searched as text
     extent: list[str] = field(default_factory=list)  # nations it extends to: E, W, S, NI
+    # Guidance only: provisions it cites that have changed since it was issued (kb/effects.py)
+    stale_citations: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -15,6 +15,7 @@ from kb.models import DOC_TYPES, NATIONS, STATUSES, change_affects
 from kb.vocabularies import HOLDERS, holder_term
 
 DUTY_KINDS = ("duty", "power", "none")
+STALE_VALUES = ("true", "stale")
 
 DEFAULT_LIMIT = 10
 # Cost limits per search, beyond kb.query's 500 characters and 40 terms: each wildcard expands
@@ -109,6 +110,7 @@ def make_request(
     duty: list[str] | None = None,
     holder: list[str] | None = None,
     extent: list[str] | None = None,
+    stale: list[str] | None = None,
 ) -> SearchRequest:
     """Validate search parameters; raises RequestError (400) or query.QueryError."""
     checked = query.check(str(params.get("q") or ""))
@@ -118,7 +120,7 @@ def make_request(
             f"Your search has {wildcards} wildcards; the limit is {MAX_WILDCARDS}. "
             "Use whole words for the rest."
         )
-    given = (doc_type, status, document, duty, holder, extent)
+    given = (doc_type, status, document, duty, holder, extent, stale)
     values = sum(len(str(v).split(",")) for values in given for v in values or [])
     if values > MAX_FILTER_VALUES:
         raise RequestError(
@@ -135,6 +137,8 @@ def make_request(
         duty=duties,
         holder=_holders(holder or []),
         extent=_nations(extent or []),
+        # stale=true (or the facet's own value, stale): guidance citing law changed since
+        stale=["stale"] if _choices(stale or [], STALE_VALUES, "stale") else [],
         as_at=_as_at(params),
         typed=checked.text,
         limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
@@ -166,7 +170,7 @@ def citation_hit(version, q: str) -> dict[str, Any] | None:
     return hit
 
 
-LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder", "extent")
+LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder", "extent", "stale")
 
 
 def _lists(params: Mapping[str, Any], given: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -230,6 +234,16 @@ def run_search(
         item["label"] = doc["title"] if doc else item["value"]
     for hit in response["results"]:
         hit.pop("notes", None)  # shown with the passage (/api/v1/passages), not in results
-        changes = (version.by_id.get(hit["document_id"]) or {}).get("outstanding_changes") or []
-        hit["outstanding_changes"] = sum(change_affects(c["pin"], hit["pin"]) for c in changes)
+        hit["outstanding_changes"] = _outstanding_count(version, hit)
+        # Effects are few per provision (tens for the most amended), so hits carry them whole.
+        hit["effects"] = version.effects_json(hit["document_id"], hit["pin"])
+        hit["stale_citations"] = hit.get("stale_citations") or []
     return response
+
+
+def _outstanding_count(version, hit: dict[str, Any]) -> int:
+    derived = version.outstanding_changes(hit["document_id"], hit["pin"])
+    if derived is not None:
+        return len(derived)
+    changes = (version.by_id.get(hit["document_id"]) or {}).get("outstanding_changes") or []
+    return sum(change_affects(c["pin"], hit["pin"]) for c in changes)

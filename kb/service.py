@@ -19,8 +19,9 @@ from typing import Any
 from kb import store
 from kb.cite import Registry
 from kb.config import Settings
+from kb.effects import Ends, as_outstanding_change, effect_json, on_pin
 from kb.engine import Engine, SearchRequest, SearchResponse, open_engine
-from kb.models import Document
+from kb.models import Document, Effect, effects
 
 RETIRE_AFTER_S = 60.0
 TOUCH_EVERY_S = 10.0  # how often a server marks the version it serves as in use (store.touch)
@@ -47,6 +48,8 @@ class IndexVersion:
     documents: list[dict[str, Any]]
     states: dict[str, Any] = field(default_factory=dict)  # file_state() of each verified file
     by_id: dict[str, dict[str, Any]] = field(init=False)
+    # Where provisions not held here are linked to (Settings.legislation_url; set on opening)
+    legislation_url: str = Settings.legislation_url
 
     def __post_init__(self):
         self.files: dict[str, str] = self.manifest.get("files") or {}
@@ -57,6 +60,40 @@ class IndexVersion:
         self.cache_size = int(os.environ.get("KB_QUERY_CACHE", DEFAULT_QUERY_CACHE))
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._effects: dict[str, list[Effect]] = {}
+
+    def effects_of(self, document_id: str) -> list[Effect]:
+        """A document's effects (documents.json), checked once per version."""
+        found = self._effects.get(document_id)
+        if found is None:
+            summary = self.by_id.get(document_id) or {}
+            found = self._effects[document_id] = effects(summary.get("effects"))
+        return found
+
+    @functools.cached_property
+    def _ends(self) -> Ends:
+        return Ends(self.registry, self.legislation_url, self.canonical_id, self.engine.passage)
+
+    def effects_json(self, document_id: str, pin: str) -> list[dict[str, Any]]:
+        """The effects shown on the provision at pin (Effect.affects), as the API gives them."""
+        title = (self.by_id.get(document_id) or {}).get("title", "")
+        return [
+            effect_json(effect, pin, self._ends, title)
+            for effect in on_pin(self.effects_of(document_id), pin)
+        ]
+
+    def outstanding_changes(
+        self, document_id: str, pin: str | None = None
+    ) -> list[dict[str, str | None]] | None:
+        """When the document has an effects feed, its outstanding effects (all of them, or
+        those shown on pin) as outstanding changes; None when it has none, so the CLML's own
+        `outstanding_changes` are used and no change is listed twice."""
+        found = self.effects_of(document_id)
+        if not found:
+            return None
+        if pin is not None:
+            found = on_pin(found, pin)
+        return [as_outstanding_change(e, pin) for e in found if e.outstanding]
 
     def search(self, request: SearchRequest) -> SearchResponse:
         """The engine's answer, from a cache of recent requests to this version.
@@ -344,6 +381,7 @@ class KnowledgeBase:
             log.warning("still serving index version %s: %s", served.name, exc)
             return served
         self.refused = None
+        fresh.legislation_url = self.settings.legislation_url
         if served is not None:
             store.touch(served.path)  # requests in flight may use it a while longer
             self._retired.append((now, served))

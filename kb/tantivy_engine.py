@@ -92,7 +92,7 @@ def _saturated(tf: float) -> float:
 QUERY_BOOSTS = {
     name: _saturated(FIELD_BOOSTS[name]) / _saturated(FIELD_COPIES[name]) for name in TEXT_FIELDS
 }
-KEYWORD_FIELDS = ("id", "document_id", "doc_type", "status", "duty", "holder", "extent")
+KEYWORD_FIELDS = ("id", "document_id", "doc_type", "status", "duty", "holder", "extent", "stale")
 RECORD = "record"  # the passage's stored fields as JSON, read back by _record()
 # Scores are multiplied by log2(2 + w); w = 2 ** (RANK_SCALE * factor) - 2 turns that into
 # RANK_SCALE * factor, exact for any factor >= 1 / RANK_SCALE (factors run 0.084 .. 1.0).
@@ -222,6 +222,7 @@ def _stored(passage: Passage) -> dict[str, Any]:
         extent=list(passage.extent),
         operative=bool(passage.operative),
         notes=passage.notes or "",
+        stale_citations=list(passage.stale_citations or []),
     )
     return record
 
@@ -256,6 +257,8 @@ def write_index(
                 doc.add_text("holder", holder)
             for nation in passage.extent:
                 doc.add_text("extent", nation)
+            if passage.stale_citations:
+                doc.add_text("stale", "stale")
             texts = {
                 "title": passage.title,
                 "names": " ".join(passage.aliases),
@@ -547,6 +550,7 @@ def _filters(schema: tantivy.Schema, request: SearchRequest) -> list[Query]:
             ("duty", request.duty),
             ("holder", request.holder),
             ("extent", request.extent),
+            ("stale", request.stale),
         )
         if values
     ]

@@ -67,6 +67,7 @@ STORED_ONLY = (
     "cites",
     "operative",
     "notes",
+    "stale_citations",
 )
 EARLIEST, LATEST = 0, 99991231
 
@@ -97,6 +98,7 @@ def make_schema() -> fields.Schema:
         duty=fields.ID(stored=True, sortable=True),
         holder=fields.KEYWORD(commas=True, stored=True, lowercase=False),
         extent=fields.KEYWORD(commas=True, stored=True, lowercase=False),
+        stale=fields.ID(sortable=True),  # "stale" when the passage has stale_citations
         valid_from_n=fields.NUMERIC(int),
         valid_to_n=fields.NUMERIC(int),
         # Unstemmed words, for "did you mean".
@@ -133,6 +135,7 @@ def write_index(
                 duty=passage.duty,
                 holder=",".join(passage.holders),
                 extent=",".join(passage.extent),
+                stale="stale" if passage.stale_citations else "",
                 valid_from_n=_day(passage.valid_from, EARLIEST),
                 valid_to_n=_day(passage.valid_to, LATEST),
                 spell=f"{passage.heading} {passage.text}",
@@ -150,6 +153,7 @@ def write_index(
                 sample=passage.sample,
                 operative=passage.operative,
                 notes=passage.notes,
+                stale_citations=passage.stale_citations,
             )
             count += 1
             if progress:
@@ -250,6 +254,7 @@ def _filters(request: SearchRequest) -> query.Query | None:
             _any_of("duty", request.duty),
             _any_of("holder", request.holder),
             _any_of("extent", request.extent),
+            _any_of("stale", request.stale),
         )
         if q is not None
     ]
@@ -268,7 +273,10 @@ class _FacetArrays:
 
     def __init__(self, reader):
         self.single = {
+            # A version written before the field existed has no values for it.
             name: list(reader.column_reader(name, translate=True))
+            if reader.has_column(name)
+            else [""] * reader.doc_count_all()
             for name in FACETS
             if name not in MULTI_VALUED
         }
@@ -455,6 +463,7 @@ class WhooshEngine:
         record["notes"] = record.get("notes") or ""
         record["duty"] = record.get("duty") or "none"
         record["cites"] = record.get("cites") or []
+        record["stale_citations"] = record.get("stale_citations") or []
         return record
 
     def close(self) -> None:

@@ -25,7 +25,15 @@ def test_search_contract(client):
     body = response.get_json()
     assert body["query"] == "duty to consult"
     assert body["total"] >= 2
-    assert set(body["facets"]) == {"document_id", "doc_type", "status", "duty", "holder", "extent"}
+    assert set(body["facets"]) == {
+        "document_id",
+        "doc_type",
+        "status",
+        "duty",
+        "holder",
+        "extent",
+        "stale",
+    }
     first = body["results"][0]
     assert RESULT_KEYS <= set(first)
     assert first["url"] == f"/p/{first['id']}"

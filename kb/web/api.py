@@ -101,11 +101,14 @@ CHANGE_FIELDS = ("affected", "pin", "type", "by", "by_provisions", "note")
 
 def changes_json(version, document_id: str, pin: str | None = None) -> list[dict[str, Any]]:
     """A document's outstanding changes (legislation.gov.uk's effects not yet made to its text),
-    or, given a pin, those shown on that provision (kb.models.change_affects)."""
+    or, given a pin, those shown on that provision (kb.models.change_affects). A document
+    with an effects feed has its outstanding effects instead (IndexVersion.outstanding_changes)."""
     summary = version.by_id.get(document_id) or {}
+    derived = version.outstanding_changes(document_id, pin)
+    changes = (summary.get("outstanding_changes") or []) if derived is None else derived
     found = []
-    for change in summary.get("outstanding_changes") or []:
-        if pin is not None and not change_affects(change.get("pin"), pin):
+    for change in changes:
+        if derived is None and pin is not None and not change_affects(change.get("pin"), pin):
             continue
         by = change.get("by")
         in_index = bool(by) and by in version.by_id
@@ -176,6 +179,8 @@ def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
     }
     version = version or _kb()
     body["outstanding_changes"] = changes_json(version, document["id"], node["pin"])
+    body["effects"] = version.effects_json(document["id"], node["pin"])
+    body["stale_citations"] = (passage or {}).get("stale_citations") or []
     refs = version.references(found["id"], found["members"])
     for kind in ("cited_by", "cites", "amended_by", "amends"):
         body[kind] = [

@@ -16,7 +16,7 @@ from kb.engine import (
     SEARCH_BUDGET_S,
 )
 from kb.models import DOC_TYPES, NATIONS, STATUSES
-from kb.search import DUTY_KINDS
+from kb.search import DUTY_KINDS, STALE_VALUES
 from kb.web.headers import API_MAX_AGE_S
 from kb.web.limits import MAX_PATH_BYTES, MAX_QUERY_BYTES
 
@@ -36,6 +36,12 @@ EXTRA_FILTERS = {
         "ignored (`N.I.` is `NI`). Passages with no recorded extent (most guidance) are left "
         "out.",
         {"$ref": "#/components/schemas/Nation"},
+    ),
+    "stale": (
+        "`stale=true`: only guidance passages citing a provision amended, substituted or "
+        "repealed (in force) after the guidance was issued or last updated; `stale` (the facet "
+        "value) means the same.",
+        {"type": "string", "enum": list(STALE_VALUES)},
     ),
 }
 
@@ -191,6 +197,20 @@ _DOCUMENT_FIELDS = {
     "url": {"type": "string", "description": "The document's page, relative to the API."},
 }
 
+_EFFECT_FIELDS = {
+    "effects": {
+        "type": "array",
+        "items": _ref("Effect"),
+        "description": "legislation.gov.uk's effects on it (for documents with an effects "
+        "feed): what changed it, when in force, and whether applied to this text.",
+    },
+    "stale_citations": {
+        "type": "array",
+        "items": _ref("StaleCitation"),
+        "description": "Guidance only: cited provisions changed since it was issued.",
+    },
+}
+
 SCHEMAS: dict[str, Any] = {
     "Error": _closed(_ERROR_FIELDS),
     "Status": {"type": "string", "enum": list(STATUSES)},
@@ -242,6 +262,99 @@ SCHEMAS: dict[str, Any] = {
         },
         description="An effect legislation.gov.uk records as not yet made to the text.",
     ),
+    "EffectEnd": _closed(
+        {
+            "id": {
+                "type": "string",
+                "description": "The passage id when the provision is held here, else its "
+                "legislation.gov.uk path.",
+                "examples": ["ukpga/2007/28/section/138"],
+            },
+            "citation": {"type": "string"},
+            "short_citation": {"type": "string"},
+            "url": {
+                "type": "string",
+                "description": "Its page here (relative) when `in_index`, else its "
+                "legislation.gov.uk address.",
+            },
+            "in_index": {"type": "boolean"},
+        }
+    ),
+    "InForce": _closed(
+        {
+            "date": DATE,
+            "qualification": _nullable(
+                "string", examples=["wholly in force", "for E."], description="How far."
+            ),
+            "applied": {"type": "boolean"},
+            "prospective": {"type": "boolean"},
+        }
+    ),
+    "Effect": _closed(
+        {
+            "id": {"type": "string", "description": "legislation.gov.uk's effect id."},
+            "type": {
+                "type": "string",
+                "description": "As legislation.gov.uk gives it.",
+                "examples": ["inserted", "words substituted", "repealed"],
+            },
+            "affected": _ref("EffectEnd"),
+            "affecting": _ref("EffectEnd"),
+            "affected_provisions": {"type": "string", "examples": ["s. 3(4)"]},
+            "affecting_provisions": {"type": "string", "examples": ["s. 137(2)"]},
+            "in_force": {"type": "array", "items": _ref("InForce")},
+            "applied": {
+                "type": "boolean",
+                "description": "Whether the text held here has been changed by it.",
+            },
+            "outstanding": {
+                "type": "boolean",
+                "description": "Still to be made to the text held here.",
+            },
+            "notes": _nullable("string"),
+        },
+        description="An effect legislation.gov.uk lists on this provision, one enclosing it "
+        "or one inside it.",
+    ),
+    "StaleCitation": _closed(
+        {
+            "cited": {"type": "string", "description": "Id of the cited provision."},
+            "affected": {
+                "type": "string",
+                "description": "The provision the effect changed: `cited`, one enclosing it "
+                "or one inside it (`…/section/3/5` for guidance citing s 3).",
+            },
+            "affected_provisions": {
+                "type": "string",
+                "description": "The effect's own words for it.",
+                "examples": ["s. 3(5)"],
+            },
+            "citation": {"type": "string"},
+            "short_citation": {"type": "string"},
+            "type": {"type": "string", "description": "The effect's type."},
+            "date": {"type": "string", "format": "date", "description": "It came into force."},
+            "effect": {"type": "string", "description": "The effect's id."},
+            "affecting": _closed(
+                {
+                    "id": {"type": "string"},
+                    "citation": {"type": "string"},
+                    "short_citation": {"type": "string"},
+                    "in_index": {"type": "boolean"},
+                }
+            ),
+            "since": {
+                "type": "string",
+                "format": "date",
+                "description": "The guidance's date the change came after.",
+            },
+            "since_basis": {
+                "type": "string",
+                "enum": ["issued", "last updated"],
+                "description": "Whether `since` is when it was issued or last updated.",
+            },
+        },
+        description="A provision the passage cites that was changed after the guidance's date.",
+    ),
     "DutyKind": {
         "type": "string",
         "enum": list(DUTY_KINDS),
@@ -291,6 +404,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "How many outstanding changes (not yet made to the text) are "
                 "shown on this provision; `/api/v1/passages/{id}` lists them.",
             },
+            **_EFFECT_FIELDS,
         }
     ),
     "FacetValue": _closed(
@@ -439,6 +553,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Changes not yet made to the text of this provision, of one "
                 "enclosing it, or of one inside it.",
             },
+            **_EFFECT_FIELDS,
             **{kind: {"type": "array", "items": _ref("PassageLink")} for kind in LINK_KINDS},
         }
     ),

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, render_template, request
 
 from kb.engine import MAX_OFFSET
-from kb.search import RequestError, run_search
+from kb.search import STALE_VALUES, RequestError, run_search
 from kb.web.api import changes_json, filter_args, filter_names, provision_json
 from kb.web.limits import SearchBusy, gate
 from kb.web.render import facet_title, facet_value_label
@@ -50,6 +50,8 @@ def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: 
     for name in names:
         param = facet_param(name)
         chosen = filters.get(param, [])
+        if name == "stale":  # stale=true is the page's switch for the facet's value
+            chosen = _stale_values(chosen)
         items = []
         for item in facets[name] or []:
             value = str(item.get("value"))
@@ -79,6 +81,12 @@ def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: 
                 }
             )
     return groups
+
+
+def _stale_values(values: list[str]) -> list[str]:
+    """stale=true (the switch) and stale=stale (the facet link) both mean "stale"."""
+    given = {v.strip() for value in values for v in value.split(",")}
+    return ["stale"] if given & set(STALE_VALUES) else []
 
 
 def pagination(total: int, limit: int, offset: int, base: str = "/") -> dict[str, Any] | None:
@@ -140,6 +148,7 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
         "filters": filters,
         "as_at": request.args.get("as_at", "").strip(),
         "duties_only": "true" in filters.get("duty", []),
+        "stale_only": bool(_stale_values(filters.get("stale", []))),
         "has_filters": any(filters.values()),
         "examples": EXAMPLES,
         "documents": version.documents,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from kb.effects import effect_sentence, long_date, stale_sentence
 from kb.models import (
     CURRENT_STATUSES,
     NATION_NAMES,
@@ -48,6 +48,7 @@ FACET_TITLES = {
     "duty": "Duties and powers",
     "holder": "Whose duty",
     "extent": "Extends to",
+    "stale": "Cited law changed",
 }
 DUTY_LABELS = {"duty": "Imposes a duty", "power": "Confers a power", "none": "Neither"}
 # Side-panel sections of the reader: passage key, heading, and what to say when there is none
@@ -74,6 +75,8 @@ def facet_value_label(name: str, item: dict[str, Any]) -> str:
         return DUTY_LABELS.get(value, value)
     if name == "extent":
         return NATION_NAMES.get(value, value)
+    if name == "stale":
+        return "Cites a provision changed since issue"
     label = str(item.get("label") or value.replace("_", " "))
     return label[:1].upper() + label[1:]
 
@@ -102,15 +105,6 @@ def extent_names(codes: list[str] | None) -> str:
     return " and ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else "".join(names)
 
 
-def long_date(value: str | None) -> str:
-    """'2031-04-01' -> '1 April 2031'; anything else as it is."""
-    try:
-        day = dt.date.fromisoformat(str(value))
-    except ValueError:
-        return str(value or "")
-    return f"{day.day} {day:%B %Y}"
-
-
 def install(app) -> None:
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["markdown_inline"] = markdown_inline
@@ -122,6 +116,8 @@ def install(app) -> None:
         extent_text=extent_text,
         extent_codes=extent_codes,
         extent_names=extent_names,
+        effect_sentence=effect_sentence,
+        stale_sentence=stale_sentence,
         doc_type_label=lambda t: DOC_TYPE_LABELS.get(t, t),
         STATUS_LABELS=STATUS_LABELS,
         RELATIONS=RELATIONS,
