@@ -176,6 +176,7 @@ def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
     }
     version = version or _kb()
     body["outstanding_changes"] = changes_json(version, document["id"], node["pin"])
+    body["versions"] = version.versions_of(found["id"])
     refs = version.references(found["id"], found["members"])
     for kind in ("cited_by", "cites", "amended_by", "amends"):
         body[kind] = [
