@@ -137,12 +137,17 @@ def _write_version(
                 "outstanding_changes": outstanding_changes(doc.extra.get("outstanding_changes")),
                 # every effect legislation.gov.uk lists on it (the crawler's changes feed)
                 "effects": [e.to_dict() for e in effects(doc.extra.get("effects"))],
+                # point in time (indexer/versions.py): what this is an earlier version of
+                **{k: doc.extra[k] for k in ("version_of", "version_date") if doc.extra.get(k)},
             }
         )
     report.documents = len(parsed_docs)
-    registry = Registry.from_documents(d.document for d in parsed_docs)
-    link_maps = links.collect(parsed_docs, registry)
-    mark_stale(parsed_docs, registry)
+    # An earlier version is the same instrument: it is neither cited by name nor a source of
+    # cross-references of its own (those are the current text's).
+    current = [d for d in parsed_docs if not d.document.extra.get("version_of")]
+    registry = Registry.from_documents(d.document for d in current)
+    link_maps = links.collect(current, registry)
+    mark_stale(current, registry)
 
     def passages() -> Iterator[Passage]:
         for result in parsed_docs:

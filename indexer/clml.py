@@ -1510,7 +1510,8 @@ def data_url(base_url: str, path: str, version: str = "latest") -> str:
 
 
 def parse_source(source, fetcher, settings) -> list[tuple[Document, str]]:
-    """Parser-registry entry for kind 'legislation': fetch data.xml once, filter to the scope."""
+    """Parser-registry entry for kind 'legislation': fetch data.xml once, filter to the scope;
+    then the earlier versions it lists, each its own document (indexer/versions.py)."""
     from indexer.http import SourceFailed
 
     url = data_url(settings.legislation_url, source.path, source.version)
@@ -1531,4 +1532,8 @@ def parse_source(source, fetcher, settings) -> list[tuple[Document, str]]:
     )
     if source.title:
         document.title = source.title
-    return [(document, body)]
+    # Earlier points in time, each its own document (indexer/versions.py)
+    from indexer.versions import earlier_versions
+
+    versions = earlier_versions(source, fetcher, settings, document, parse_xml(data))
+    return [(document, body), *versions]

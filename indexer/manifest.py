@@ -32,6 +32,7 @@ KNOWN = {
     "aliases",
     "scope",
     "version",
+    "versions",
     "notes",
     "parser",
 }
@@ -81,6 +82,8 @@ class Source:
     aliases: list[str] = field(default_factory=list)
     scope: list[str] | None = None  # None: the whole instrument
     version: str = "latest"
+    # legislation: which earlier points in time to fetch too ('all', 'none', 'since YYYY-MM-DD')
+    versions: str = "all"
     notes: str | None = None
     parser: str | None = None  # "module:function", overriding the kind's registered parser
     file: str = ""  # the manifest file it came from
@@ -191,6 +194,9 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
     version = str(entry.get("version") or "latest")
     if version not in VERSIONS and not _DATE.match(version):
         raise fail(f"'version' must be one of {', '.join(VERSIONS)} or a date YYYY-MM-DD")
+    versions = versions_problem(entry.get("versions", "all"))
+    if versions.startswith("'versions'"):
+        raise fail(versions)
     aliases = entry.get("aliases") or []
     if isinstance(aliases, str):
         aliases = [aliases]
@@ -223,11 +229,27 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
         aliases=[str(a) for a in aliases],
         scope=scope,
         version=version,
+        versions=versions,
         notes=_str(entry.get("notes")),
         parser=parser,
         file=str(path),
         extra={k: v for k, v in entry.items() if k not in KNOWN},
     )
+
+
+def versions_problem(value: Any) -> str:
+    """The `versions:` field as 'all', 'none' or 'since YYYY-MM-DD', else why it is not one
+    (a message starting "'versions'")."""
+    text = " ".join(str("all" if value is None else value).split()).lower()
+    if text in ("all", "none"):
+        return text
+    word, _, date = text.partition(" ")
+    if word == "since" and _DATE.match(date):
+        try:
+            return f"since {dt.date.fromisoformat(date).isoformat()}"
+        except ValueError:
+            pass
+    return f"'versions' must be all, none or 'since YYYY-MM-DD', got {str(value)[:40]!r}"
 
 
 def legislation_path_problem(path: str) -> str | None:

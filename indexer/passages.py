@@ -357,6 +357,7 @@ def make_passages(
                 operative=operative,
                 notes=" ".join(notes.get(node.pin, [])),
                 extent=_extent(document, node, by_pin),
+                current_version=not document.extra.get("version_of"),
             )
         )
     return passages
@@ -392,9 +393,18 @@ def _validity(
 
     Explicit valid_from / valid_to (node attributes, then the document's) win; otherwise
     text that was repealed, withdrawn or superseded stopped applying on its status date.
+    In a legislation document held at several points in time (front matter `version_date`:
+    indexer/versions.py) the latest start wins, and an earlier version ends when the next
+    begins (its `valid_to`), so exactly one version of a provision applies on any day. (A
+    point-in-time response dates its Body by the whole Act's versions, `RestrictEndDate` the
+    day anything in it next changed; the listing of versions says when this text did.)
     """
     valid_from = node.attrs.get("valid_from") or document.valid_from
     valid_to = node.attrs.get("valid_to") or document.valid_to
+    if document.extra.get("version_date"):
+        starts = [d for d in (node.attrs.get("valid_from"), document.valid_from) if d]
+        valid_from = max(starts, default=None)
+        valid_to = document.valid_to or node.attrs.get("valid_to")
     if valid_to is None and status in ENDED and status_date:
         valid_to = status_date
     return valid_from, valid_to

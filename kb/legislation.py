@@ -108,9 +108,14 @@ def parse_path(value: str) -> LegislationPath | None:
         return None
     number, tail = rest[0], rest[1:]
     language = version = ""
+    # This knowledge base names a point-in-time version of a whole document by its date right
+    # after the number ('ukpga/1999/27/2008-10-01', as legislation.gov.uk does), and so its
+    # passages too: 'ukpga/1999/27/2008-10-01/section/3' is s 3 as it stood on that day.
+    if len(tail) > 1 and _DATE.match(tail[0]):
+        version, tail = tail[0], tail[1:]
     if tail and tail[-1] in LANGUAGES:
         language, tail = tail[-1], tail[:-1]
-    if tail and (tail[-1] in VERSIONS or _DATE.match(tail[-1])):
+    if not version and tail and (tail[-1] in VERSIONS or _DATE.match(tail[-1])):
         version, tail = tail[-1], tail[:-1]
     return LegislationPath(kind, year, number, "/".join(tail), version, language)
 

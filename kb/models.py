@@ -396,6 +396,8 @@ class Document:
             raise DocumentError("aliases must be a list of strings")
         known = {f.name for f in cls.__dataclass_fields__.values()} - {"extra"}
         extra = {k: v for k, v in meta.items() if k not in known}
+        if "version_date" in extra:  # a point in time (indexer/versions.py), YAML date or text
+            extra["version_date"] = _date(extra["version_date"], "version_date")
         return cls(
             id=doc_id,
             title=str(meta["title"]).strip(),
@@ -492,6 +494,9 @@ class Passage:
     extent: list[str] = field(default_factory=list)  # nations it extends to: E, W, S, NI
     # Guidance only: provisions it cites that have changed since it was issued (kb/effects.py)
     stale_citations: list[dict[str, Any]] = field(default_factory=list)
+    # False for a passage of a historical version (a document with `version_of`): indexed, but
+    # searched only with `as_at` (indexer/versions.py)
+    current_version: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

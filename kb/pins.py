@@ -8,6 +8,7 @@ anchor with "-" for "/" ("section-3-2-a"), as legislation.gov.uk's own fragments
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from kb import legislation
@@ -137,7 +138,7 @@ def oscola(doc: Document, pin: str | None, heading: str = "") -> str:
     """
     where = label(pin) if pin and not pin.startswith("heading/") else ""
     if doc.is_legislation:
-        return _join(legislation_name(doc), where)
+        return _join(legislation_name(doc), where) + version_phrase(doc)
     year = doc.year
     base = doc.title
     if doc.publisher and year:
@@ -170,7 +171,23 @@ def short_citation(doc: Document, pin: str | None, heading: str = "") -> str:
     where = label(pin) if pin and not pin.startswith("heading/") else ""
     if not where and heading:
         where = f"'{heading}'"
-    return f"{doc.cite_name} {where}".strip()
+    return f"{doc.cite_name} {where}".strip() + version_phrase(doc)
+
+
+def version_phrase(doc: Document) -> str:
+    """' (as it stood on 1 October 2008)' for a historical version of legislation (front
+    matter `version_of` and `version_date`: indexer/versions.py); '' for the current text."""
+    date = doc.extra.get("version_date") if doc.extra.get("version_of") else None
+    return f" (as it stood on {long_date(str(date))})" if date else ""
+
+
+def long_date(value: str) -> str:
+    """'2008-10-01' -> '1 October 2008'; anything else as it is."""
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return value
+    return f"{day.day} {day:%B %Y}"
 
 
 def _si_number(doc: Document) -> str | None:
@@ -188,5 +205,7 @@ def source_url(doc: Document, pin: str) -> str | None:
     if not doc.source_url:
         return None
     if doc.is_legislation and not pin.startswith("heading/"):
-        return doc.source_url.rstrip("/") + "/" + pin
+        # legislation.gov.uk puts a point in time after the pin: '…/section/3/2008-10-01'
+        date = doc.extra.get("version_date") if doc.extra.get("version_of") else None
+        return doc.source_url.rstrip("/") + "/" + pin + (f"/{date}" if date else "")
     return doc.source_url + "#" + pin_to_anchor(pin)

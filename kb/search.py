@@ -147,8 +147,9 @@ def make_request(
     )
 
 
-def citation_hit(version, q: str) -> dict[str, Any] | None:
-    """If the whole query is a citation ("s 3 LGA 1999"), the provision it names."""
+def citation_hit(version, q: str, as_at: str | None = None) -> dict[str, Any] | None:
+    """If the whole query is a citation ("s 3 LGA 1999"), the provision it names: with as_at,
+    as it stood that day where an earlier version of it is held (kb.service.version_at)."""
     found = resolve(q, version.registry)
     if found is None or not found.pin:
         return None
@@ -157,6 +158,8 @@ def citation_hit(version, q: str) -> dict[str, Any] | None:
         return None
     passage_id = version.canonical_id(found.id)
     hit = found.to_dict(in_index=passage_id is not None)
+    if passage_id and as_at:
+        passage_id = version.version_at(passage_id, as_at) or passage_id
     if passage_id:
         provision = version.provision(passage_id)
         hit.update(
@@ -167,6 +170,9 @@ def citation_hit(version, q: str) -> dict[str, Any] | None:
             status=(provision["passage"] or {}).get("status") or provision["document"]["status"],
             heading=" › ".join(provision["node"].get("heading_path") or []),
         )
+        if provision["document"].get("version_of") and provision["passage"]:
+            passage = provision["passage"]  # says which version: '… (as it stood on …)'
+            hit.update(citation=passage["citation"], short_citation=passage["short_citation"])
     return hit
 
 
@@ -225,7 +231,7 @@ def run_search(
         raise RequestError(str(exc), error="invalid_query") from None
     response["query"] = raw
     response["as_at"] = request.as_at
-    response["citation"] = citation_hit(version, raw)
+    response["citation"] = citation_hit(version, raw, request.as_at)
     cited = response["citation"]
     if cited and cited["in_index"] and request.offset == 0:
         _put_first(version, response, cited["id"], request.limit)

@@ -120,7 +120,58 @@ class IndexVersion:
     @functools.cached_property
     def registry(self) -> Registry:
         """Instruments this index knows, for resolving citations typed or found in text."""
-        return Registry.from_documents(Document.from_front_matter(d) for d in self.documents)
+        return Registry.from_documents(
+            Document.from_front_matter(d) for d in self.documents if not d.get("version_of")
+        )
+
+    @functools.cached_property
+    def _earlier_versions(self) -> dict[str, list[dict[str, Any]]]:
+        """Current document id -> its earlier versions' summaries, oldest first."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        for doc in self.documents:
+            if doc.get("version_of"):
+                found.setdefault(doc["version_of"], []).append(doc)
+        for docs in found.values():
+            docs.sort(key=lambda d: str(d.get("version_date") or ""))
+        return found
+
+    def versions_of(self, passage_id: str) -> list[dict[str, Any]]:
+        """Every version of a provision held here (the current text and each earlier point in
+        time with the same pin), oldest first: {id, url, valid_from, valid_to, current}.
+        Empty when its document has no earlier versions."""
+        found = self.document_for_passage_id(passage_id)
+        if found is None:
+            return []
+        document, pin = found
+        current_id = document.get("version_of") or document["id"]
+        earlier = self._earlier_versions.get(current_id, [])
+        current = self.by_id.get(current_id)
+        if not earlier or current is None:
+            return []
+        versions = []
+        for doc in [*earlier, current]:
+            pid = f"{doc['id']}/{pin}" if pin else doc["id"]
+            if pin and not self.provision_exists(pid):
+                continue
+            versions.append(
+                {
+                    "id": pid,
+                    "url": f"/p/{pid}" if pin else f"/d/{pid}",
+                    "valid_from": doc.get("version_date") or doc.get("valid_from"),
+                    "valid_to": doc.get("valid_to") if doc is not current else None,
+                    "current": doc is current,
+                }
+            )
+        return versions
+
+    def version_at(self, passage_id: str, day: str) -> str | None:
+        """The id of the version of this provision in force on day (YYYY-MM-DD), if one is held
+        here and it is not the one given; None otherwise."""
+        for version in self.versions_of(passage_id):
+            ended = version["valid_to"] is not None and version["valid_to"] <= day
+            if (version["valid_from"] or "") <= day and not ended:
+                return version["id"] if version["id"] != passage_id else None
+        return None
 
     @property
     def links(self) -> dict[str, dict[str, list[str]]]:

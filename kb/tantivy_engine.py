@@ -30,6 +30,7 @@ Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the referen
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -69,6 +70,7 @@ from kb.whoosh_engine import (
     exact_phrase,
     rank_factor,
     spell_words_analyzer,
+    version_value,
 )
 from kb.whoosh_engine import (
     _analyzer as whoosh_analyzer,
@@ -194,6 +196,7 @@ def make_schema() -> tantivy.Schema:
     builder.add_float_field("rank_w", fast=True)
     builder.add_integer_field("valid_from_n", indexed=True, fast=True)
     builder.add_integer_field("valid_to_n", indexed=True, fast=True)
+    builder.add_text_field("version", tokenizer_name="raw")  # as Whoosh's: current, historical
     builder.add_integer_field("order", fast=True)
     builder.add_bytes_field(RECORD, stored=True)
     return builder.build()
@@ -280,6 +283,7 @@ def write_index(
             doc.add_float("rank_w", _rank_weight(passage))
             doc.add_integer("valid_from_n", _day(passage.valid_from, EARLIEST))
             doc.add_integer("valid_to_n", _day(passage.valid_to, LATEST))
+            doc.add_text("version", version_value(passage))
             doc.add_integer("order", passage.order)
             doc.add_bytes(RECORD, json.dumps(_stored(passage)).encode("utf-8"))
             writer.add_document(doc)
@@ -537,7 +541,9 @@ def _term_set(schema: tantivy.Schema, field: str, values: list[str]) -> Query:
         return Query.empty_query()
 
 
-def _filters(schema: tantivy.Schema, request: SearchRequest) -> list[Query]:
+def _filters(schema: tantivy.Schema, request: SearchRequest, versions: bool = False) -> list[Query]:
+    """As WhooshEngine's: without as_at, an index holding earlier versions searches the
+    current text only."""
     statuses: list[str] = []
     for status in request.status:
         statuses.extend(CURRENT_STATUSES if status == "current" else [status])
@@ -562,6 +568,8 @@ def _filters(schema: tantivy.Schema, request: SearchRequest) -> list[Query]:
         parts.append(
             Query.range_query(schema, "valid_to_n", integer, day, LATEST, include_lower=False)
         )
+    elif versions:
+        parts.append(Query.term_query(schema, "version", "current"))
     # Filters decide what matches, never the score.
     return [Query.const_score_query(part, 0.0) for part in parts]
 
@@ -587,6 +595,15 @@ class TantivyEngine:
     def count(self) -> int:
         return self._searcher.num_docs
 
+    @functools.cached_property
+    def _has_versions(self) -> bool:
+        """Whether any passage is of an earlier version (none in a version written before
+        the field existed)."""
+        try:
+            return self._searcher.doc_freq("version", "historical") > 0
+        except ValueError:
+            return False
+
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         deadline = Deadline()
@@ -594,7 +611,7 @@ class TantivyEngine:
         searcher = self._searcher
         parsed = _Parser(request.q, "and").parse()
         any_words = _Parser(request.q, "or").parse()
-        filters = _filters(self.schema, request)
+        filters = _filters(self.schema, request, self._has_versions)
         hybrid = not (parsed == any_words or _explicit(request.typed or request.q))
         relaxed = False
         try:

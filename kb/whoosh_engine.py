@@ -101,6 +101,8 @@ def make_schema() -> fields.Schema:
         stale=fields.ID(sortable=True),  # "stale" when the passage has stale_citations
         valid_from_n=fields.NUMERIC(int),
         valid_to_n=fields.NUMERIC(int),
+        # "current", or "historical" for a passage of an earlier version (searched with as_at)
+        version=fields.ID(),
         # Unstemmed words, for "did you mean".
         spell=fields.TEXT(analyzer=spell_words_analyzer()),
         order=fields.NUMERIC(int, stored=True, sortable=True),
@@ -138,6 +140,7 @@ def write_index(
                 stale="stale" if passage.stale_citations else "",
                 valid_from_n=_day(passage.valid_from, EARLIEST),
                 valid_to_n=_day(passage.valid_to, LATEST),
+                version=version_value(passage),
                 spell=f"{passage.heading} {passage.text}",
                 cites=passage.cites,
                 order=passage.order,
@@ -231,6 +234,12 @@ def rank_factor(passage: Passage) -> float:
     return status * operative * DOC_TYPE_FACTOR.get(passage.doc_type, 0.8)
 
 
+def version_value(passage: Passage) -> str:
+    """The indexed `version` of a passage: "current", or "historical" for one of an earlier
+    version of its document (indexer/versions.py), which only an as_at search returns."""
+    return "current" if passage.current_version else "historical"
+
+
 def _day(value: str | None, default: int) -> int:
     return int(value.replace("-", "")) if value else default
 
@@ -241,7 +250,9 @@ def _any_of(field: str, values: list[str]) -> query.Query | None:
     return query.Or([query.Term(field, v) for v in values])
 
 
-def _filters(request: SearchRequest) -> query.Query | None:
+def _filters(request: SearchRequest, versions: bool = False) -> query.Query | None:
+    """The request's filters; `versions`: the index holds earlier versions, which a search
+    without as_at leaves out (the date filter picks the version in force with it)."""
     statuses: list[str] = []
     for status in request.status:
         statuses.extend(CURRENT_STATUSES if status == "current" else [status])
@@ -263,6 +274,8 @@ def _filters(request: SearchRequest) -> query.Query | None:
         # Valid from on or before the day, and not yet ended on it.
         parts.append(query.NumericRange("valid_from_n", EARLIEST, day))
         parts.append(query.NumericRange("valid_to_n", day, LATEST, startexcl=True))
+    elif versions:
+        parts.append(query.Term("version", "current"))
     if not parts:
         return None
     return parts[0] if len(parts) == 1 else query.And(parts)
@@ -346,7 +359,7 @@ class WhooshEngine:
                 "We could not understand that search. Check the operators and brackets."
             ) from exc
         (parsed, any_words), cut = _cap_wildcards(searcher.reader(), parsed, any_words)
-        filter_q = _filters(request)
+        filter_q = _filters(request, self._has_versions)
         wanted = request.offset + request.limit
         relaxed = False
         # Passages with all the words rank first; passages with some of them follow.
@@ -417,6 +430,13 @@ class WhooshEngine:
             return []
         boosted.boost = EXACT_PHRASE_BOOST
         return [boosted]
+
+    @functools.cached_property
+    def _has_versions(self) -> bool:
+        """Whether any passage is of an earlier version (a version written before the field
+        existed has none, and is searched as it always was)."""
+        reader = self._searcher().reader()
+        return "version" in reader.schema and reader.doc_frequency("version", "historical") > 0
 
     @functools.cached_property
     def _facets(self) -> _FacetArrays:

@@ -181,6 +181,7 @@ def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
     body["outstanding_changes"] = changes_json(version, document["id"], node["pin"])
     body["effects"] = version.effects_json(document["id"], node["pin"])
     body["stale_citations"] = (passage or {}).get("stale_citations") or []
+    body["versions"] = version.versions_of(found["id"])
     refs = version.references(found["id"], found["members"])
     for kind in ("cited_by", "cites", "amended_by", "amends"):
         body[kind] = [

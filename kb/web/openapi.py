@@ -555,7 +555,31 @@ SCHEMAS: dict[str, Any] = {
             },
             **_EFFECT_FIELDS,
             **{kind: {"type": "array", "items": _ref("PassageLink")} for kind in LINK_KINDS},
+            "versions": {
+                "type": "array",
+                "items": _ref("ProvisionVersion"),
+                "description": "Every point in time of this provision held here (the current "
+                "text and each earlier version crawled from legislation.gov.uk), oldest first; "
+                "empty when only the current text is held.",
+            },
         }
+    ),
+    "ProvisionVersion": _closed(
+        {
+            "id": {"type": "string", "description": "The passage id of this version."},
+            "url": {"type": "string", "description": "Its page here (relative)."},
+            "valid_from": _nullable(
+                "string", format="date", description="The day this text started to apply."
+            ),
+            "valid_to": _nullable(
+                "string",
+                format="date",
+                description="The day the next version started (exclusive); null for the "
+                "current text.",
+            ),
+            "current": {"type": "boolean", "description": "True for the current text."},
+        },
+        description="One version of a provision: the text as it stood between two dates.",
     ),
     "DocumentSummary": _closed(_DOCUMENT_FIELDS),
     "ChangeList": _closed(
@@ -700,7 +724,9 @@ def _search_parameters(extra_filters: list[str]) -> list[dict[str, Any]]:
         {
             "name": "as_at",
             "in": "query",
-            "description": "Only text that applied on this date.",
+            "description": "Only text that applied on this date: for legislation held at "
+            "several points in time, the version in force that day (without `as_at`, only "
+            "current text is searched).",
             "schema": {"type": "string", "format": "date"},
         },
         {
