@@ -1531,4 +1531,7 @@ def parse_source(source, fetcher, settings) -> list[tuple[Document, str]]:
     )
     if source.title:
         document.title = source.title
+    from indexer.effects_feed import record_effects
+
+    record_effects(document, source, fetcher, settings)  # extra: effects, effects_fetched_at
     return [(document, body)]
