@@ -1532,6 +1532,9 @@ def parse_source(source, fetcher, settings) -> list[tuple[Document, str]]:
     )
     if source.title:
         document.title = source.title
+    from indexer.effects_feed import record_effects
+
+    record_effects(document, source, fetcher, settings)  # extra: effects, effects_fetched_at
     # Earlier points in time, each its own document (indexer/versions.py)
     from indexer.versions import earlier_versions
 

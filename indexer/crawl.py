@@ -8,6 +8,7 @@ report names each missing part with its reason, and the crawl exits 1 as for a f
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import signal
 import threading
@@ -53,6 +54,8 @@ class SourceReport:
     # earlier copy was kept rather than replaced by a stand-in
     not_fetched: list[dict[str, str]] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    # what was written without failing the source: "effects not fetched (...)"
+    notes: list[str] = field(default_factory=list)
 
 
 def load_parser(source: Source):
@@ -95,6 +98,8 @@ def crawl_source(source: Source, fetcher: Fetcher, settings: Settings, out: Path
                 continue
             write_document(target, document, body)
             report.documents.append(document.id)
+            if document.extra.get("effects_error"):
+                report.notes.append(f"effects not fetched: {document.extra['effects_error']}")
     except SourceFailed as exc:
         report.reason, report.url = exc.reason, exc.url or source.url
     except Exception as exc:  # a parser bug or bad content fails its source, not the crawl
@@ -105,7 +110,7 @@ def crawl_source(source: Source, fetcher: Fetcher, settings: Settings, out: Path
     elif not report.reason:
         kinds = {r.status for r in report.fetches}
         report.status = next(
-            (s for s in ("fetched", "mirror", "not_modified") if s in kinds), "fetched"
+            (s for s in ("fetched", "mirror", "not_modified", "cached") if s in kinds), "fetched"
         )
     return report
 
@@ -163,6 +168,8 @@ def format_report(reports: list[SourceReport]) -> list[str]:
     lines.append(summary)
     for r in failed:
         lines.append(f"FAILED {r.source.id} ({r.url or 'no URL'}): {r.reason}")
+    for r in reports:
+        lines += [f"NOTE {r.source.id}: {note}" for note in r.notes]
     for r in partial:
         for part in r.not_fetched:
             doc_id = part.get("doc_id") or ""
@@ -242,7 +249,9 @@ def _crawl(sources_file, mirror, only, out, delay, deadline):
             known = ", ".join(s.id for s in sources)
             raise click.ClickException(f"unknown source id {', '.join(unknown)} (known: {known})")
         sources = [s for s in sources if s.id in only]
+    complete = not (only or mirror or out)  # every source, from the site, into the corpus
     out = out or settings.corpus / "crawled"
+    started = dt.datetime.now(dt.UTC)
     fetcher = Fetcher(
         settings,
         mirror=mirror,
@@ -271,3 +280,8 @@ def _crawl(sources_file, mirror, only, out, delay, deadline):
     if failed:
         click.echo(f"crawl finished with {failed} failed source(s); {kept}.", err=True)
         raise SystemExit(1)
+    if complete:  # `kb update` can carry on from here
+        from indexer.update import record_crawl, watermark_path
+
+        record_crawl(settings, sources, started)
+        click.echo(f"update watermark set in {watermark_path(settings)}; run `kb build` next")

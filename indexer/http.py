@@ -5,6 +5,11 @@ complete body that passed the caller's `validate`, so a failed fetch never loses
 `Fetcher(mirror=DIR)` reads `DIR/<host>/<path>` instead of the network (air-gapped use, tests);
 a mirror path that resolves outside DIR (a symlink to /etc/passwd) is refused.
 
+`kb update` narrows what is asked: with a `fresh` policy set, a URL it does not name as fresh is
+served from its cached copy with no request at all (status 'cached'); fresh URLs, and URLs with
+no cached copy, are fetched as usual (conditional GET). `max_requests` caps the HTTP requests
+one Fetcher makes (robots.txt included); past it every fetch fails and `budget_spent` is set.
+
 Limits (defaults): a total deadline per request of `Settings.crawl_deadline` (300 s,
 `KB_CRAWL_DEADLINE`, `kb crawl --deadline`), from connecting to the last body byte, on top of the
 connect and per-read timeouts (10 s, 60 s); `max_bytes` (100 MiB) of decoded body. Content-Length
@@ -66,7 +71,7 @@ class _Failure(Exception):
 @dataclass
 class FetchResult:
     url: str
-    status: str  # 'fetched' | 'not_modified' | 'failed' | 'mirror'
+    status: str  # 'fetched' | 'not_modified' | 'failed' | 'mirror' | 'cached' (no request made)
     body_path: Path | None = None
     sha256: str | None = None
     reason: str = ""
@@ -278,6 +283,8 @@ class Fetcher:
         max_redirects: int = 5,
         user_agent: str = USER_AGENT,
         deadline: float | None = None,
+        fresh: Callable[[str], bool] | None = None,
+        max_requests: int | None = None,
     ):
         settings = settings or Settings.from_env()
         self.cache_dir = Path(cache_dir or settings.cache_dir) / "raw"
@@ -306,6 +313,11 @@ class Fetcher:
         self._robots: dict[str, Protego | str] = {}  # host -> parsed rules, or why we may not
         self._last: dict[str, float] = {}
         self.results: list[FetchResult] = []
+        # None: every URL is fetched; else URLs for which it is False come from the cache
+        self.fresh = fresh
+        self.max_requests = max_requests
+        self.requests_made = 0
+        self.budget_spent = False
 
     def allow(self, *urls_or_hosts: str) -> None:
         for item in urls_or_hosts:
@@ -319,11 +331,38 @@ class Fetcher:
                 raise _Failure(f"refused: {url} is not an http(s) URL ({scheme or 'no'} scheme)")
             if host_of(url) not in self.allowed:
                 raise _Failure(f"refused: host {host_of(url)} is not on the allowlist")
-            result = self._from_mirror(url, validate) if self.mirror else self._fetch(url, validate)
+            if self.mirror:
+                result = self._from_mirror(url, validate)
+            else:
+                result = self._trusted(url, validate) or self._fetch(url, validate)
         except _Failure as exc:
             result = FetchResult(url=url, status="failed", reason=exc.reason, http_status=exc.code)
         self.results.append(result)
         return result
+
+    def cached(self, url: str, validate: Callable[[bytes], None] | None = None):
+        """The cached copy of url as a 'cached' result (no request), or None if there is no
+        intact copy (or it no longer passes `validate`)."""
+        body_path, meta = self._cached(url)
+        if meta is None:
+            return None
+        try:
+            self._validate(body_path.read_bytes(), validate)
+        except (_Failure, OSError):
+            return None
+        return FetchResult(
+            url=url,
+            status="cached",
+            body_path=body_path,
+            sha256=meta["sha256"],
+            content_type=meta.get("content_type"),
+            fetched_at=meta.get("fetched_at"),
+        )
+
+    def _trusted(self, url: str, validate) -> FetchResult | None:
+        if self.fresh is None or self.fresh(url):
+            return None
+        return self.cached(url, validate)
 
     # --- mirror ---------------------------------------------------------------------------
 
@@ -473,6 +512,10 @@ class Fetcher:
         self._last[host] = time.monotonic()
 
     def _request(self, url: str, headers: dict, stream: bool = True) -> requests.Response:
+        if self.max_requests is not None and self.requests_made >= self.max_requests:
+            self.budget_spent = True
+            raise _Failure(f"request budget spent ({self.max_requests} requests this run)")
+        self.requests_made += 1
         self._wait_turn(host_of(url))
         try:
             return self.session.get(

@@ -11,6 +11,7 @@ import click
 
 from indexer.crawl import crawl
 from indexer.local import add
+from indexer.update import update
 from kb.cite_cli import cite
 from kb.config import Settings
 from kb.effects import effect_sentence, stale_sentence
@@ -399,6 +400,7 @@ def eval_command(ctx, qrels, as_json, per_query, baseline):
 
 
 cli.add_command(crawl)
+cli.add_command(update)
 cli.add_command(add)
 cli.add_command(cite)
 

@@ -45,6 +45,15 @@ def _default_home() -> Path:
     return Path(data) / "statutory-kb"
 
 
+def _positive(env, name: str, default: int) -> int:
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number above 0, not {value!r}")
+    return int(value)
+
+
 def _default_corpus() -> Path:
     bundled = PROJECT_ROOT / "corpus"
     return bundled if bundled.is_dir() else Path.cwd() / "corpus"
@@ -60,6 +69,12 @@ class Settings:
     crawl_delay: float = 1.0
     # Total seconds one crawler request may take, connecting to last body byte (KB_CRAWL_DEADLINE)
     crawl_deadline: float = 300.0
+    # `kb update`: a span of days longer than this asks the item's undated Publication Log
+    # instead of one feed per day (KB_UPDATE_MAX_DAYS)
+    update_max_days: int = 31
+    # `kb update`: HTTP requests per run (KB_UPDATE_MAX_REQUESTS); legislation.gov.uk allows
+    # 3,000 per 5 minutes per IP address (docs: fair-use.md)
+    update_max_requests: int = 2000
     engine: str = "whoosh"
     cors_origins: list[str] = field(default_factory=list)
     embed_ancestors: list[str] = field(default_factory=list)
@@ -89,6 +104,10 @@ class Settings:
             settings.crawl_deadline = float(env["KB_CRAWL_DEADLINE"])
             if not settings.crawl_deadline > 0:
                 raise ValueError("KB_CRAWL_DEADLINE must be a number of seconds above 0")
+        settings.update_max_days = _positive(env, "KB_UPDATE_MAX_DAYS", settings.update_max_days)
+        settings.update_max_requests = _positive(
+            env, "KB_UPDATE_MAX_REQUESTS", settings.update_max_requests
+        )
         settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "whoosh"
         settings.cors_origins = _origins(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
