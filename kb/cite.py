@@ -51,6 +51,10 @@ class Instrument:
     source_url: str | None = None
     language: str | None = None  # as Document: 'cy' cites a Welsh Act '(dccc 3)'
     subsidiary_number: str | None = None  # as Document: 'W 171' -> 'SI 2024/1002 (W 171)'
+    # Guidance is cited 'Publisher, Title (year)': the same fields the index cites it with
+    publisher: str | None = None
+    published: str | None = None
+    valid_from: str | None = None
 
     @property
     def is_legislation(self) -> bool:
@@ -84,6 +88,9 @@ class Instrument:
             source_url=self.source_url,
             language=self.language,
             subsidiary_number=self.subsidiary_number,
+            publisher=self.publisher,
+            published=self.published,
+            valid_from=self.valid_from,
         )
 
     @classmethod
@@ -98,6 +105,9 @@ class Instrument:
             source_url=doc.source_url,
             language=doc.language,
             subsidiary_number=doc.subsidiary_number,
+            publisher=doc.publisher,
+            published=doc.published,
+            valid_from=doc.valid_from,
         )
 
     @classmethod
@@ -117,6 +127,8 @@ class Instrument:
             source_url=entry.get("source_url") or None,
             language=entry.get("language") or None,
             subsidiary_number=entry.get("subsidiary_number") or None,
+            publisher=entry.get("publisher") or None,
+            published=str(entry["published"])[:10] if entry.get("published") else None,
         )
 
 
@@ -174,13 +186,24 @@ class Resolution:
             return inst.source_url + anchor
         return None
 
-    def to_dict(self, in_index: bool, base_url: str = LEGISLATION_URL) -> dict[str, Any]:
+    def to_dict(
+        self,
+        in_index: bool,
+        base_url: str = LEGISLATION_URL,
+        indexed: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """`indexed`: the passage as the index holds it, whose citation (formatted at build,
+        with everything the document says) is the one search shows, so it is used here too.
+        `url` is the source's address, else this knowledge base's page when it is held here."""
+        url = self.url(base_url)
+        if url is None and in_index:
+            url = f"/p/{self.id}"
         return {
             "ref": self.ref,
             "id": self.id,
-            "citation": self.citation,
-            "short_citation": self.short_citation,
-            "url": self.url(base_url),
+            "citation": (indexed or {}).get("citation") or self.citation,
+            "short_citation": (indexed or {}).get("short_citation") or self.short_citation,
+            "url": url,
             "in_index": bool(in_index),
         }
 

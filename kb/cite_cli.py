@@ -1,8 +1,9 @@
 """`kb cite REF`: the canonical id, OSCOLA citation and URL of a citation string.
 
 The lead registers `cite` on the main group. Through the click context object it may
-inject `in_index` (a callable: passage id -> bool), `registry` (a kb.cite.Registry, or a
-callable returning one) and `legislation_url` (the base of the url field).
+inject `in_index` (a callable: passage id -> bool), `indexed` (passage id -> the indexed passage,
+whose citation is then the one search shows), `registry` (a kb.cite.Registry, or a callable
+returning one) and `legislation_url` (the base of the url field).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ def cite(ctx: click.Context, ref: str, as_json: bool) -> None:
         ctx.exit(1)
     lookup = obj.get("in_index")
     in_index = bool(lookup(found.id)) if callable(lookup) else False
-    data = found.to_dict(in_index, obj.get("legislation_url") or LEGISLATION_URL)
+    held = obj.get("indexed")
+    indexed = held(found.id) if callable(held) and in_index else None
+    data = found.to_dict(in_index, obj.get("legislation_url") or LEGISLATION_URL, indexed)
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return

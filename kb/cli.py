@@ -39,6 +39,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj.setdefault(
         "in_index", lambda pid: bool(_served(ctx) and _served(ctx).canonical_id(pid))
     )
+    ctx.obj.setdefault("indexed", lambda pid: _indexed_passage(ctx, pid))
     ctx.obj.setdefault("legislation_url", settings.legislation_url)
 
 
@@ -52,6 +53,12 @@ def _served(ctx: click.Context):
         except IndexMissing:
             ctx.obj["version"] = None
     return ctx.obj["version"]
+
+
+def _indexed_passage(ctx: click.Context, passage_id: str):
+    version = _served(ctx)
+    canonical = version.canonical_id(passage_id) if version else None
+    return version.engine.passage(canonical) if canonical else None
 
 
 def _settings(ctx: click.Context) -> Settings:

@@ -1,5 +1,7 @@
 """The JSON API v1 contract, and every bad input it must refuse with a 4xx and a reason."""
 
+import json
+
 import pytest
 
 RESULT_KEYS = {
@@ -312,3 +314,27 @@ def test_holders_are_one_vocabulary_and_unknown_ones_are_refused(client):
     assert wrong.get_json()["message"] == (
         f"'holder' must be one of {', '.join(HOLDERS)}, not 'landlord'."
     )
+
+
+def test_cite_search_and_the_passage_give_one_citation(client, sample_settings):
+    """One formatter everywhere: /api/v1/cite, `kb cite`, the search's citation box and the
+    passage itself cite a guidance paragraph the same way, and its url is its page here."""
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    ref = "Commissioning Guidance 2031 para 2.1"
+    passage = client.get(
+        "/api/v1/passages/guidance/example-commissioning-guidance-2031/para/2.1"
+    ).get_json()
+    cited = client.get("/api/v1/cite", query_string={"ref": ref}).get_json()
+    searched = client.get("/api/v1/search", query_string={"q": ref}).get_json()["citation"]
+    assert passage["citation"].startswith("Sample Department for Local Services, ")
+    for body in (cited, searched):
+        assert body["citation"] == passage["citation"]
+        assert body["short_citation"] == passage["short_citation"]
+        assert body["url"] == "/p/guidance/example-commissioning-guidance-2031/para/2.1"
+    env = {"KB_HOME": str(sample_settings.home), "KB_CORPUS": str(sample_settings.corpus)}
+    printed = CliRunner().invoke(cli, ["cite", "--json", ref], env=env, obj={})
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.output) == cited

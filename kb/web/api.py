@@ -204,9 +204,13 @@ def cite():
     if found is None:
         return jsonify(unresolved(ref, version.registry)), 404
     canonical = version.canonical_id(found.id)
-    body = found.to_dict(canonical is not None, current_app.config["KB_SETTINGS"].legislation_url)
+    indexed = version.engine.passage(canonical) if canonical else None
+    base = current_app.config["KB_SETTINGS"].legislation_url
+    body = found.to_dict(canonical is not None, base, indexed)
     if canonical:
         body["id"] = canonical
+        if body["url"] == f"/p/{found.id}":
+            body["url"] = f"/p/{canonical}"
     return json_with_etag(body)
 
 
