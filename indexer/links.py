@@ -53,6 +53,25 @@ def _merge(table: dict, node: str, other: str, change: str | None, date: str | N
     known["date"] = known["date"] or date
 
 
+def _issued_under(doc, registry: Registry) -> str | None:
+    """The instrument a guidance document says it is issued under (`issued_under` front
+    matter: an id or a citation), which its short references mean until it names another."""
+    value = doc.extra.get("issued_under")
+    if not value:
+        return None
+    found = registry.get(str(value)) or registry.lookup(str(value))
+    return found.id if found else None
+
+
+def _last_named(found, registry: Registry) -> str | None:
+    """The last Act or SI a passage cites (the one its successors' short references mean)."""
+    for ref in reversed(found):
+        inst = registry.get(ref.instrument)
+        if inst is not None and inst.is_legislation:
+            return inst.id
+    return None
+
+
 def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[str, list[str]]]:
     """Fill each passage's `cites` and return the link maps stored with the index version."""
     known = {f"{item.document.id}/{node.pin}" for item in parsed for node in item.nodes}
@@ -65,10 +84,16 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
     for item in parsed:
         doc = item.document
         default = doc.id if doc.is_legislation and registry.get(doc.id) else None
+        if not doc.is_legislation:
+            default = _issued_under(doc, registry)
         for passage in item.passages:
             if not _HINT.search(passage.text):
                 continue
             found = find_citations(passage.text, registry, default_instrument=default)
+            if not doc.is_legislation:
+                # "the Act" and a bare "section 2(2)" in guidance mean the Act it last named
+                # ("issued under section 5 of the Example Commissioning Act 2031").
+                default = _last_named(found, registry) or default
             targets = []
             for ref in found:
                 if not ref.pin or ref.id == passage.id or ref.id in targets:

@@ -338,3 +338,36 @@ def test_cite_search_and_the_passage_give_one_citation(client, sample_settings):
     printed = CliRunner().invoke(cli, ["cite", "--json", ref], env=env, obj={})
     assert printed.exit_code == 0, printed.output
     assert json.loads(printed.output) == cited
+
+
+def test_short_references_in_guidance_mean_the_act_it_named(client):
+    """Para 1.1 names the Act; para 1.2's "section 2 of the Act" and para 2.1's bare
+    "section 2(2)" then cite it, so the provision lists the guidance that explains it."""
+    guide = "guidance/example-commissioning-guidance-2031/para"
+    body = client.get("/api/v1/passages/ukpga/2031/12/section/2/2").get_json()
+    assert f"{guide}/2.1" in [c["id"] for c in body["cited_by"]]
+    para = client.get(f"/api/v1/passages/{guide}/1.2").get_json()
+    assert [c["id"] for c in para["cites"]] == [
+        "ukpga/2031/12/section/2",
+        "ukpga/2031/12/section/3",
+    ]
+
+
+def test_issued_under_gives_short_references_their_instrument(write_md, tmp_kb):
+    write_md(
+        "act.md",
+        {"id": "ukpga/2031/77", "title": "Example Registers Act 2031", "doc_type": "act",
+         "identifier": "ukpga/2031/77", "status": "in_force"},
+        "{#section-4}\n### 4 Registers\n\nThe authority must keep a register.\n",
+    )  # fmt: skip
+    meta = {"id": "guidance/registers", "title": "Registers guide", "doc_type": "guidance",
+            "status": "in_force"}  # fmt: skip
+    body = "## 1. Keeping the register\n\n1.1 The duty in section 4 of the Act is owed by each authority.\n"
+    write_md("with.md", {**meta, "issued_under": "Example Registers Act 2031"}, body)
+    write_md("without.md", {**meta, "id": "guidance/other"}, body)
+    kb = tmp_kb()
+    version = kb.current()
+    assert version.engine.passage("guidance/registers/para/1.1")["cites"] == [
+        "ukpga/2031/77/section/4"
+    ]
+    assert version.engine.passage("guidance/other/para/1.1")["cites"] == []
