@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import errno
 import shutil
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,8 @@ from kb.engine import UnknownEngine, writer_for
 from kb.models import DocumentError, Passage, effects, outstanding_changes
 
 ABANDONED_AFTER_S = 6 * 3600
+# Whoosh's p95 is ~200 ms at 10,000 passages and ~2 s at 100,000 on two cores (bench/RESULTS.md).
+LARGE_CORPUS = 20_000
 
 
 class BuildFailed(RuntimeError):
@@ -53,7 +57,10 @@ def build(
     include_samples: bool = True,
     strict: bool = False,
     progress: bool = True,
+    note: Callable[[str], None] | None = None,
 ) -> BuildReport:
+    """Build a new index version from the corpus and switch to it. `note` is told, before the
+    index is written, anything the person building should know (a corpus too large for Whoosh)."""
     started = time.perf_counter()
     roots = corpus or [settings.corpus]
     for root in roots:
@@ -62,7 +69,7 @@ def build(
     index_dir = settings.index_dir
     try:
         with store.build_lock(index_dir):
-            return _build_locked(settings, roots, include_samples, strict, progress, started)
+            return _build_locked(settings, roots, include_samples, strict, progress, started, note)
     except store.BuildLocked as exc:
         raise BuildFailed(str(exc)) from None
     except OSError as exc:  # a full disk, a folder we may not write: said plainly, no traceback
@@ -81,6 +88,7 @@ def _build_locked(
     strict: bool,
     progress: bool,
     started: float,
+    note: Callable[[str], None] | None = None,
 ) -> BuildReport:
     paths = list(iter_corpus(roots, include_samples=include_samples))
     report = BuildReport()
@@ -90,7 +98,7 @@ def _build_locked(
     build_dir = store.start_build(index_dir)
     try:
         report.version = _write_version(
-            settings, roots, paths, report, build_dir, strict, progress, started
+            settings, roots, paths, report, build_dir, strict, progress, started, note
         )
     except BaseException:
         shutil.rmtree(build_dir, ignore_errors=True)
@@ -107,11 +115,12 @@ def _write_version(
     strict: bool,
     progress: bool,
     started: float,
+    note: Callable[[str], None] | None = None,
 ) -> str:
     summaries: list[dict] = []
     seen: dict[str, str] = {}
     parsed_docs: list[ParsedDocument] = []
-    for path in tqdm(paths, desc="Reading", unit="doc", disable=not progress):
+    for path in tqdm(paths, desc="Reading and parsing", unit="doc", disable=not progress):
         name = _display(path, roots)
         try:
             parsed = read_document(path)
@@ -142,23 +151,39 @@ def _write_version(
             }
         )
     report.documents = len(parsed_docs)
-    # An earlier version is the same instrument: it is neither cited by name nor a source of
-    # cross-references of its own (those are the current text's).
-    current = [d for d in parsed_docs if not d.document.extra.get("version_of")]
-    registry = Registry.from_documents(d.document for d in current)
-    link_maps = links.collect(current, registry)
-    mark_stale(current, registry)
+    total = sum(len(d.passages) for d in parsed_docs)
+    with _stage("Linking cross-references and effects", progress):
+        # An earlier version is the same instrument: it is neither cited by name nor a source
+        # of cross-references of its own (those are the current text's).
+        current = [d for d in parsed_docs if not d.document.extra.get("version_of")]
+        registry = Registry.from_documents(d.document for d in current)
+        link_maps = links.collect(current, registry)
+        mark_stale(current, registry)
+    if settings.engine == "whoosh" and total > LARGE_CORPUS and note:
+        note(
+            f"Note: {total:,} passages is a large corpus for Whoosh. Building with "
+            "KB_ENGINE=tantivy gives the same results much faster (README: Speed, measured)."
+        )
 
     def passages() -> Iterator[Passage]:
+        bar = tqdm(total=total, desc="Writing", unit="passage", disable=not progress)
         for result in parsed_docs:
             store.write_document_record(build_dir, result.document, result.nodes)
             yield from result.passages
+            bar.update(len(result.passages))
+        bar.close()
+        if progress:  # the engine now commits: at tens of thousands of passages, a while
+            tqdm.write("Committing the index…", file=sys.stderr)
 
     try:
         write_index = writer_for(settings.engine)
     except UnknownEngine as exc:
         raise BuildFailed(str(exc)) from None
+    write_started = time.perf_counter()
     report.passages = write_index(build_dir / "engine", passages(), None)
+    if progress:
+        elapsed = time.perf_counter() - write_started
+        tqdm.write(f"Index written in {elapsed:.1f}s", file=sys.stderr)
     if strict and report.problems:
         raise BuildFailed(
             f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
@@ -170,6 +195,11 @@ def _write_version(
     store.write_json(build_dir / "links.json", link_maps)
     _write_changes(settings, build_dir, parsed_docs, report)
     report.seconds = time.perf_counter() - started
+    with _stage("Checking and switching to the new version", progress):
+        return _publish(settings, build_dir, report)
+
+
+def _publish(settings: Settings, build_dir: Path, report: BuildReport) -> str:
     return store.publish(
         settings.index_dir,
         build_dir,
@@ -181,6 +211,17 @@ def _write_version(
             "seconds": round(report.seconds, 3),
         },
     )
+
+
+@contextmanager
+def _stage(label: str, progress: bool) -> Iterator[None]:
+    """A stage with no natural count: said when it starts and when it is done."""
+    started = time.perf_counter()
+    if progress:
+        tqdm.write(f"{label}…", file=sys.stderr)
+    yield
+    if progress:
+        tqdm.write(f"{label}: done in {time.perf_counter() - started:.1f}s", file=sys.stderr)
 
 
 def _write_changes(

@@ -18,9 +18,6 @@ from kb.effects import effect_sentence, stale_sentence
 from kb.models import extent_text, non_operative_kind
 from kb.store import IndexMissing
 
-# Whoosh's p95 is ~200 ms at 10,000 passages and ~2 s at 100,000 on two cores (bench/RESULTS.md).
-LARGE_CORPUS = 20_000
-
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="statutory-kb", prog_name="kb")
@@ -92,19 +89,13 @@ def build(ctx, corpus, no_samples, strict, quiet):
             include_samples=not no_samples,
             strict=strict,
             progress=not quiet,
+            note=lambda text: click.secho(text, fg="yellow", err=True),
         )
     except BuildFailed as exc:
         click.secho(f"Build failed: {exc}", fg="red", err=True)
         sys.exit(1)
     for problem in report.problems:
         click.secho(f"problem: {problem}", fg="yellow", err=True)
-    if settings.engine == "whoosh" and report.passages > LARGE_CORPUS:
-        click.secho(
-            f"Note: {report.passages:,} passages is a large corpus for Whoosh. Building with "
-            "KB_ENGINE=tantivy gives the same results much faster (README: Speed, measured).",
-            fg="yellow",
-            err=True,
-        )
     click.echo(
         f"Indexed {report.documents} documents, {report.passages} passages "
         f"in {report.seconds:.2f}s; {len(report.problems)} problem(s). "

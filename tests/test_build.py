@@ -102,3 +102,41 @@ def test_empty_corpus_never_replaces_a_good_index(tmp_path, write_md):
     with pytest.raises(BuildFailed, match="No documents"):
         build(settings, progress=False)
     assert store.current_version(settings.index_dir) == first.version
+
+
+def test_build_reports_every_stage_and_advises_before_writing(tmp_path, monkeypatch, capsys):
+    """Progress covers reading, linking, writing and switching; the advice for a corpus too
+    large for Whoosh comes before the index is written, not after the wait."""
+    import indexer.build as build_module
+    from tests.conftest import make_settings
+
+    monkeypatch.setattr(build_module, "LARGE_CORPUS", 10)
+    settings = make_settings(tmp_path)
+    seen = []
+
+    def note(text):
+        building = list((settings.index_dir).glob(".building-*/engine/*"))
+        seen.append((text, building))
+
+    build_module.build(settings, progress=True, note=note)
+    err = capsys.readouterr().err
+    stages = [
+        "Reading and parsing",
+        "Linking cross-references and effects…",
+        "Writing",
+        "Committing the index…",
+        "Index written in",
+        "Checking and switching to the new version…",
+        "Checking and switching to the new version: done in",
+    ]
+    positions = [err.find(stage) for stage in stages]
+    assert -1 not in positions, err
+    assert positions == sorted(positions)
+    [(text, written)] = seen
+    assert text.startswith("Note: 47 passages is a large corpus for Whoosh")
+    assert written == []  # nothing of the index had been written yet
+    build_module.build(settings, progress=False, note=note)
+    assert len(seen) == 2  # the advice does not depend on the progress bars
+    settings.engine = "tantivy"
+    build_module.build(settings, progress=False, note=note)
+    assert len(seen) == 2  # and is for Whoosh only
