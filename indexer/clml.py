@@ -1538,5 +1538,5 @@ def parse_source(source, fetcher, settings) -> list[tuple[Document, str]]:
     # Earlier points in time, each its own document (indexer/versions.py)
     from indexer.versions import earlier_versions
 
-    versions = earlier_versions(source, fetcher, settings, document, parse_xml(data))
+    versions = earlier_versions(source, fetcher, settings, document, parse_xml(data), body)
     return [(document, body), *versions]

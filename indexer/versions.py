@@ -90,10 +90,11 @@ def _single_fragment(scope: list[str] | None) -> str | None:
 
 
 def earlier_versions(
-    source, fetcher, settings, current: Document, root
+    source, fetcher, settings, current: Document, root, current_body: str | None = None
 ) -> list[tuple[Document, str]]:
     """The earlier versions of a legislation source as (Document, body), each its own document;
-    marks the current document with its own `version_date` when there are any."""
+    marks the current document with its own `version_date` when there are any. Consecutive
+    versions with the same text are held once (see _held_once)."""
     from indexer.clml import data_url, read_meta
 
     setting = getattr(source, "versions", "all")
@@ -136,7 +137,44 @@ def earlier_versions(
         current.extra["version_date"] = current_date
     if missing:
         current.extra.setdefault("not_fetched", []).extend(missing)
-    return documents
+    return _held_once(documents, current, current_body)
+
+
+_VALIDITY_ATTR = re.compile(r' valid_(?:from|to)="[^"]*"')
+
+
+def _same_text(one: str, other: str) -> bool:
+    """The same text, whatever dates each response put on its provisions (a point-in-time
+    response dates them by the whole Act's versions, so two of one text can differ there)."""
+    return _VALIDITY_ATTR.sub("", one) == _VALIDITY_ATTR.sub("", other)
+
+
+def _held_once(
+    documents: list[tuple[Document, str]], current: Document, current_body: str | None
+) -> list[tuple[Document, str]]:
+    """Consecutive versions of the same text as one version, the earlier one's.
+
+    A fragment's listing names the day its current text began as well (mwa/2011/7/section/1
+    lists 2012-11-16 while its `dct:valid`, the whole Act's, is 2022-09-01), and a scope of
+    several items is fetched whole at dates when only text outside it changed: such a version
+    is the one before it, or the current text, from an earlier day. Only versions that meet
+    (one's valid_to the next one's valid_from) are joined: one not fetched between them
+    leaves both as they are.
+    """
+    held: list[tuple[Document, str]] = []
+    for document, body in documents:
+        before = held[-1][0] if held else None
+        if before and before.valid_to == document.valid_from and _same_text(held[-1][1], body):
+            before.valid_to = document.valid_to
+            continue
+        held.append((document, body))
+    if held and current_body is not None:
+        last, body = held[-1]
+        if last.valid_to == current.valid_from and _same_text(body, current_body):
+            held.pop()
+            current.valid_from = last.valid_from
+            current.extra["version_date"] = last.extra["version_date"]
+    return held
 
 
 def _own_date(root, path: str) -> str | None:

@@ -14,7 +14,7 @@ from indexer.local import add
 from indexer.update import update
 from kb.cite_cli import cite
 from kb.config import Settings
-from kb.effects import effect_sentence, stale_sentence
+from kb.effects import effect_sentence, long_date, stale_sentence
 from kb.models import extent_text, non_operative_kind
 from kb.store import IndexMissing
 
@@ -187,6 +187,10 @@ def search(
     if cited:
         where = cited["id"] if cited["in_index"] else "not in this index"
         click.secho(f"Citation: {cited['citation']} ({where})", bold=True)
+        if cited.get("note"):
+            click.echo(f"  {cited['note']}")
+    for item in response.get("as_at_notes") or []:
+        click.echo(item["note"])
     click.echo(f"{response['total']} passages match {response['query']!r}")
     if response.get("suggestion"):
         click.echo(f"Did you mean: {response['suggestion']}?")
@@ -329,8 +333,9 @@ def documents(ctx, as_json):
                 "source": doc.get("source_url") or doc.get("source_file"),
                 "retrieved_at": doc.get("retrieved_at"),
                 "sample": bool(doc.get("sample")),
+                "versions": version.versions_summary(doc["id"]),
             }
-            for doc in sorted(version.documents, key=lambda d: d["id"])
+            for doc in sorted(version.current_documents, key=lambda d: d["id"])
         ]
     finally:
         kb.close()
@@ -347,6 +352,12 @@ def documents(ctx, as_json):
             f"  {row['doc_type']}, {status}, {row['passages']} passages; "
             f"source: {row['source'] or 'none recorded'}{retrieved}"
         )
+        held = row["versions"]
+        if held["count"]:
+            plural = "" if held["count"] == 1 else "s"
+            click.echo(
+                f"  {held['count']} earlier version{plural}, from {long_date(held['earliest'])}"
+            )
     click.echo(f"{len(rows)} documents")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from kb import query, synonyms
 from kb.cite import resolve
+from kb.effects import long_date
 from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
 from kb.models import DOC_TYPES, NATIONS, STATUSES, change_affects
 from kb.vocabularies import HOLDERS, holder_term
@@ -159,6 +160,10 @@ def citation_hit(version, q: str, as_at: str | None = None) -> dict[str, Any] | 
     passage_id = version.canonical_id(found.id)
     hit = found.to_dict(in_index=passage_id is not None)
     if passage_id and as_at:
+        earliest = _held_from(version, passage_id)
+        if earliest and as_at < earliest:  # no text of it that day: never the current instead
+            hit.update(id=passage_id, url=f"/p/{passage_id}", note=no_version_note(as_at, earliest))
+            return hit
         passage_id = version.version_at(passage_id, as_at) or passage_id
     if passage_id:
         provision = version.provision(passage_id)
@@ -174,6 +179,43 @@ def citation_hit(version, q: str, as_at: str | None = None) -> dict[str, Any] | 
             passage = provision["passage"]  # says which version: '… (as it stood on …)'
             hit.update(citation=passage["citation"], short_citation=passage["short_citation"])
     return hit
+
+
+def no_version_note(day: str, earliest: str, title: str = "") -> str:
+    """'No version held for 1 March 1999; the earliest is 10 May 2031.' ('No version of
+    Example Registers Act 2031 held …' with a title)."""
+    of = f" of {title}" if title else ""
+    return f"No version{of} held for {long_date(day)}; the earliest is {long_date(earliest)}."
+
+
+def _held_from(version, passage_id: str) -> str | None:
+    found = version.document_for_passage_id(passage_id)
+    return version.held_from(found[0]["id"]) if found else None
+
+
+def as_at_notes(version, request: SearchRequest) -> list[dict[str, str]]:
+    """The instruments held at several points in time that an as_at search covers (by its
+    `document` and `doc_type` filters) but holds no text of for that day: each one's
+    {document_id, title, earliest, note}, so that their absence is said, not implied."""
+    if not request.as_at:
+        return []
+    notes = []
+    for doc in version.current_documents:
+        if request.document and doc["id"] not in request.document:
+            continue
+        if request.doc_type and doc.get("doc_type") not in request.doc_type:
+            continue
+        earliest = version.held_from(doc["id"])
+        if earliest and request.as_at < earliest:
+            notes.append(
+                {
+                    "document_id": doc["id"],
+                    "title": doc["title"],
+                    "earliest": earliest,
+                    "note": no_version_note(request.as_at, earliest, doc["title"]),
+                }
+            )
+    return notes
 
 
 LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder", "extent", "stale")
@@ -231,9 +273,10 @@ def run_search(
         raise RequestError(str(exc), error="invalid_query") from None
     response["query"] = raw
     response["as_at"] = request.as_at
+    response["as_at_notes"] = as_at_notes(version, request)
     response["citation"] = citation_hit(version, raw, request.as_at)
     cited = response["citation"]
-    if cited and cited["in_index"] and request.offset == 0:
+    if cited and cited["in_index"] and not cited.get("note") and request.offset == 0:
         _put_first(version, response, cited["id"], request.limit)
     for item in response["facets"].get("document_id", []):
         doc = version.by_id.get(item["value"])

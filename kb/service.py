@@ -135,6 +135,33 @@ class IndexVersion:
             docs.sort(key=lambda d: str(d.get("version_date") or ""))
         return found
 
+    @functools.cached_property
+    def current_documents(self) -> list[dict[str, Any]]:
+        """The documents as listed: the current text of each, never an earlier version."""
+        return [doc for doc in self.documents if not doc.get("version_of")]
+
+    def earlier_versions(self, document_id: str) -> list[dict[str, Any]]:
+        """The earlier versions held of a document (or of the one a version belongs to)."""
+        doc = self.by_id.get(document_id) or {}
+        return self._earlier_versions.get(doc.get("version_of") or document_id, [])
+
+    def versions_summary(self, document_id: str) -> dict[str, Any]:
+        """{count, earliest}: how many earlier versions are held and the first one's date."""
+        earlier = self.earlier_versions(document_id)
+        return {
+            "count": len(earlier),
+            "earliest": earlier[0].get("version_date") if earlier else None,
+        }
+
+    def held_from(self, document_id: str) -> str | None:
+        """For a document held at several points in time, the first day of the earliest text
+        held of it (no text of it is held for any day before); None for any other document."""
+        doc = self.by_id.get(document_id) or {}
+        current = self.by_id.get(doc.get("version_of") or document_id) or {}
+        dates = [d.get("version_date") for d in [*self.earlier_versions(document_id), current]]
+        dates = [str(d) for d in dates if d]
+        return min(dates) if dates and current.get("version_date") else None
+
     def versions_of(self, passage_id: str) -> list[dict[str, Any]]:
         """Every version of a provision held here (the current text and each earlier point in
         time with the same pin), oldest first: {id, url, valid_from, valid_to, current}.

@@ -11,20 +11,25 @@ as enacted (10 May 2031: s 1 a "ledger"), 1 January 2032 (s 1 a "catalogue"; s 2
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from indexer.build import build
 from indexer.corpus import read_document
 from indexer.crawl import crawl
 from indexer.manifest import ManifestError, load_manifest
+from kb.cli import cli
 from kb.legislation import parse_path
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings
 from tests.test_http import LocalServer, ok, status
+from tests.test_openapi import conformance_errors
 
 FIXTURES = Path(__file__).parent / "fixtures" / "versions"
 ACT = "ukpga/2031/9"
@@ -327,3 +332,175 @@ def test_historical_version_page_says_so_and_links_to_the_current(pit_client):
     assert '<time datetime="2032-01-01">1 January 2032</time> to ' in page
     assert f'<a href="/p/{ACT}/section/1">see the current version</a>' in page
     assert "catalogue of example services" in page
+
+
+# --- document listings ------------------------------------------------------------------------
+
+
+def test_document_listings_show_each_current_document_once_with_its_earlier_versions(
+    pit_kb, pit_client
+):
+    body = pit_client.get("/api/v1/documents").get_json()
+    assert [d["id"] for d in body["documents"]] == [ACT]
+    assert body["total"] == 1
+    listed = body["documents"][0]
+    assert listed["versions"] == {"count": 3, "earliest": "2031-05-10"}
+    assert (listed["version_of"], listed["version_date"]) == (None, "2034-04-01")
+
+    page = pit_client.get("/documents").get_data(as_text=True)
+    assert page.count(f'href="/d/{ACT}') == 1
+    assert "<p>1 document in the index." in page
+    assert '3 earlier versions, from <time datetime="2031-05-10">10 May 2031</time>' in page
+
+    kb, settings = pit_kb
+    env = {"KB_HOME": str(settings.home), "KB_ENGINE": settings.engine}
+    table = CliRunner().invoke(cli, ["documents"], env=env, obj={})
+    assert table.exit_code == 0, table.output
+    assert table.output.count("Example Registers Act 2031") == 1
+    assert "  3 earlier versions, from 10 May 2031\n" in table.output
+    assert table.output.rstrip().endswith("1 documents")
+    listing = json.loads(CliRunner().invoke(cli, ["documents", "--json"], env=env, obj={}).output)
+    assert [(d["id"], d["versions"]) for d in listing["documents"]] == [
+        (ACT, {"count": 3, "earliest": "2031-05-10"})
+    ]
+
+
+def test_document_page_lists_earlier_versions_and_each_version_page_still_works(pit_client):
+    page = pit_client.get(f"/d/{ACT}").get_data(as_text=True)
+    assert "Earlier versions" in page
+    assert (
+        f'<a href="/d/{ACT}/2032-01-01"><time datetime="2032-01-01">1 January 2032</time> – '
+        '<time datetime="2033-06-01">1 June 2033</time></a>'
+    ) in page
+    assert f'href="/d/{ACT}/2031-05-10"' in page
+    assert "This is the text as it stood" not in page
+    detail = pit_client.get(f"/api/v1/documents/{ACT}").get_json()
+    assert [(v["id"], v["valid_from"], v["valid_to"]) for v in detail["earlier_versions"]] == [
+        (f"{ACT}/2031-05-10", "2031-05-10", "2032-01-01"),
+        (f"{ACT}/2032-01-01", "2032-01-01", "2033-06-01"),
+        (f"{ACT}/2033-06-01", "2033-06-01", "2034-04-01"),
+    ]
+
+    response = pit_client.get(f"/d/{ACT}/2032-01-01")
+    assert response.status_code == 200
+    old = response.get_data(as_text=True)
+    assert "This is the text as it stood from " in old
+    assert '<time datetime="2032-01-01">1 January 2032</time> to ' in old
+    assert f'<a href="/d/{ACT}">see the current version</a>' in old
+    assert "catalogue of example services" in old
+    assert '<span aria-current="page"><time datetime="2032-01-01">' in old
+    version = pit_client.get(f"/api/v1/documents/{ACT}/2032-01-01").get_json()
+    assert (version["version_of"], version["version_date"]) == (ACT, "2032-01-01")
+    assert version["versions"] == {"count": 3, "earliest": "2031-05-10"}
+
+
+# --- as_at before the earliest version held ---------------------------------------------------
+
+
+def test_as_at_before_the_earliest_version_says_no_version_is_held(pit_kb, pit_client):
+    body = search(pit_client, "keep", as_at="1999-03-01")
+    assert body["total"] == 0
+    assert body["as_at_notes"] == [
+        {
+            "document_id": ACT,
+            "title": "Example Registers Act 2031",
+            "earliest": "2031-05-10",
+            "note": "No version of Example Registers Act 2031 held for 1 March 1999; "
+            "the earliest is 10 May 2031.",
+        }
+    ]
+    # a day some version covers, or no as_at, says nothing
+    assert search(pit_client, "keep", as_at="2031-05-10")["as_at_notes"] == []
+    assert search(pit_client, "keep")["as_at_notes"] == []
+    # a filter to other documents leaves it out
+    other = search(pit_client, "keep", as_at="1999-03-01", document="local/other")
+    assert other["as_at_notes"] == []
+
+    cited = search(pit_client, "s 1 Example Registers Act 2031", as_at="1999-03-01")
+    assert cited["citation"]["note"] == (
+        "No version held for 1 March 1999; the earliest is 10 May 2031."
+    )
+    assert "text" not in cited["citation"]
+    assert cited["citation"]["url"] == f"/p/{ACT}/section/1"
+    assert cited["results"] == []  # the current text is not put first as if it applied
+
+    page = pit_client.get(
+        "/", query_string={"q": "s 1 Example Registers Act 2031", "as_at": "1999-03-01"}
+    ).get_data(as_text=True)
+    assert "No version of Example Registers Act 2031 held for 1 March 1999; the earliest is " in (
+        page
+    )
+    assert "online directory" not in page
+
+    _, settings = pit_kb
+    env = {"KB_HOME": str(settings.home), "KB_ENGINE": settings.engine}
+    printed = CliRunner().invoke(cli, ["search", "keep", "--as-at", "1999-03-01"], env=env, obj={})
+    assert printed.exit_code == 0, printed.output
+    assert printed.output.startswith(
+        "No version of Example Registers Act 2031 held for 1 March 1999; the earliest is "
+        "10 May 2031.\n0 passages match 'keep'"
+    )
+
+
+def test_the_seed_letters_date_finds_the_letter_and_says_no_version_of_the_act_is_held(
+    crawled, engine, tmp_path
+):
+    """The 2008 ministerial letter (read in place from ../shared/seed/) is dated 21 October
+    2008: an as_at search for that day finds it, and none of the Act, held only from 2031."""
+    from indexer.corpus import write_document
+    from indexer.local import parse_source
+    from kb.config import PROJECT_ROOT, Settings
+
+    manifest = PROJECT_ROOT / "corpus" / "sources" / "guidance.yaml"
+    entry = next(e for e in yaml.safe_load(manifest.read_text())["sources"] if e["kind"] == "local")
+    letter = (PROJECT_ROOT / entry["path"]).resolve()
+    if not letter.exists():
+        pytest.skip(f"{letter} is not there (it is read in place, never copied)")
+    assert "21 OCT 2008" in letter.read_text(encoding="utf-8")
+    assert str(entry["published"]) == "2008-10-21"
+    [(document, body)] = parse_source(entry, None, Settings())
+    _, corpus = crawled
+    both = tmp_path / "corpus"
+    shutil.copytree(corpus, both)
+    write_document(both / f"{document.id}.md", document, body)
+    settings = make_settings(tmp_path, both)
+    settings.engine = engine
+    build(settings, progress=False)
+    kb = KnowledgeBase(settings, check_interval=0)
+    try:
+        app = create_app(settings, kb=kb)
+        app.testing = True
+        client = app.test_client()
+        then = search(client, "restructuring", as_at="2008-10-21")
+        assert [hit["document_id"] for hit in then["results"]] == [document.id]
+        assert [n["note"] for n in then["as_at_notes"]] == [
+            "No version of Example Registers Act 2031 held for 21 October 2008; "
+            "the earliest is 10 May 2031."
+        ]
+        assert search(client, "keep", as_at="2008-10-21")["total"] == 0
+        cited = search(client, "s 1 Example Registers Act 2031", as_at="2008-10-21")
+        assert cited["citation"]["note"].startswith("No version held for 21 October 2008;")
+        # the day before it was written, the letter did not apply either
+        assert search(client, "restructuring", as_at="2008-10-20")["total"] == 0
+    finally:
+        kb.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "url"),
+    [
+        ("/api/v1/search", "/api/v1/search?q=keep&as_at=1999-03-01"),
+        ("/api/v1/search", "/api/v1/search?q=s+1+Example+Registers+Act+2031&as_at=1999-03-01"),
+        ("/api/v1/search", "/api/v1/search?q=s+1+Example+Registers+Act+2031&as_at=2032-06-01"),
+        ("/api/v1/documents", "/api/v1/documents"),
+        ("/api/v1/documents/{document_id}", f"/api/v1/documents/{ACT}"),
+        ("/api/v1/documents/{document_id}", f"/api/v1/documents/{ACT}/2032-01-01"),
+        ("/api/v1/passages/{passage_id}", f"/api/v1/passages/{ACT}/2032-01-01/section/1"),
+    ],
+)
+def test_point_in_time_answers_conform_to_the_openapi_document(pit_client, path, url):
+    spec = pit_client.get("/api/v1/openapi.json").get_json()
+    response = pit_client.get(url)
+    assert response.status_code == 200
+    errors = conformance_errors(spec, path, response)
+    assert not errors, f"GET {url} differs from the OpenAPI document:\n" + "\n".join(errors)

@@ -222,7 +222,7 @@ def passage(passage_id: str):
     return jsonify(provision_json(found))
 
 
-def _summary(doc: dict[str, Any]) -> dict[str, Any]:
+def _summary(doc: dict[str, Any], version) -> dict[str, Any]:
     keys = (
         "id",
         "title",
@@ -246,13 +246,32 @@ def _summary(doc: dict[str, Any]) -> dict[str, Any]:
         "sample",
         "passage_count",
     )
-    return {key: doc.get(key) for key in keys} | {"url": f"/d/{doc['id']}"}
+    return {key: doc.get(key) for key in keys} | {
+        "url": f"/d/{doc['id']}",
+        "version_of": doc.get("version_of"),
+        "version_date": doc.get("version_date"),
+        "versions": version.versions_summary(doc["id"]),
+    }
+
+
+def earlier_versions_json(version, document_id: str) -> list[dict[str, Any]]:
+    """The earlier versions held of a document (or of the one this version belongs to),
+    oldest first: {id, url, valid_from, valid_to}."""
+    return [
+        {
+            "id": doc["id"],
+            "url": f"/d/{doc['id']}",
+            "valid_from": doc.get("version_date") or doc.get("valid_from"),
+            "valid_to": doc.get("valid_to"),
+        }
+        for doc in version.earlier_versions(document_id)
+    ]
 
 
 @bp.get("/api/v1/documents")
 def documents():
     version = _kb()
-    docs = [_summary(d) for d in version.documents]
+    docs = [_summary(d, version) for d in version.current_documents]
     return jsonify({"total": len(docs), "documents": docs})
 
 
@@ -275,7 +294,8 @@ def document(document_id: str):
         }
         for n in record["nodes"]
     ]
-    body = _summary(version.by_id[document_id]) | {
+    body = _summary(version.by_id[document_id], version) | {
+        "earlier_versions": earlier_versions_json(version, document_id),
         "outstanding_changes": changes_json(version, document_id),
         "contents": contents,
     }

@@ -195,6 +195,18 @@ _DOCUMENT_FIELDS = {
     "sample": _nullable("boolean", description="An invented sample document."),
     "passage_count": _nullable("integer", minimum=0),
     "url": {"type": "string", "description": "The document's page, relative to the API."},
+    "version_of": _nullable(
+        "string",
+        description="For an earlier version of a legislation document (a point in time), the "
+        "current document's id; null for a current document.",
+    ),
+    "version_date": _nullable(
+        "string",
+        format="date",
+        description="For legislation held at several points in time, the day this text "
+        "started to apply.",
+    ),
+    "versions": _ref("VersionsSummary"),
 }
 
 _EFFECT_FIELDS = {
@@ -435,12 +447,22 @@ SCHEMAS: dict[str, Any] = {
             "text": {"type": "string", "description": "The provision's whole text."},
             "status": _ref("Status"),
             "heading": {"type": "string"},
+            "note": {
+                "type": "string",
+                "description": "With `as_at` before the earliest version held of the "
+                "instrument: 'No version held for 1 March 1999; the earliest is 10 May 2031.' "
+                "Then there is no `text`, `status`, `heading` or `source_url`, and `url` is the "
+                "current text's page.",
+            },
         },
-        optional=("source_url", "text", "status", "heading"),
+        optional=("source_url", "text", "status", "heading", "note"),
         description="The provision a query names; `source_url`, `text`, `status` and "
-        "`heading` are given when it is in the index.",
+        "`heading` are given when it is in the index and held for the `as_at` day.",
         **{
-            "if": {"properties": {"in_index": {"const": True}}},
+            "if": {
+                "properties": {"in_index": {"const": True}},
+                "not": {"required": ["note"]},
+            },
             "then": {"required": ["source_url", "text", "status", "heading"]},
         },
     ),
@@ -483,6 +505,13 @@ SCHEMAS: dict[str, Any] = {
                 "`suggestion` were not worked out.",
             },
             "as_at": _nullable("string", format="date", description="The `as_at` date used."),
+            "as_at_notes": {
+                "type": "array",
+                "items": _ref("AsAtNote"),
+                "description": "With `as_at`: each instrument held at several points in time "
+                "(within the `document` and `doc_type` filters) of which no text is held for "
+                "that day, so none of it is in `results`; empty otherwise.",
+            },
             "citation": {
                 "description": "Set when the query is itself a citation of a provision.",
                 "oneOf": [_ref("SearchCitation"), {"type": "null"}],
@@ -582,6 +611,53 @@ SCHEMAS: dict[str, Any] = {
         description="One version of a provision: the text as it stood between two dates.",
     ),
     "DocumentSummary": _closed(_DOCUMENT_FIELDS),
+    "VersionsSummary": _closed(
+        {
+            "count": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "How many earlier versions of the document are held.",
+            },
+            "earliest": _nullable(
+                "string", format="date", description="The earliest one's date; null when none."
+            ),
+        },
+        description="The earlier versions held of a document (for an earlier version, of the "
+        "current document it belongs to).",
+    ),
+    "EarlierVersion": _closed(
+        {
+            "id": {"type": "string", "description": "The document id of this version."},
+            "url": {"type": "string", "description": "Its page here (relative)."},
+            "valid_from": _nullable(
+                "string", format="date", description="The day this text started to apply."
+            ),
+            "valid_to": _nullable(
+                "string",
+                format="date",
+                description="The day the next version started (exclusive).",
+            ),
+        },
+        description="An earlier version of a document: the text as it stood between two dates.",
+    ),
+    "AsAtNote": _closed(
+        {
+            "document_id": {"type": "string"},
+            "title": {"type": "string"},
+            "earliest": {
+                "type": "string",
+                "format": "date",
+                "description": "The first day of the earliest text held of it.",
+            },
+            "note": {
+                "type": "string",
+                "description": "For a person: 'No version of Example Registers Act 2031 "
+                "held for 21 October 2008; the earliest is 10 May 2031.'",
+            },
+        },
+        description="An instrument held at several points in time that the search covers but "
+        "holds no text of for the `as_at` day.",
+    ),
     "ChangeList": _closed(
         {
             "since": _nullable("string", format="date", description="The `since` date used."),
@@ -655,8 +731,15 @@ SCHEMAS: dict[str, Any] = {
                 "the text.",
             },
             "contents": {"type": "array", "items": _ref("ContentsEntry")},
+            "earlier_versions": {
+                "type": "array",
+                "items": _ref("EarlierVersion"),
+                "description": "The earlier versions held (of the current document, for an "
+                "earlier version), oldest first; empty when none.",
+            },
         },
-        description="Everything in DocumentSummary, its outstanding changes and its contents.",
+        description="Everything in DocumentSummary, its outstanding changes, its contents and "
+        "its earlier versions.",
     ),
     "Health": _closed(
         {

@@ -9,7 +9,13 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from kb.engine import MAX_OFFSET
 from kb.search import STALE_VALUES, RequestError, run_search
-from kb.web.api import changes_json, filter_args, filter_names, provision_json
+from kb.web.api import (
+    changes_json,
+    earlier_versions_json,
+    filter_args,
+    filter_names,
+    provision_json,
+)
 from kb.web.limits import SearchBusy, gate
 from kb.web.render import facet_title, facet_value_label
 
@@ -151,7 +157,7 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
         "stale_only": bool(_stale_values(filters.get("stale", []))),
         "has_filters": any(filters.values()),
         "examples": EXAMPLES,
-        "documents": version.documents,
+        "documents": version.current_documents,
         "clear_filters": search_url(template_base, **{n: None for n in filters}, offset=None),
         "response": None,
         "error": None,
@@ -238,9 +244,15 @@ def document_page(document_id: str):
         highlight=set(),
         changes=changes,
         flags=change_flags(changes, record["nodes"]),
+        earlier_versions=earlier_versions_json(version, document_id),
     )
 
 
 @bp.get("/documents")
 def documents_page():
-    return render_template("documents.html", documents=_kb().documents)
+    version = _kb()
+    documents = [
+        {**doc, "versions": version.versions_summary(doc["id"])}
+        for doc in version.current_documents
+    ]
+    return render_template("documents.html", documents=documents)
