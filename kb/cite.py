@@ -28,7 +28,7 @@ from typing import Any
 from kb import cite_tokens as tok
 from kb import legislation
 from kb.models import Document
-from kb.pins import oscola, short_citation
+from kb.pins import label, oscola, short_citation
 
 LEGISLATION_URL = "https://www.legislation.gov.uk"
 
@@ -674,3 +674,26 @@ def unresolved(ref: str, registry: Registry | None = None) -> dict[str, Any]:
         "message": message,
         "candidates": registry.candidates(rest) if rest else [],
     }
+
+
+def cite_path(path: str, registry: Registry, base_url: str = LEGISLATION_URL) -> dict[str, Any]:
+    """A legislation path the index does not hold ('ukpga/1999/27/section/3/2'): its OSCOLA
+    citation (from the registry, else from its number: '2099 c 1, s 1'; None if neither) and
+    its address on legislation.gov.uk. Empty for a path that is not legislation."""
+    parsed = legislation.parse_path(path)
+    if parsed is None:
+        return {}
+    found = resolve(parsed.path, registry)
+    if found is not None and found.instrument.id == parsed.document:
+        citation: str | None = found.citation
+    else:
+        number = (
+            legislation.series_number(parsed)
+            or legislation.chapter_citation(parsed)
+            or legislation.running_number(parsed)
+        )
+        where = label(parsed.pin) if parsed.pin else ""
+        citation = ", ".join(bit for bit in (number, where) if bit) if number else None
+    steps = (parsed.document, parsed.pin, parsed.version, parsed.language)
+    url = "/".join([base_url.rstrip("/"), *(step for step in steps if step)])
+    return {"citation": citation, "source_url": url}

@@ -8,6 +8,7 @@ two functions and the Engine protocol.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -107,6 +108,30 @@ class SearchResponse:
             "truncated_prefixes": self.truncated_prefixes,
             "partial": self.partial,
         }
+
+
+# Each facet and the SearchRequest filter that picks its values. Counts are disjunctive: a
+# facet is counted with every other filter applied but not its own, so choosing doc_type=act
+# keeps the other types listed, with what choosing them too would add.
+FACET_FILTERS = {
+    "document_id": "document",
+    "doc_type": "doc_type",
+    "status": "status",
+    "duty": "duty",
+    "holder": "holder",
+    "extent": "extent",
+    "stale": "stale",
+}
+
+
+def filtered_facets(request: SearchRequest) -> dict[str, SearchRequest]:
+    """Each facet with an active filter, and the request without that filter: what the
+    facet's counts are taken over (the other facets count the matches of the request)."""
+    return {
+        name: dataclasses.replace(request, **{key: []})
+        for name, key in FACET_FILTERS.items()
+        if getattr(request, key)
+    }
 
 
 def facet_lists(

@@ -19,7 +19,8 @@ Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the referen
   tightest, then AND, then OR, and words side by side are the loosest group (all words for
   the strict query, any word for the relaxed one).
 - Facets are tantivy terms aggregations over every match (not just the page), counted on a
-  second thread while the ranked search runs.
+  second thread while the ranked search runs; a facet with a filter of its own is counted
+  without it (kb.engine.FACET_FILTERS), one more aggregation beside them.
 - Highlights are made here, as in Whoosh: the passage text is escaped and only tokens whose
   stem is a query term are wrapped in <mark>; a passage of up to 320 characters is shown
   whole, a longer one as up to two fragments chosen the way Whoosh's ContextFragmenter does.
@@ -53,6 +54,7 @@ from kb.engine import (
     SearchResponse,
     cap_expansion,
     facet_lists,
+    filtered_facets,
     truncated_prefix,
 )
 from kb.models import CURRENT_STATUSES, Passage
@@ -618,7 +620,7 @@ class TantivyEngine:
             compile_ = _Compiler(self.schema, searcher)
             strict = compile_(parsed)
             if not hybrid:
-                query = _with(strict, filters)
+                base = strict
             else:
                 # Passages with all the words rank first; passages with some of them follow.
                 compile_.leaves = 0
@@ -636,11 +638,21 @@ class TantivyEngine:
                     exact = compile_(_Parser(phrase, "and").parse())
                     if exact is not None:
                         clauses.append((Occur.Should, Query.boost_query(exact, EXACT_PHRASE_BOOST)))
-                both = Query.boolean_query(clauses)
-                query = _with(both, filters)
+                base = Query.boolean_query(clauses)
+            query = _with(base, filters)
             # Facets are counted in an unscored pass over every match, beside the ranking
-            # (tantivy lets go of the GIL, so the two passes run on two cores).
-            facets_job = _POOL.submit(self._facets, searcher, query, request.facet_size)
+            # (tantivy lets go of the GIL, so the two passes run on two cores); a facet with
+            # a filter of its own is counted in one more pass, without that filter.
+            facets_job = _POOL.submit(self._facet_counts, searcher, query)
+            wider_jobs = [
+                _POOL.submit(
+                    self._facet_counts,
+                    searcher,
+                    _with(base, _filters(self.schema, wider, self._has_versions)),
+                    (name,),
+                )
+                for name, wider in filtered_facets(request).items()
+            ]
             try:
                 found = searcher.search(
                     query,
@@ -658,7 +670,10 @@ class TantivyEngine:
                     strict_hits = searcher.search(_with(strict, filters), limit=1, count=False)
                     relaxed = not strict_hits.hits
             finally:
-                facets, truncated = facets_job.result()
+                counts = facets_job.result()
+                for job in wider_jobs:
+                    counts.update(job.result())
+                facets, truncated = facet_lists(counts, request.facet_size)
         except ValueError as exc:  # tantivy refuses the query: the query's fault, not ours
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
@@ -698,22 +713,21 @@ class TantivyEngine:
         )
 
     @staticmethod
-    def _facets(searcher, query: Query, size: int):
-        """Facet lists and the names of those cut at size (kb.engine.facet_lists).
+    def _facet_counts(searcher, query: Query, names: Iterable[str] = FACETS):
+        """Each facet's (value, count) pairs over every match of query.
 
-        Every bucket is asked for, so counts are exact across segments and the cut is made
-        exactly as the Whoosh engine makes it.
+        Every bucket is asked for, so counts are exact across segments and kb.engine's
+        facet_lists cuts them exactly as it cuts the Whoosh engine's.
         """
-        aggs = {name: {"terms": {"field": name, "size": FACET_BUCKETS}} for name in FACETS}
+        aggs = {name: {"terms": {"field": name, "size": FACET_BUCKETS}} for name in names}
         result = searcher.aggregate(query, aggs)
-        counts = {
+        return {
             name: [
                 (str(b["key"]), int(b["doc_count"]))
                 for b in result.get(name, {}).get("buckets", [])
             ]
-            for name in FACETS
+            for name in names
         }
-        return facet_lists(counts, size)
 
     def _suggest(self, searcher, q: str) -> str | None:
         """The query with unknown words replaced by the closest indexed word, if any."""

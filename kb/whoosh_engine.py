@@ -24,6 +24,7 @@ from kb.engine import (
     SearchResponse,
     cap_expansion,
     facet_lists,
+    filtered_facets,
     truncated_prefix,
 )
 from kb.models import CURRENT_STATUSES, Passage
@@ -303,14 +304,18 @@ class _FacetArrays:
                     values.setdefault(docnum, []).append(value)
             self.multi[name] = values
 
-    def count(self, docs: set[int]) -> dict[str, Iterable[tuple[Any, int]]]:
+    def count(
+        self, docs: set[int], names: Iterable[str] = FACETS
+    ) -> dict[str, Iterable[tuple[Any, int]]]:
         """Each facet's (value, count) pairs among these documents."""
-        counts = {
-            name: Counter(map(column.__getitem__, docs)) for name, column in self.single.items()
-        }
-        for name, values in self.multi.items():
-            counts[name] = Counter(v for d in docs for v in values.get(d, ()))
-        return {name: counts[name].items() for name in FACETS}
+        counts = {}
+        for name in names:
+            if name in self.single:
+                counts[name] = Counter(map(self.single[name].__getitem__, docs))
+            else:
+                multi = self.multi[name]
+                counts[name] = Counter(v for d in docs for v in multi.get(d, ()))
+        return {name: found.items() for name, found in counts.items()}
 
 
 class WhooshEngine:
@@ -381,7 +386,10 @@ class WhooshEngine:
         if matched is None:  # out of time: count what the ranked pass found
             matched = {hit.docnum for hit in results}
         total = len(matched)
-        facets, truncated = facet_lists(self._facets.count(matched), request.facet_size)
+        counts = self._facets.count(matched)
+        if not partial:
+            partial = self._count_without_own_filter(searcher, scored, request, counts, deadline)
+        facets, truncated = facet_lists(counts, request.facet_size)
         if scored is not parsed and results.scored_length() and not partial:
             strict, partial = _top(searcher, parsed, 1, filter_q, deadline)
             relaxed = not partial and not strict.scored_length()
@@ -416,6 +424,22 @@ class WhooshEngine:
             truncated_prefixes=cut,
             partial=partial,
         )
+
+    def _count_without_own_filter(
+        self, searcher, scored, request: SearchRequest, counts, deadline: Deadline
+    ) -> bool:
+        """Recount each facet that has a filter over the matches without that filter
+        (kb.engine.filtered_facets), one more pass per such facet. True if out of time: the
+        facets not yet recounted keep the counts of every filter."""
+        for name, wider in filtered_facets(request).items():
+            filter_q = _filters(wider, self._has_versions)
+            matching = scored if filter_q is None else query.And([scored, filter_q])
+            try:
+                docs = _doc_set(searcher, matching, deadline)
+            except collectors.TimeLimit:
+                return True
+            counts.update(self._facets.count(docs, (name,)))
+        return False
 
     def _exact_phrase(self, request: SearchRequest) -> list:
         """The words typed, as one phrase: passages that say exactly that rank higher."""

@@ -371,3 +371,56 @@ def test_issued_under_gives_short_references_their_instrument(write_md, tmp_kb):
         "ukpga/2031/77/section/4"
     ]
     assert version.engine.passage("guidance/other/para/1.1")["cites"] == []
+
+
+def _counts(body, name):
+    return {f["value"]: f["count"] for f in body["facets"][name]}
+
+
+def _search(client, query):
+    return client.get(f"/api/v1/search?q=consult&limit=100{query}").get_json()
+
+
+def test_a_facet_is_counted_without_its_own_filter_but_with_the_others(engine, client):
+    everything = _search(client, "")
+    acts = _search(client, "&doc_type=act")
+    assert acts["total"] == _counts(everything, "doc_type")["act"] < everything["total"]
+    # doc_type keeps every type, counted as if doc_type were not chosen ...
+    assert _counts(acts, "doc_type") == _counts(everything, "doc_type")
+    # ... while the other facets count only the acts
+    assert sum(_counts(acts, "status").values()) == acts["total"]
+    assert set(_counts(acts, "document_id")) == {r["document_id"] for r in acts["results"]}
+    # two filters: each facet respects the other one
+    both = _search(client, "&doc_type=act&status=withdrawn")
+    withdrawn = _search(client, "&status=withdrawn")
+    assert both["total"] == 0
+    assert _counts(both, "doc_type") == _counts(withdrawn, "doc_type") == {"code_of_practice": 1}
+    assert _counts(both, "status") == _counts(acts, "status")
+    # several values of one facet: either, and the facet still lists the rest
+    either = _search(client, "&doc_type=act&doc_type=si")
+    assert (
+        either["total"]
+        == _counts(everything, "doc_type")["act"] + _counts(everything, "doc_type")["si"]
+    )
+    assert _counts(either, "doc_type") == _counts(everything, "doc_type")
+
+
+def test_the_duties_switch_keeps_powers_and_neither_in_the_duty_facet(engine, client):
+    everything = _search(client, "")
+    duties = _search(client, "&duty=true")
+    assert all(r["duty"] == "duty" for r in duties["results"])
+    assert _counts(duties, "duty") == _counts(everything, "duty")
+
+
+def test_a_legislation_id_not_in_the_index_is_a_404_with_its_citation(client):
+    response = client.get("/api/v1/passages/ukpga/1999/27/section/3/2")
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": "not_found",
+        "message": "No passage or provision with id 'ukpga/1999/27/section/3/2'.",
+        "citation": "Local Government Act 1999, s 3(2)",
+        "source_url": "https://www.legislation.gov.uk/ukpga/1999/27/section/3/2",
+    }
+    other = client.get("/api/v1/passages/guidance/no-such-guide/para/1")
+    assert other.status_code == 404
+    assert set(other.get_json()) == {"error", "message"}

@@ -558,6 +558,49 @@ def test_results_come_before_the_filters_on_a_phone(chromium, sites, width):
         context.close()
 
 
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_date_input_and_the_permalink_status_line(chromium, sites, width):
+    context = chromium.new_context(viewport={"width": width, "height": 860}, locale="en-US")
+    tab = context.new_page()  # a US locale: the fields still read day, month, year
+    try:
+        tab.goto(sites["kb"] + "/?q=joiners")
+        date = tab.get_by_role("group", name="Law as it stood on")
+        sync_api.expect(date).to_contain_text("For example, 21 10 2008")
+        fields = [date.get_by_label(name) for name in ("Day", "Month", "Year")]
+        for field, value in zip(fields, ("1", "1", "2025"), strict=True):
+            field.fill(value)
+            box = field.bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= width
+        fields[-1].press("Enter")
+        tab.wait_for_url("**as_at_year=2025**")
+        results = tab.locator(".result h3").all_inner_texts()
+        assert "Example Workforce Code para 2.1" in results
+        assert "ECA 2031 s 4(2)" not in results
+        shot(tab, f"as-at-{width}", full_page=True)
+        assert_accessible(tab, f"as-at-{width}")
+
+        fields = [date.get_by_label(name) for name in ("Day", "Month", "Year")]
+        fields[2].fill("")
+        fields[1].press("Enter")
+        tab.wait_for_url(lambda url: "as_at_year" in url and "as_at_year=2025" not in url)
+        error = date.locator(".error-message")
+        sync_api.expect(error).to_have_text("Error: “Law as it stood on” must include a year.")
+        sync_api.expect(date.get_by_label("Year")).to_have_attribute("aria-invalid", "true")
+        shot(tab, f"as-at-error-{width}")
+        assert_accessible(tab, f"as-at-error-{width}")
+
+        doc_id, pin = a_deep_provision(sites["kb"])
+        tab.goto(f"{sites['kb']}/p/{doc_id}/{pin}")
+        line = tab.locator(".document [data-target] .target-status")
+        sync_api.expect(line).to_contain_text("This provision:")
+        tab.wait_for_function("window.scrollY > 0")
+        assert in_viewport(line)  # status in sight without scrolling up to the banners
+        shot(tab, f"permalink-status-{width}")
+        assert_accessible(tab, f"permalink-status-{width}")
+    finally:
+        context.close()
+
+
 def test_favicon_is_served(sites):
     with urllib.request.urlopen(sites["kb"] + "/favicon.ico") as response:
         assert response.headers["Content-Type"].startswith("image/svg+xml")

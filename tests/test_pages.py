@@ -5,11 +5,27 @@ Each test runs against each search engine (the `client` and `engine` fixtures ar
 
 import re
 
+import pytest
+
 from tests.conftest import page_of
 
 
 def text_of(response):
     return response.get_data(as_text=True)
+
+
+def _banner(page: str) -> str:
+    """The document's status banner (the first banner on the page)."""
+    start = page.index('<div class="banner')
+    return page[start : page.index("</div>", start)]
+
+
+def _date_fields(page: str, id_: str) -> dict[str, str]:
+    """What a date input's Day, Month and Year fields hold."""
+    return {
+        part: re.search(rf'id="{id_}-{part}" name="\w+" value="([^"]*)"', page).group(1)
+        for part in ("day", "month", "year")
+    }
 
 
 def test_empty_search_is_a_helpful_page(client):
@@ -26,7 +42,10 @@ def test_results_show_citation_copy_control_status_and_permalink(client):
     assert "Example Commissioning Act 2031, s 4(2)" in page
     assert 'href="/p/ukpga/2031/12/section/4/2"' in page
     assert 'data-copy="Example Commissioning Act 2031, s 4(2)"' in page
-    assert "Withdrawn" in page and "since 2030-06-30" in page
+    assert (
+        'Withdrawn <span class="badge-date">on <time datetime="2030-06-30">30 June 2030</time>'
+        in page
+    )
     assert "<mark>joiners</mark>" in page
 
 
@@ -73,9 +92,11 @@ def test_passage_permalink_shows_it_in_its_document(client):
 
 def test_withdrawn_document_has_a_status_banner(client):
     page = text_of(client.get("/p/code/example-workforce-code-2019/para/2.1"))
-    assert "banner-warning" in page
-    assert "Withdrawn on 2030-06-30." in page
-    assert "contracts let before that date keep its protections" in page
+    banner = _banner(page)
+    assert "banner-warning" in banner
+    assert "<strong>Withdrawn on 30 June 2030</strong> with immediate effect;" in banner
+    assert banner.count("30 June 2030") == 1 and "2030-06-30" not in banner
+    assert "contracts let before that date keep its protections" in banner
 
 
 def test_repealed_provision_is_marked(client):
@@ -85,9 +106,10 @@ def test_repealed_provision_is_marked(client):
 
 
 def test_unknown_passage_is_a_404_page(client):
-    response = client.get("/p/ukpga/2031/12/section/77")
+    response = client.get("/p/guidance/example-commissioning-guidance-2031/para/99")
     assert response.status_code == 404
-    assert "There is no passage" in text_of(response)
+    page = text_of(response)
+    assert "There is no passage" in page and "legislation.gov.uk" not in page
 
 
 def test_documents_page_lists_everything(client):
@@ -319,7 +341,7 @@ def test_duties_only_and_as_at_controls_work_without_javascript(client):
     assert 'id="duties-only" name="duty" value="true" checked' in page
     assert "Exampleton Commissioning Policy" not in page.split('class="results"', 1)[-1]
     old = text_of(client.get("/?q=joiners&as_at=2025-01-01"))
-    assert 'value="2025-01-01"' in old
+    assert _date_fields(old, "as-at") == {"day": "1", "month": "1", "year": "2025"}
     results = old.split('class="results"', 1)[-1]
     assert "Example Workforce Code para 2.1" in results
     assert "ECA 2031 s 4(2)" not in results
@@ -387,3 +409,207 @@ def test_sample_long_title_is_marked_not_operative(client):
     intro = next(item for item in page.split('<li class="result')[1:] if "/introduction" in item)
     assert "not-operative" in intro.split(">")[0]
     assert "Not operative text: introductory text" in intro
+
+
+# --- dates, banners, the permalink's status line -------------------------------------------
+
+ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def visible_text(page: str) -> str:
+    """What a reader sees: no tags, attributes, scripts or styles."""
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", page)
+
+
+def test_dates_are_written_the_uk_way_and_iso_only_for_machines(client):
+    pages = {
+        path: text_of(client.get(path))
+        for path in (
+            "/?q=new+joiners+terms",
+            "/p/code/example-workforce-code-2019/para/2.1",
+            "/p/ukpga/2031/12/section/2/4",
+            "/d/local/exampleton/letter-2032-02-03",
+            "/documents",
+            "/embed?q=new+joiners+terms",
+        )
+    }
+    for path, page in pages.items():
+        assert not ISO_DATE.findall(visible_text(page)), path
+    reader = pages["/p/code/example-workforce-code-2019/para/2.1"]
+    assert 'From <time datetime="2019-03-01">1 March 2019</time>' in reader
+    assert 'to <time datetime="2030-06-30">30 June 2030</time>' in reader
+    act = pages["/p/ukpga/2031/12/section/2/4"]
+    assert '<time datetime="2032-01-01">1 January 2032</time>' in act
+
+
+def test_the_api_keeps_iso_dates(client):
+    body = client.get("/api/v1/passages/code/example-workforce-code-2019/para/2.1").get_json()
+    assert body["status_date"] == "2030-06-30"
+
+
+def test_a_sample_has_one_banner(client):
+    page = text_of(client.get("/d/ukpga/2031/12"))
+    header = page[: page.index('class="reader-layout')]
+    assert header.count('<div class="banner') == 1  # the changes banner is a <section>
+    assert header.count("Sample document") == 1
+    withdrawn = text_of(client.get("/d/code/example-workforce-code-2019"))
+    header = withdrawn[: withdrawn.index('class="reader-layout')]
+    assert header.count('<div class="banner') == 1
+    assert "banner-warning banner-sample" in header
+
+
+def test_the_banner_says_a_status_date_once_however_the_note_words_it():
+    from kb.web.render import status_banner
+
+    def said(**document):
+        found = status_banner({"status": "withdrawn", "status_date": "2011-03-23", **document})
+        return found["lead"] + found["rest"]
+
+    expected = "Withdrawn on 23 March 2011; replaced by the 2011 code."
+    assert said(status_note="Withdrawn on 23 March 2011; replaced by the 2011 code.") == expected
+    assert said(status_note="Withdrawn on 2011-03-23; replaced by the 2011 code.") == expected
+    assert said(status_note="Replaced by the 2011 code.") == (
+        "Withdrawn on 23 March 2011. Replaced by the 2011 code."
+    )
+    assert said() == "Withdrawn on 23 March 2011. This text is not current: check what replaced it."
+    assert status_banner({"status": "in_force", "status_date": "2031-04-01"}) is None
+    in_force = status_banner(
+        {"status": "in_force", "status_date": "2031-04-01", "status_note": "Commenced by order."}
+    )
+    assert in_force["lead"] + in_force["rest"] == "In force since 1 April 2031. Commenced by order."
+
+
+def _target_block(page: str) -> str:
+    start = page.index("data-target")
+    return page[start : page.index("</p>", page.index('class="target-status"', start))]
+
+
+def test_a_permalink_states_the_provisions_status_where_it_is_highlighted(client):
+    repealed = _target_block(text_of(client.get("/p/ukpga/2031/12/section/2/4")))
+    assert "Repealed on 1 January 2032" in repealed
+    assert "Sample document: not law or official guidance" in repealed
+    withdrawn = _target_block(text_of(client.get("/p/code/example-workforce-code-2019/para/2.1")))
+    assert "Withdrawn on 30 June 2030" in withdrawn
+    changed = _target_block(text_of(client.get("/p/ukpga/2031/12/section/4/3")))
+    assert "In force since 1 April 2031" in changed
+    assert '<a href="#target-heading">Changes not yet made to it</a>' in changed
+    # a document page highlights nothing, so has no such line
+    assert 'class="target-status"' not in text_of(client.get("/d/ukpga/2031/12"))
+
+
+# --- the "Law as it stood on" date input --------------------------------------------------
+
+
+def _results(page: str) -> str:
+    return page.split('class="results"', 1)[-1]
+
+
+def test_the_date_input_searches_the_law_as_it_stood_that_day(client):
+    typed = text_of(client.get("/?q=joiners&as_at_day=1&as_at_month=1&as_at_year=2025"))
+    linked = text_of(client.get("/?q=joiners&as_at=2025-01-01"))
+    assert "Example Workforce Code para 2.1" in _results(typed)
+    assert "ECA 2031 s 4(2)" not in _results(typed)
+    assert _results(typed).count('class="result') == _results(linked).count('class="result')
+    assert _date_fields(typed, "as-at") == {"day": "1", "month": "1", "year": "2025"}
+    json_link = re.search(r'href="(/api/v1/search\?[^"]*)"', typed).group(1)
+    assert "as_at=2025-01-01" in json_link and "as_at_day" not in json_link
+    page = text_of(client.get("/"))
+    assert "<legend>Law as it stood on</legend>" in page
+    assert "For example, 21 10 2008." in page
+    for part, title in (("day", "Day"), ("month", "Month"), ("year", "Year")):
+        assert f'<label for="as-at-{part}">{title}</label>' in page
+        assert f'inputmode="numeric" id="as-at-{part}" name="as_at_{part}"' in page
+
+
+@pytest.mark.parametrize(
+    "query,message,wrong",
+    [
+        ("as_at_day=1&as_at_month=4", "“Law as it stood on” must include a year.", {"year"}),
+        ("as_at_year=2031", "“Law as it stood on” must include a day and month.", {"day", "month"}),
+        ("as_at_day=31&as_at_month=2&as_at_year=2031", "must be a real date", {"day"}),
+        ("as_at_day=1&as_at_month=13&as_at_year=2031", "must be a real date", {"month"}),
+        ("as_at_day=1&as_at_month=4&as_at_year=31", "The year of “Law as it stood on”", {"year"}),
+        ("as_at_day=first&as_at_month=4&as_at_year=2031", "in numbers", {"day"}),
+        ("as_at=2031-02-31", "must be a date like 21 10 2008", {"day", "month", "year"}),
+    ],
+)
+def test_an_incomplete_or_impossible_date_is_refused_naming_the_field(
+    client, query, message, wrong
+):
+    for q in ("q=joiners&", ""):  # with a search, and with the date alone
+        response = client.get(f"/?{q}{query}")
+        assert response.status_code == 400
+        page = text_of(response)
+        assert message in page
+        assert 'id="as-at-error"' in page and 'aria-describedby="as-at-hint as-at-error"' in page
+        invalid = set(re.findall(r'id="as-at-(\w+)"[^>]*aria-invalid="true"', page))
+        assert invalid == wrong
+        assert "0 passages found" not in page  # refused, not searched without the date
+
+
+def test_the_changes_page_takes_its_date_in_three_fields_too(client):
+    page = text_of(client.get("/changes?since=2031-04-01"))
+    assert _date_fields(page, "since") == {"day": "1", "month": "4", "year": "2031"}
+    assert "<legend>Changes since</legend>" in page
+    typed = client.get("/changes?since_day=1&since_month=4&since_year=2031")
+    assert typed.status_code == 200
+    assert 'since <time datetime="2031-04-01">1 April 2031</time>' in text_of(typed)
+    bad = client.get("/changes?since_day=30&since_month=2&since_year=2031")
+    assert bad.status_code == 400
+    assert "“Changes since” must be a real date" in text_of(bad)
+
+
+# --- facets keep their other values --------------------------------------------------------
+
+
+def _facet_items(page: str, name: str) -> dict[str, str]:
+    """A facet group's links on the page: label -> count."""
+    group = page.split(f'id="facet-{name}"', 1)[1].split("</ul>", 1)[0]
+    return dict(re.findall(r'>([^<>]+?) <span class="count">\((\d+)\)</span>', group))
+
+
+def test_choosing_a_facet_value_keeps_the_groups_other_values(client):
+    everything = _facet_items(text_of(client.get("/?q=consult")), "doc_type")
+    page = text_of(client.get("/?q=consult&doc_type=act"))
+    assert _facet_items(page, "doc_type") == everything
+    assert len(everything) > 2
+    assert 'aria-current="true" class="facet-active">Act' in page
+    # another value adds to the choice (either type), its count what it would add
+    assert re.search(r'href="/\?q=consult&amp;doc_type=act&amp;doc_type=si"', page)
+    assert "Commissioning Guidance 2031 para" not in _results(page)
+
+
+# --- a citation the index does not hold -----------------------------------------------------
+
+
+def test_a_legislation_path_not_in_the_index_says_so_and_links_to_the_source(client):
+    response = client.get("/p/ukpga/1999/27/section/3/2")
+    assert response.status_code == 404
+    page = text_of(response)
+    assert "<h1>This provision is not in this knowledge base</h1>" in page
+    assert "<cite>Local Government Act 1999, s 3(2)</cite>" in page
+    assert (
+        '<a href="https://www.legislation.gov.uk/ukpga/1999/27/section/3/2" rel="noopener">'
+        "Local Government Act 1999, s 3(2) on legislation.gov.uk</a>" in page
+    )
+    assert 'href="/?q=Local+Government+Act+1999%2C+s+3%282%29"' in page
+    searched = text_of(client.get("/?q=Local+Government+Act+1999%2C+s+3%282%29"))
+    assert "This provision is not in the knowledge base." in searched  # the search knows it
+
+
+def test_a_missing_provision_is_cited_from_its_number_when_the_act_is_unknown(client):
+    page = text_of(client.get("/p/ukpga/2099/1/section/1"))
+    assert "<cite>2099 c 1, s 1</cite>" in page
+    assert 'href="https://www.legislation.gov.uk/ukpga/2099/1/section/1"' in page
+
+
+def test_cite_path_uses_the_configured_legislation_address():
+    from kb.cite import DEFAULT_REGISTRY, cite_path
+
+    found = cite_path("ukpga/1999/27/section/3/2", DEFAULT_REGISTRY, "http://mirror.test/")
+    assert found == {
+        "citation": "Local Government Act 1999, s 3(2)",
+        "source_url": "http://mirror.test/ukpga/1999/27/section/3/2",
+    }
+    assert cite_path("guidance/some-guide/para/2", DEFAULT_REGISTRY) == {}

@@ -43,7 +43,9 @@
     var target = document.querySelector(".document [data-target]") ||
       document.querySelector(".document .is-target");
     if (target && !window.location.hash) {
-      target.scrollIntoView({ block: "center" });
+      // Centred, unless it is too tall to fit: then from its top, where its status line is.
+      var tall = target.getBoundingClientRect().height > window.innerHeight * 0.8;
+      target.scrollIntoView({ block: tall ? "start" : "center" });
     }
   });
 })();

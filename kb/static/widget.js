@@ -75,6 +75,16 @@
     ".more[hidden] { display: none; }"
   ].join("\n");
 
+  var MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+    "September", "October", "November", "December"];
+
+  // '2030-06-30' -> '30 June 2030', as the pages write dates; anything else as it is.
+  function longDate(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ""));
+    if (!m || +m[2] < 1 || +m[2] > 12) return String(iso || "");
+    return (+m[3]) + " " + MONTHS[+m[2] - 1] + " " + m[1];
+  }
+
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
@@ -205,8 +215,11 @@
       li.appendChild(el("a", { "class": "cite", href: href.href }, hit.citation));
       var meta = el("p", { "class": "meta" });
       var status = STATUS_LABELS[hit.status] || String(hit.status || "");
-      if (!current && hit.status_date) status += " since " + hit.status_date;
-      meta.appendChild(el("span", { "class": current ? "badge" : "badge warning" }, status));
+      var badge = el("span", { "class": current ? "badge" : "badge warning" }, status);
+      if (!current && hit.status_date) {  // people read the long date; machines the ISO one
+        badge.append(" on ", el("time", { datetime: hit.status_date }, longDate(hit.status_date)));
+      }
+      meta.appendChild(badge);
       if (hit.operative === false) {
         var first = String(hit.pin || "").split("/")[0];
         var kind = Object.prototype.hasOwnProperty.call(NOT_OPERATIVE, first)

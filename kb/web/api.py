@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, jsonify, request
 
 from kb import legislation, pins
-from kb.cite import resolve, unresolved
+from kb.cite import cite_path, resolve, unresolved
 from kb.models import Document, change_affects, extent_codes
 from kb.search import RequestError, make_request, run_search
 from kb.web.headers import json_with_etag
@@ -216,9 +216,16 @@ def cite():
 
 @bp.get("/api/v1/passages/<path:passage_id>")
 def passage(passage_id: str):
-    found = _kb().provision(passage_id)
+    version = _kb()
+    found = version.provision(passage_id)
     if found is None:
-        abort(404, description=f"No passage or provision with id {passage_id!r}.")
+        message = f"No passage or provision with id {passage_id!r}."
+        legislation_url = current_app.config["KB_SETTINGS"].legislation_url
+        missing = cite_path(passage_id, version.registry, legislation_url)
+        if not missing:
+            abort(404, description=message)
+        # Legislation not (yet) in the index: how to cite it and where to read it.
+        return jsonify(error="not_found", message=message, **missing), 404
     return jsonify(provision_json(found))
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from lxml import etree
 
 from indexer.changes import KINDS, since
+from kb.web.dateinput import read_date
 
 bp = Blueprint("changes", __name__)
 
@@ -126,8 +127,13 @@ def changes_api():
 
 @bp.get("/changes")
 def changes_page():
+    field = read_date(request.args, "since", "Changes since")
+    args = request.args.copy()
+    args["since"] = field.value
     try:
-        day, kinds, entries = _selected(request.args)
+        if field.error:
+            raise BadRequest(field.error)
+        day, kinds, entries = _selected(args)
         error = None
     except BadRequest as exc:
         day, kinds, entries, error = None, [], [], str(exc)
@@ -141,6 +147,7 @@ def changes_page():
         total=len(entries),
         shown=len(shown),
         since=day or "",
+        since_field=field,
         kinds=kinds,
         kind_labels=KIND_LABELS,
         error=error,

@@ -432,8 +432,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Facets": _closed(
         {name: {"type": "array", "items": _ref("FacetValue")} for name in FACETS},
-        description="Counts per facet over every match; each facet's values can be passed "
-        "back as a filter (`holder` values as `holder=`, `extent` values as `extent=`).",
+        description="Counts per facet over every match, with every filter applied except "
+        "the facet's own (so `doc_type=act` keeps the other types listed, with their counts); "
+        "each facet's values can be passed back as a filter (`holder` values as `holder=`, "
+        "`extent` values as `extent=`).",
     ),
     "SearchCitation": _closed(
         {
@@ -751,6 +753,24 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "CiteResult": _closed(_CITE_FIELDS),
+    "PassageNotFound": _closed(
+        {
+            **_ERROR_FIELDS,
+            "citation": _nullable(
+                "string",
+                description="For a legislation id the index does not hold (not crawled yet, "
+                "e.g. ukpga/1999/27/section/3/2): its OSCOLA citation, from the instrument's "
+                "name where known, else its number ('2099 c 1, s 1').",
+                examples=["Local Government Act 1999, s 3(2)"],
+            ),
+            "source_url": {
+                "type": "string",
+                "description": "For a legislation id: where to read it on legislation.gov.uk "
+                "(KB_LEGISLATION_URL).",
+            },
+        },
+        optional=("citation", "source_url"),
+    ),
     "CiteError": _closed(
         {
             **_ERROR_FIELDS,
@@ -880,7 +900,11 @@ def _operations(extra_filters: list[str]) -> dict[str, dict[str, Any]]:
                     "200": _json("The passage.", "Passage"),
                     "304": NOT_MODIFIED,
                     "308": MERGED_SLASHES,
-                    "404": ERRORS["404"],
+                    "404": _error(
+                        "No such passage. For a legislation id, `citation` and `source_url` "
+                        "say how to cite it and where to read it.",
+                        "PassageNotFound",
+                    ),
                     "503": ERRORS["503"],
                 },
             }

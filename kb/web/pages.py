@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request
 
+from kb.cite import cite_path
 from kb.engine import MAX_OFFSET
 from kb.search import STALE_VALUES, RequestError, run_search
 from kb.web.api import (
@@ -16,6 +17,7 @@ from kb.web.api import (
     filter_names,
     provision_json,
 )
+from kb.web.dateinput import PARTS, read_date
 from kb.web.limits import SearchBusy, gate
 from kb.web.render import facet_title, facet_value_label
 
@@ -24,10 +26,15 @@ bp = Blueprint("pages", __name__)
 EXAMPLES = ["duty to consult", "new joiners terms", '"duty to involve"', "consult AND unions"]
 FACET_ORDER = ("status", "doc_type", "document_id")
 PAGE_LINKS = 7  # numbered page links either side of the current one, at most
+AS_AT_LABEL = "Law as it stood on"
 
 
 def _kb():
     return current_app.extensions["kb"].current()
+
+
+def _settings():
+    return current_app.config["KB_SETTINGS"]
 
 
 def search_url(base: str = "/", **changes) -> str:
@@ -149,10 +156,11 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
     version = _kb()
     q = request.args.get("q", "").strip()
     filters = filter_args(request.args)
+    as_at = read_date(request.args, "as_at", AS_AT_LABEL)
     context: dict[str, Any] = {
         "q": q,
         "filters": filters,
-        "as_at": request.args.get("as_at", "").strip(),
+        "as_at": as_at,
         "duties_only": "true" in filters.get("duty", []),
         "stale_only": bool(_stale_values(filters.get("stale", []))),
         "has_filters": any(filters.values()),
@@ -162,10 +170,15 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
         "response": None,
         "error": None,
     }
+    if as_at.error:  # refused like any bad input, with the form there to correct it
+        context["error"] = as_at.error
+        return context, 400
     if not q:
         return context, 200
+    params = request.args.copy()
+    params["as_at"] = as_at.value  # the three fields, or the as_at=YYYY-MM-DD of a link
     try:
-        response = run_search(version, request.args, slot=gate().slot, **filters)
+        response = run_search(version, params, slot=gate().slot, **filters)
     except RequestError as exc:
         context["error"] = exc.message
         return context, exc.status
@@ -179,9 +192,16 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
         pages=pagination(response["total"], response["limit"], response["offset"], template_base),
         suggestion=suggestion_of(response),
         cited=cited_of(response),
-        json_url=search_url("/api/v1/search"),
+        json_url=search_url(
+            "/api/v1/search", as_at=as_at.value or None, **_no_date_fields("as_at")
+        ),
     )
     return context, 200
+
+
+def _no_date_fields(name: str) -> dict[str, None]:
+    """URL changes that drop a date input's three fields (the API takes the ISO date)."""
+    return {f"{name}_{part}": None for part in PARTS}
 
 
 def retry_headers(context: dict[str, Any]) -> dict[str, str]:
@@ -215,7 +235,11 @@ def passage_page(passage_id: str):
     version = _kb()
     found = version.provision(passage_id)
     if found is None:
-        abort(404, description=f"There is no passage with the id “{passage_id}”.")
+        missing = cite_path(passage_id, version.registry, _settings().legislation_url)
+        if not missing:
+            abort(404, description=f"There is no passage with the id “{passage_id}”.")
+        page = render_template("error.html", code=404, missing=missing, passage_id=passage_id)
+        return page, 404
     nodes = found["record"]["nodes"]
     changes = changes_json(version, found["document"]["id"])
     return render_template(

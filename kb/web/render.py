@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from markdown_it import MarkdownIt
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kb.effects import effect_sentence, long_date, stale_sentence
 from kb.models import (
@@ -97,6 +98,62 @@ def is_current(status: str) -> bool:
     return status in CURRENT_STATUSES
 
 
+def status_phrase(status: str, date: str | None) -> str:
+    """'In force since 1 April 2031', 'Withdrawn on 23 March 2011'; the label alone undated."""
+    label = status_label(status)
+    if not date:
+        return label
+    return f"{label} {'since' if is_current(status) else 'on'} {long_date(date)}"
+
+
+def date_tag(value: str | None) -> Markup:
+    """A date as people read it, '1 April 2031', in <time datetime="2031-04-01"> for machines;
+    a value that is not an ISO date is shown as it is."""
+    try:
+        day = dt.date.fromisoformat(str(value))
+    except ValueError:
+        return Markup(escape(value or ""))
+    return Markup('<time datetime="{}">{}</time>').format(day.isoformat(), long_date(value))
+
+
+SAMPLE_NOTE = "sample document"
+
+
+def status_banner(document: dict[str, Any]) -> dict[str, Any] | None:
+    """What a document's one banner says: its status with the date once, its note, and that it
+    is a sample. None when there is nothing to say (current, no note, not a sample).
+
+    A note that already opens with the status and date ("Withdrawn on 30 June 2030 with
+    immediate effect; …", in ISO or long form) continues the lead rather than repeating it,
+    and a current note that only says the text is a sample gives way to the sample line.
+    """
+    status, date = document.get("status") or "", document.get("status_date")
+    note = (document.get("status_note") or "").strip()
+    current = is_current(status)
+    sample = bool(document.get("sample"))
+    if current and sample and note.lower().startswith(SAMPLE_NOTE):
+        note = ""
+    if current and not note:
+        return {"warning": False, "sample": True, "lead": "", "rest": ""} if sample else None
+    lead, rest = _lead_and_rest(status, date, note)
+    if not current and not rest:
+        rest = " This text is not current: check what replaced it."
+    return {"warning": not current, "sample": sample, "lead": lead, "rest": rest}
+
+
+def _lead_and_rest(status: str, date: str | None, note: str) -> tuple[str, str]:
+    """The banner's bold lead ('Withdrawn on 30 June 2030') and the note after it, the note's
+    own opening dropped where it says the same (so the date is said once)."""
+    lead = status_phrase(status, date)
+    word = "since" if is_current(status) else "on"
+    said = [lead, f"{status_label(status)} {word} {date}"] if date else [lead]
+    for opening in said:
+        if note.lower().startswith(opening.lower()):
+            rest = note[len(opening) :]
+            return (lead, rest) if rest.strip(" .") else (lead + ".", "")
+    return lead + ".", f" {note}" if note else ""
+
+
 def extent_names(codes: list[str] | None) -> str:
     """['E', 'W', 'S'] -> 'England, Wales and Scotland'."""
     names = [NATION_NAMES.get(code, code) for code in codes or []]
@@ -109,8 +166,11 @@ def install(app) -> None:
     app.jinja_env.filters["markdown"] = markdown
     app.jinja_env.filters["markdown_inline"] = markdown_inline
     app.jinja_env.filters["long_date"] = long_date
+    app.jinja_env.filters["date_tag"] = date_tag
     app.jinja_env.globals.update(
         status_label=status_label,
+        status_phrase=status_phrase,
+        status_banner_of=status_banner,
         is_current=is_current,
         non_operative_kind=non_operative_kind,
         extent_text=extent_text,
