@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from indexer import changes, links
-from indexer.corpus import Problem, iter_corpus, read_document
+from indexer.corpus import CorpusSelection, Problem, read_document, select_corpus
 from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb import store
 from kb.cite import Registry
@@ -36,6 +36,7 @@ class BuildReport:
     version: str | None = None
     seconds: float = 0.0
     changes: int = 0  # entries this build added to the change log (indexer/changes.py)
+    selection: CorpusSelection | None = None  # what was read, samples or not
 
 
 def _display(path: Path, roots: list[Path]) -> str:
@@ -50,10 +51,12 @@ def _display(path: Path, roots: list[Path]) -> str:
 def build(
     settings: Settings,
     corpus: list[Path] | None = None,
-    include_samples: bool = True,
+    include_samples: bool | None = None,
     strict: bool = False,
     progress: bool = True,
 ) -> BuildReport:
+    """Build a new index version from the corpus roots. `include_samples`: True or False as
+    asked, None to index the invented samples only when the roots hold nothing else."""
     started = time.perf_counter()
     roots = corpus or [settings.corpus]
     for root in roots:
@@ -77,13 +80,14 @@ def build(
 def _build_locked(
     settings: Settings,
     roots: list[Path],
-    include_samples: bool,
+    include_samples: bool | None,
     strict: bool,
     progress: bool,
     started: float,
 ) -> BuildReport:
-    paths = list(iter_corpus(roots, include_samples=include_samples))
-    report = BuildReport()
+    selection = select_corpus(roots, include_samples)
+    paths = selection.paths
+    report = BuildReport(selection=selection)
     index_dir = settings.index_dir
     _remove_stale_builds(index_dir)
     store.remove_unserved(index_dir)
