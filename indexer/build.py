@@ -14,7 +14,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from indexer import changes, links
-from indexer.corpus import Problem, iter_corpus, read_document
+from indexer.corpus import CorpusSelection, Problem, read_document, select_corpus
 from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb import store
 from kb.cite import Registry
@@ -40,6 +40,7 @@ class BuildReport:
     version: str | None = None
     seconds: float = 0.0
     changes: int = 0  # entries this build added to the change log (indexer/changes.py)
+    selection: CorpusSelection | None = None  # what was read, samples or not
 
 
 def _display(path: Path, roots: list[Path]) -> str:
@@ -54,13 +55,15 @@ def _display(path: Path, roots: list[Path]) -> str:
 def build(
     settings: Settings,
     corpus: list[Path] | None = None,
-    include_samples: bool = True,
+    include_samples: bool | None = None,
     strict: bool = False,
     progress: bool = True,
     note: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    """Build a new index version from the corpus and switch to it. `note` is told, before the
-    index is written, anything the person building should know (a corpus too large for Whoosh)."""
+    """Build a new index version from the corpus roots and switch to it. `include_samples`:
+    True or False as asked, None to index the invented samples only when the roots hold nothing
+    else. `note` is told, before the index is written, anything the person building should
+    know (a corpus too large for Whoosh)."""
     started = time.perf_counter()
     roots = corpus or [settings.corpus]
     for root in roots:
@@ -84,14 +87,15 @@ def build(
 def _build_locked(
     settings: Settings,
     roots: list[Path],
-    include_samples: bool,
+    include_samples: bool | None,
     strict: bool,
     progress: bool,
     started: float,
     note: Callable[[str], None] | None = None,
 ) -> BuildReport:
-    paths = list(iter_corpus(roots, include_samples=include_samples))
-    report = BuildReport()
+    selection = select_corpus(roots, include_samples)
+    paths = selection.paths
+    report = BuildReport(selection=selection)
     index_dir = settings.index_dir
     _remove_stale_builds(index_dir)
     store.remove_unserved(index_dir)

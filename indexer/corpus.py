@@ -102,21 +102,70 @@ def _local_last(root: Path, path: Path) -> tuple[bool, Path]:
     return (len(rel.parts) > 1 and rel.parts[0] == LOCAL_FOLDER, path)
 
 
-def iter_corpus(roots: list[Path], include_samples: bool = True) -> Iterator[Path]:
-    """Every Markdown document under the roots, in a stable order: root by root, sorted by
-    path, with the root's `local/` folder last (see LOCAL_FOLDER; names left out: skipped_name).
-    """
+# Where the invented sample documents live below a corpus root (corpus/samples/).
+SAMPLES_FOLDER = "samples"
+
+
+def is_sample_path(rel: Path) -> bool:
+    """Whether a file at `rel` below a corpus root is one of the invented samples."""
+    return SAMPLES_FOLDER in rel.parts[:-1]
+
+
+def _all_documents(roots: list[Path]) -> Iterator[tuple[Path, bool]]:
+    """(path, is a sample) for every Markdown document under the roots, in build order."""
     for root in roots:
         if root.is_file():
-            yield root
+            yield root, False
             continue
         for path in sorted(root.rglob("*.md"), key=lambda p, root=root: _local_last(root, p)):
             rel = path.relative_to(root)
-            if skipped_name(rel):
-                continue
-            if not include_samples and "samples" in rel.parts[:-1]:
-                continue
-            yield path
+            if not skipped_name(rel):
+                yield path, is_sample_path(rel)
+
+
+@dataclass
+class CorpusSelection:
+    """What a build reads: the documents, and whether the invented samples are among them.
+
+    `include_samples` None (the default) means "only when the corpus holds nothing else": once
+    anything is crawled or added, the invented samples would compete with real text.
+    """
+
+    paths: list[Path]
+    samples: int  # sample documents found
+    others: int  # every other document (crawled, added with kb add, hand-made)
+    samples_included: bool
+    asked: bool | None  # include_samples as given: True (--samples), False, None (automatic)
+
+    def summary(self) -> str:
+        """One line for `kb build`: which way the samples went, and why."""
+        if not self.samples:
+            return ""
+        if self.samples_included:
+            return f"Including the {self.samples} invented sample documents."
+        if self.asked is False:
+            return f"Samples left out: {self.samples} invented sample documents (--no-samples)."
+        return (
+            f"Samples left out: the corpus has {self.others} crawled or added documents "
+            "(use --samples to include them)."
+        )
+
+
+def select_corpus(roots: list[Path], include_samples: bool | None = None) -> CorpusSelection:
+    found = list(_all_documents(roots))
+    samples = sum(1 for _, sample in found if sample)
+    others = len(found) - samples
+    included = include_samples if include_samples is not None else others == 0
+    paths = [path for path, sample in found if included or not sample]
+    return CorpusSelection(paths, samples, others, included and samples > 0, include_samples)
+
+
+def iter_corpus(roots: list[Path], include_samples: bool | None = True) -> Iterator[Path]:
+    """Every Markdown document under the roots, in a stable order: root by root, sorted by
+    path, with the root's `local/` folder last (see LOCAL_FOLDER; names left out: skipped_name).
+    Samples (below a `samples/` folder): see select_corpus.
+    """
+    yield from select_corpus(roots, include_samples).paths
 
 
 def render_document(document: Document, body: str) -> str:

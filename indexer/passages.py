@@ -42,6 +42,30 @@ MAX_ANCHOR_CHARS = 200
 PROVISION_STATUSES = STATUSES
 
 
+# A document with no numbers of its own (a letter, an unnumbered policy) is cited by counted
+# paragraphs, 'para 3', as OSCOLA pinpoints correspondence. Blocks shorter than this
+# (letterheads, salutations, 'Yours sincerely') are not paragraphs: they join the next one
+# (at the end, the last one); a list or table stays with the paragraph that leads into it.
+SHORT_BLOCK_CHARS = 120
+_FOLLOWERS = ("bullet_list_open", "ordered_list_open", "table_open")
+
+
+def _unnumbered(blocks: list[list[Token]], legislation: bool) -> bool:
+    """No anchors, numbered paragraphs or numbered headings: paragraphs are counted."""
+    if legislation:
+        return False
+    for block in blocks:
+        opener = block[0]
+        if (opener.attrs or {}).get("id") is not None:
+            return False
+        text = plain_text(block)
+        if opener.type == "heading_open" and _NUMBERED_HEADING.match(text):
+            return False
+        if opener.type == "paragraph_open" and dotted_paragraph_number(text):
+            return False
+    return True
+
+
 def _quote_anchor_ids(body: str) -> str:
     return _ANCHOR_LINE.sub(lambda m: '{id="' + m.group(1) + '"' + m.group(2) + "}", body)
 
@@ -196,7 +220,51 @@ def _parse(
         )
         return None
 
-    for block in _blocks(tokens):
+    blocks = _blocks(tokens)
+    counted = _unnumbered(blocks, legislation)
+    paragraphs: list[Node] = []  # counted paragraphs (para/1, para/2 …) of an unnumbered body
+    pending: list[tuple[str, str]] = []  # short blocks waiting to join the next paragraph
+
+    def new_paragraph() -> Node:
+        number = str(len(paragraphs) + 1)
+        node = add(
+            Node(
+                pin=f"para/{number}",
+                anchor=f"para-{number}",
+                label=f"para {number}",
+                title="",
+                depth=0,
+                heading_path=[],
+            )
+        )
+        paragraphs.append(node)
+        return node
+
+    def flush_pending() -> None:
+        """Short blocks left over (closing lines, or lines before a heading): the last
+        paragraph's, else a paragraph of their own."""
+        if pending:
+            node = paragraphs[-1] if paragraphs else new_paragraph()
+            for waiting in pending:
+                append(node, *waiting)
+            pending.clear()
+
+    def counted_paragraph(opener: Token, source: str, text: str) -> None:
+        nonlocal current
+        if opener.type in _FOLLOWERS and paragraphs and not pending:
+            append(paragraphs[-1], source, text)
+            return
+        if len(text) < SHORT_BLOCK_CHARS:
+            pending.append((source, text))
+            return
+        node = new_paragraph()
+        for waiting in pending:
+            append(node, *waiting)
+        pending.clear()
+        append(node, source, text)
+        current = node
+
+    for block in blocks:
         opener = block[0]
         attrs = {k: str(v) for k, v in (opener.attrs or {}).items()}
         anchor = attrs.pop("id", None)
@@ -216,6 +284,7 @@ def _parse(
             continue
 
         if opener.type == "heading_open":
+            flush_pending()
             level = int(opener.tag[1])
             if anchor is None:
                 numbered = _NUMBERED_HEADING.match(text)
@@ -274,6 +343,10 @@ def _parse(
             current = node
             continue
 
+        if counted and (current is None or current in paragraphs):
+            counted_paragraph(opener, source, text)
+            continue
+
         if current is None:
             current = add(
                 Node(
@@ -286,6 +359,7 @@ def _parse(
                 )
             )
         append(current, source, text)
+    flush_pending()
     for node in nodes:
         node.markdown = "\n\n".join(markdown[node.pin])
         node.text = " ".join(texts[node.pin])

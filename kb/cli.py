@@ -70,23 +70,34 @@ def _settings(ctx: click.Context) -> Settings:
     multiple=True,
     help="Corpus folder or file (repeatable). Default: KB_CORPUS or the bundled corpus/.",
 )
+@click.option(
+    "--samples",
+    "samples",
+    is_flag=True,
+    help="Include the invented sample documents even when the corpus holds real ones.",
+)
 @click.option("--no-samples", is_flag=True, help="Leave out the invented sample documents.")
 @click.option(
     "--strict", is_flag=True, help="Fail (and keep the old index) if any file has a problem."
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
-def build(ctx, corpus, no_samples, strict, quiet):
-    """Index the corpus into a new index version and switch to it atomically."""
+def build(ctx, corpus, samples, no_samples, strict, quiet):
+    """Index the corpus into a new index version and switch to it atomically.
+
+    The invented samples (corpus/samples/) are indexed only when the corpus holds nothing
+    else, unless --samples or --no-samples says otherwise."""
     from indexer.build import BuildFailed
     from indexer.build import build as run_build
 
+    if samples and no_samples:
+        raise click.UsageError("--samples and --no-samples cannot be given together.")
     settings = _settings(ctx)
     try:
         report = run_build(
             settings,
             corpus=list(corpus) or None,
-            include_samples=not no_samples,
+            include_samples=True if samples else False if no_samples else None,
             strict=strict,
             progress=not quiet,
             note=lambda text: click.secho(text, fg="yellow", err=True),
@@ -96,6 +107,8 @@ def build(ctx, corpus, no_samples, strict, quiet):
         sys.exit(1)
     for problem in report.problems:
         click.secho(f"problem: {problem}", fg="yellow", err=True)
+    if report.selection and report.selection.summary():
+        click.echo(report.selection.summary())
     click.echo(
         f"Indexed {report.documents} documents, {report.passages} passages "
         f"in {report.seconds:.2f}s; {len(report.problems)} problem(s). "

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import functools
 import html
+import itertools
 import json
 import math
 import re
@@ -72,6 +73,7 @@ from kb.whoosh_engine import (
     exact_phrase,
     rank_factor,
     spell_words_analyzer,
+    typed_units,
     version_value,
 )
 from kb.whoosh_engine import (
@@ -199,6 +201,7 @@ def make_schema() -> tantivy.Schema:
     builder.add_integer_field("valid_from_n", indexed=True, fast=True)
     builder.add_integer_field("valid_to_n", indexed=True, fast=True)
     builder.add_text_field("version", tokenizer_name="raw")  # as Whoosh's: current, historical
+    builder.add_text_field("prelim", tokenizer_name="raw")  # "true": not operative text
     builder.add_integer_field("order", fast=True)
     builder.add_bytes_field(RECORD, stored=True)
     return builder.build()
@@ -286,6 +289,8 @@ def write_index(
             doc.add_integer("valid_from_n", _day(passage.valid_from, EARLIEST))
             doc.add_integer("valid_to_n", _day(passage.valid_to, LATEST))
             doc.add_text("version", version_value(passage))
+            if not passage.operative:
+                doc.add_text("prelim", "true")
             doc.add_integer("order", passage.order)
             doc.add_bytes(RECORD, json.dumps(_stored(passage)).encode("utf-8"))
             writer.add_document(doc)
@@ -654,17 +659,16 @@ class TantivyEngine:
                 for name, wider in filtered_facets(request).items()
             ]
             try:
-                found = searcher.search(
-                    query,
-                    limit=max(request.limit, 1),
-                    offset=request.offset,
-                    count=True,
-                    weight_by_field="rank_w",
-                )
+                wanted = request.offset + max(request.limit, 1)
+                found = searcher.search(query, limit=wanted, count=True, weight_by_field="rank_w")
                 total = found.count
+                ranked = found.hits
                 # tantivy cannot stop a pass part way: out of time, the passes after the
                 # ranking and the facets are skipped (the relaxed check, "did you mean").
                 partial = deadline.expired()
+                if total and not partial:
+                    ranked = self._in_rank_groups(query, request, wanted, total) or ranked
+                    partial = deadline.expired()
                 if hybrid and total and not partial:
                     # Does any passage have every word? The best one answers (no count).
                     strict_hits = searcher.search(_with(strict, filters), limit=1, count=False)
@@ -689,7 +693,7 @@ class TantivyEngine:
         heading_patterns: list[re.Pattern] = []
         _positive_terms(any_words, heading_stems, heading_patterns, "heading")
         hits = []
-        for score, address in found.hits[: request.limit]:
+        for score, address in ranked[request.offset : request.offset + request.limit]:
             item = self._record(searcher.doc(address))
             item["score"] = round(score / RANK_SCALE, 4)
             item["snippet_html"] = _highlight(item["text"], stems, patterns) or _lead(item["text"])
@@ -711,6 +715,61 @@ class TantivyEngine:
             truncated_prefixes=list(compile_.cut.values()),
             partial=partial,
         )
+
+    def _in_rank_groups(
+        self, query: Query, request: SearchRequest, wanted: int, total: int
+    ) -> list | None:
+        """The first `wanted` hits in the Whoosh engine's rank_groups order: more of the words
+        as typed first (passages with at least k of them are those with every k of them),
+        current text first at each level, each group by score. None when there is nothing
+        to group (no word as typed can be counted)."""
+        compile_ = _Compiler(self.schema, self._searcher)
+        units = [
+            compile_(_Parser(unit, "or").parse())
+            for unit in typed_units(request.typed or request.q)
+        ]
+        if not units:
+            return None
+        current = Query.const_score_query(
+            _term_set(self.schema, "status", list(CURRENT_STATUSES)), 0.0
+        )
+
+        def at_least(k: int) -> Query | None:
+            if k > len(units):
+                return None
+            if k == 0:
+                return Query.all_query()
+            return _any(
+                [
+                    Query.boolean_query([(Occur.Must, unit) for unit in chosen])
+                    for chosen in itertools.combinations(units, k)
+                ]
+            )
+
+        prelim = Query.const_score_query(_term_set(self.schema, "prelim", ["true"]), 0.0)
+        hits: list = []
+        for operative, k, status in itertools.product(
+            (Occur.MustNot, Occur.Must), range(len(units), -1, -1), (Occur.Must, Occur.MustNot)
+        ):
+            if len(hits) >= min(wanted, total):
+                break
+            group = [
+                (Occur.Must, query),
+                (Occur.Must, Query.const_score_query(at_least(k), 0.0)),
+                (operative, prelim),
+                (status, current),
+            ]
+            more = at_least(k + 1)
+            if more is not None:
+                group.append((Occur.MustNot, more))
+            found = self._searcher.search(
+                Query.boolean_query(group),
+                limit=wanted - len(hits),
+                count=False,
+                weight_by_field="rank_w",
+            )
+            hits.extend(found.hits)
+        return hits
 
     @staticmethod
     def _facet_counts(searcher, query: Query, names: Iterable[str] = FACETS):

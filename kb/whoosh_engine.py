@@ -227,6 +227,46 @@ def _explicit(typed: str) -> bool:
     return bool(_OPERATOR.search(re.sub(r'"[^"]*"', " ", typed)))
 
 
+_UNIT = re.compile(r'"[^"]*"|\S+')
+# Words counted for rank_groups: the first eight of a longer question (the tantivy engine
+# asks for "at least k of them" as combinations of the words, so their number is bounded).
+MAX_RANK_UNITS = 8
+
+
+def typed_units(typed: str) -> list[str]:
+    """The words (and quoted phrases) of a query as typed, before synonyms, each counted once
+    by rank_groups; a query with operators, brackets or fields is one unit, as it means
+    exactly what it says."""
+    if _explicit(typed):
+        return [typed]
+    words = [w for w in _UNIT.findall(typed) if w.strip('"').lower() not in STOP_WORDS]
+    return list(dict.fromkeys(words))[:MAX_RANK_UNITS]
+
+
+def rank_groups(
+    matched: set[int], words: list[set[int]], current: frozenset[int], prelims: frozenset[int]
+) -> list[set[int]]:
+    """The matches in rank order, as groups each ranked by score: operative text before text
+    that is not the law (`prelims`: long titles, signatures, explanatory notes); then passages
+    with more of the words as typed (`words`: the passages with each) before those with
+    fewer, so those matching only through a synonym come last; at each level, current text
+    first, then withdrawn, superseded and repealed text. So a synonym never outranks the words
+    typed, and ended text never outranks current text that has as many of the words.
+    """
+    level: Counter[int] = Counter()
+    for docs in words:
+        level.update(docs)
+    by_level: dict[tuple[bool, int], set[int]] = {}
+    for doc in matched:
+        by_level.setdefault((doc not in prelims, level[doc]), set()).add(doc)
+    groups = []
+    for key in sorted(by_level, reverse=True):
+        group = by_level[key]
+        groups.append(group & current)
+        groups.append(group - current)
+    return groups
+
+
 def rank_factor(passage: Passage) -> float:
     """Prior weight of a passage: law before commentary, current text before ended text,
     operative text before prelims, signatures and explanatory notes."""
@@ -363,7 +403,10 @@ class WhooshEngine:
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
             ) from exc
-        (parsed, any_words), cut = _cap_wildcards(searcher.reader(), parsed, any_words)
+        units = [self._parser_any.parse(unit) for unit in typed_units(request.typed or request.q)]
+        (parsed, any_words, *units), cut = _cap_wildcards(
+            searcher.reader(), parsed, any_words, *units
+        )
         filter_q = _filters(request, self._has_versions)
         wanted = request.offset + request.limit
         relaxed = False
@@ -383,29 +426,38 @@ class WhooshEngine:
                 matched = _doc_set(searcher, matching, deadline)
             except collectors.TimeLimit:
                 partial = True
+        ranked = [hit for hit in results[request.offset : wanted]]
         if matched is None:  # out of time: count what the ranked pass found
             matched = {hit.docnum for hit in results}
+        else:
+            try:
+                ranked = (
+                    self._in_rank_groups(searcher, scored, matched, units, request, deadline)
+                    or ranked
+                )
+            except collectors.TimeLimit:
+                partial = True
         total = len(matched)
         counts = self._facets.count(matched)
         if not partial:
             partial = self._count_without_own_filter(searcher, scored, request, counts, deadline)
         facets, truncated = facet_lists(counts, request.facet_size)
-        if scored is not parsed and results.scored_length() and not partial:
+        if scored is not parsed and matched and not partial:
             strict, partial = _top(searcher, parsed, 1, filter_q, deadline)
             relaxed = not partial and not strict.scored_length()
         suggestion = None
-        if (relaxed or results.scored_length() < 3) and not partial:
+        if (relaxed or min(total, wanted) < 3) and not partial:
             suggestion = self._suggest(searcher, request.typed or request.q)
-        results.formatter = _MarkFormatter()
         hits = []
-        for hit in results[request.offset : wanted]:
+        for hit in ranked:
             item = self._record(hit.fields())
             # A short provision is shown whole; a long one as fragments around the matches.
             short = len(item["text"]) <= SHORT_PASSAGE_CHARS
-            results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
+            hit.results.formatter = _MarkFormatter()
+            hit.results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
             item["score"] = round(hit.score, 4)
             item["snippet_html"] = hit.highlights("body", top=2) or _lead(item["text"])
-            results.fragmenter = WholeFragmenter()
+            hit.results.fragmenter = WholeFragmenter()
             item["heading_html"] = hit.highlights("heading") or html.escape(
                 item["heading"], quote=False
             )
@@ -440,6 +492,51 @@ class WhooshEngine:
                 return True
             counts.update(self._facets.count(docs, (name,)))
         return False
+
+    def _in_rank_groups(
+        self,
+        searcher,
+        scored: query.Query,
+        matched: set[int],
+        units: list[query.Query],
+        request: SearchRequest,
+        deadline: Deadline,
+    ) -> list | None:
+        """The page of hits in rank order (rank_groups): each group's passages by score.
+        None when every match is in one group, so the single ranked pass is already right."""
+        groups = rank_groups(
+            matched,
+            [_doc_set(searcher, unit, deadline) & matched for unit in units],
+            self._current_docs,
+            self._prelim_docs,
+        )
+        if sum(1 for group in groups if group) <= 1:
+            return None
+        wanted = request.offset + request.limit
+        hits: list = []
+        for group in groups:
+            if len(hits) >= wanted:
+                break
+            if not group:
+                continue
+            found, partial = _top(searcher, scored, wanted - len(hits), group, deadline)
+            if partial:
+                raise collectors.TimeLimit
+            hits.extend(found)
+        return hits[request.offset : wanted]
+
+    @functools.cached_property
+    def _current_docs(self) -> frozenset[int]:
+        """Document numbers of current passages (in force, partly in force, prospective)."""
+        reader = self._searcher().reader()
+        statuses = reader.column_reader("status", translate=True)
+        return frozenset(n for n, status in enumerate(statuses) if status in CURRENT_STATUSES)
+
+    @functools.cached_property
+    def _prelim_docs(self) -> frozenset[int]:
+        """Document numbers of passages that are not operative text (read once per version)."""
+        reader = self._searcher().reader()
+        return frozenset(n for n, stored in reader.iter_docs() if stored.get("operative") is False)
 
     def _exact_phrase(self, request: SearchRequest) -> list:
         """The words typed, as one phrase: passages that say exactly that rank higher."""

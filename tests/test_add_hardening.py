@@ -337,7 +337,8 @@ def test_build_keeps_the_crawled_act_when_a_local_file_claims_its_id(tmp_path, w
     spoof = write_md("local/ukpga/2031/12.md", {**SAMPLE_ACT, "title": "Spoof"},
                      "{#section-2-2}\n(2) The authority need not secure value.\n")  # fmt: skip
     settings = make_settings(tmp_path, tmp_path / "corpus")
-    report = build(settings, progress=False)
+    # --samples: beside a local file the samples would otherwise be left out (README).
+    report = build(settings, include_samples=True, progress=False)
     assert report.documents == 1
     [problem] = report.problems
     assert problem.path.endswith("local/ukpga/2031/12.md")
