@@ -51,6 +51,9 @@ def build_app_engine(engine: str, data: Path, out: Path) -> tuple[int, float, Pa
     seconds = time.perf_counter() - started
     documents = json.loads(documents_path(data).read_text(encoding="utf-8"))
     store.write_json(build_dir / "documents.json", documents)
+    for document in documents:  # a version lists each document's record (store.verify_version)
+        record = {"document": document, "nodes": []}
+        store.write_json(build_dir / "docs" / f"{store.doc_key(document['id'])}.json", record)
     store.publish(
         index_dir,
         build_dir,

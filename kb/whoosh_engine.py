@@ -170,6 +170,9 @@ def write_index(
     return count
 
 
+QUALITY_MARGIN = 1.5
+
+
 class _RankScorer(scoring.BaseScorer):
     """BM25F times the passage's rank factor (1 for current text, less for the rest)."""
 
@@ -181,10 +184,13 @@ class _RankScorer(scoring.BaseScorer):
         return self.inner.supports_block_quality()
 
     def max_quality(self):
-        return self.inner.max_quality()  # factors are <= 1, so still an upper bound
+        # Factors are <= 1, so BM25F's bound would do, but Whoosh computes it from field
+        # lengths stored rounded to a byte, and can under-estimate: a top-10 search then
+        # skipped the best passage of the sample corpus. The margin keeps the skipping safe.
+        return self.inner.max_quality() * QUALITY_MARGIN
 
     def block_quality(self, matcher):
-        return self.inner.block_quality(matcher)
+        return self.inner.block_quality(matcher) * QUALITY_MARGIN
 
     def score(self, matcher):
         return self.inner.score(matcher) * self.ranks[matcher.id()]
@@ -432,7 +438,9 @@ class WhooshEngine:
         else:
             try:
                 ranked = (
-                    self._in_rank_groups(searcher, scored, matched, units, request, deadline)
+                    self._in_rank_groups(
+                        searcher, scored, matched, units, request, deadline, results
+                    )
                     or ranked
                 )
             except collectors.TimeLimit:
@@ -501,6 +509,7 @@ class WhooshEngine:
         units: list[query.Query],
         request: SearchRequest,
         deadline: Deadline,
+        top=None,
     ) -> list | None:
         """The page of hits in rank order (rank_groups): each group's passages by score.
         None when every match is in one group, so the single ranked pass is already right."""
@@ -513,6 +522,9 @@ class WhooshEngine:
         if sum(1 for group in groups if group) <= 1:
             return None
         wanted = request.offset + request.limit
+        page = _page_from_top(top, groups, wanted)
+        if page is not None:
+            return page[request.offset : wanted]
         hits: list = []
         for group in groups:
             if len(hits) >= wanted:
@@ -522,7 +534,8 @@ class WhooshEngine:
             found, partial = _top(searcher, scored, wanted - len(hits), group, deadline)
             if partial:
                 raise collectors.TimeLimit
-            hits.extend(found)
+            # Results.__len__ would count every match; only the scored hits are wanted
+            hits.extend(found[n] for n in range(found.scored_length()))
         return hits[request.offset : wanted]
 
     @functools.cached_property
@@ -613,6 +626,27 @@ class WhooshEngine:
                 searcher.close()
             self._searchers.clear()
         self.ix.close()
+
+
+def _page_from_top(top, groups: list[set[int]], wanted: int) -> list | None:
+    """The page in rank order taken from the single ranked pass, when that pass already holds
+    it: every match outside its top hits is in a group no better than the worst group the page
+    shows (and, in that same group, scores lower than every top hit). Else None, and each group
+    is ranked on its own. Saves the per-group passes for most queries, where BM25 already puts
+    the passages with more of the words first."""
+    if top is None:
+        return None
+    hits = [top[n] for n in range(top.scored_length())]
+    rank = {doc: i for i, group in enumerate(groups) for doc in group}
+    if any(hit.docnum not in rank for hit in hits):
+        return None
+    page = sorted(hits, key=lambda hit: rank[hit.docnum])[:wanted]  # stable: by score within
+    if not page:
+        return page
+    worst = max(rank[hit.docnum] for hit in page)
+    shown = {hit.docnum for hit in hits}
+    outside = next((i for i, group in enumerate(groups) if group - shown), len(groups))
+    return page if outside >= worst else None
 
 
 def _doc_set(searcher, q: query.Query, deadline: Deadline | None = None) -> set[int]:

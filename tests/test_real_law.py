@@ -14,7 +14,7 @@ from indexer.passages import parse_document
 from kb.cli import cli
 from kb.evaluate import read_qrels
 from kb.models import CURRENT_STATUSES, Document
-from kb.search import run_search
+from kb.search import make_request, run_search
 from kb.whoosh_engine import _analyzer
 from tests.conftest import PROJECT_ROOT, SAMPLES, SHARED, make_settings
 
@@ -214,3 +214,26 @@ def test_new_joiners_terms_puts_current_guidance_above_the_withdrawn_code(sample
     ids = [h["id"] for h in run_search(sample_kb.current(), {"q": "new joiners terms"})["results"]]
     guidance = ids.index("guidance/example-commissioning-guidance-2031/para/3.1")
     assert guidance < ids.index("code/example-workforce-code-2019/para/2.1")
+
+
+def test_the_ranked_pass_shortcut_gives_the_same_pages_as_ranking_each_group(
+    whoosh_kb, monkeypatch
+):
+    """Whoosh takes the page from its single ranked pass when that pass already holds it
+    (_page_from_top); ranking each group on its own must give exactly the same pages."""
+    import kb.whoosh_engine as whoosh_engine
+
+    version = whoosh_kb.current()
+    pages = [(query, limit, offset) for query in _judged_queries() for limit, offset in
+             ((10, 0), (3, 0), (5, 5))]  # fmt: skip
+
+    def ids():
+        return [
+            [h["id"] for h in version.engine.search(
+                make_request({"q": q, "limit": limit, "offset": offset})).results]
+            for q, limit, offset in pages
+        ]  # fmt: skip
+
+    fast = ids()
+    monkeypatch.setattr(whoosh_engine, "_page_from_top", lambda *args: None)
+    assert ids() == fast
