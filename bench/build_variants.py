@@ -1,4 +1,4 @@
-"""Whoosh build throughput with writer settings other than kb/whoosh_engine.py's, on the same
+"""Whoosh build throughput with writer settings other than indexer/index/whoosh_engine.py's, on the same
 passages: the current settings, two writer processes, and no final merge.
 
     python -m bench.build_variants --size 10000
@@ -20,7 +20,7 @@ from whoosh import index as whoosh_index
 from whoosh import writing
 
 from bench.corpus import read_jsonl
-from kb.whoosh_engine import write_index
+from indexer.index.whoosh_engine import write_index
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

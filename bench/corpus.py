@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from kb.models import CURRENT_STATUSES, Passage
+from kb.core.models import CURRENT_STATUSES, Passage
 
 SEED = 20310401
 ZIPF_S = 1.1

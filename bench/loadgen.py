@@ -241,7 +241,7 @@ _WORDS = (
 
 def expensive_probes(count: int = 12) -> list[Probe]:
     """Searches as costly as the API accepts: 10 wildcards (kb.search.MAX_WILDCARDS) and 30
-    common words (kb.query's limit is 40 terms), OR-ed, with every facet; each one different, so
+    common words (kb.core.query's limit is 40 terms), OR-ed, with every facet; each one different, so
     no response cache helps. They may be refused with 503 + Retry-After when the server is busy.
     """
     import urllib.parse

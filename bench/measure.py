@@ -19,14 +19,14 @@ from pathlib import Path
 from bench.corpus import documents_path, read_jsonl
 from bench.peers import Fts5Engine, TantivyEngine
 from bench.queries import query_mix
-from kb import store
-from kb.engine import SearchRequest
-from kb.query import check
+from indexer.index import store
+from indexer.index.engine import SearchRequest
+from kb.core.query import check
 from kb.search import run_search
 from kb.service import IndexVersion
 
-# Engines served by the app through kb/engine.py's seam (a KB_HOME is written, as `kb build`
-# does), and the peers measured beside them. "kb-tantivy" is kb/tantivy_engine.py.
+# Engines served by the app through indexer/index/engine.py's seam (a KB_HOME is written, as `kb build`
+# does), and the peers measured beside them. "kb-tantivy" is indexer/index/tantivy_engine.py.
 APP_ENGINES = {"whoosh": "whoosh", "kb-tantivy": "tantivy"}
 
 
@@ -41,7 +41,7 @@ def disk_mb(path: Path) -> float:
 
 def build_app_engine(engine: str, data: Path, out: Path) -> tuple[int, float, Path]:
     """Writes a KB_HOME (out/home) holding one published version, as `kb build` leaves it."""
-    from kb.engine import writer_for
+    from indexer.index.engine import writer_for
 
     name = APP_ENGINES[engine]
     index_dir = out / "home" / "index"

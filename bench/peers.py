@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from kb.engine import SearchRequest
-from kb.models import CURRENT_STATUSES, Passage
+from indexer.index.engine import SearchRequest
+from kb.core.models import CURRENT_STATUSES, Passage
 
 TEXT_FIELDS = ("title", "names", "heading", "body", "cite_text")
 BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 1.5}

@@ -5,7 +5,7 @@
 For each size: generate passages (cached under bench/results/data), then for each engine a fresh
 process builds the index and answers the query mix in-process (bench/measure.py); then the Whoosh
 version is served by `kb serve` (waitress) and the same mix goes through /api/v1/search.
-`--engines whoosh fts5 tantivy kb-tantivy` adds the project's tantivy engine (kb/tantivy_engine.py)
+`--engines whoosh fts5 tantivy kb-tantivy` adds the project's tantivy engine (indexer/index/tantivy_engine.py)
 behind the same seam, in-process and through `kb serve`.
 Writes bench/results/bench-<stamp>.json and .md (and latest.md).
 """
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         nargs="+",
         default=["whoosh", "fts5", "tantivy"],
         choices=ENGINES,
-        help="kb-tantivy is kb/tantivy_engine.py via the seam",
+        help="kb-tantivy is indexer/index/tantivy_engine.py via the seam",
     )
     parser.add_argument("--threads", type=int, default=8, help="waitress threads for kb serve")
     parser.add_argument("--no-e2e", action="store_true")

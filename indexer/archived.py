@@ -23,7 +23,7 @@ from indexer.govuk import (
     manifest_document,
     render_blocks,
 )
-from kb.models import Document
+from kb.core.models import Document
 
 
 class ArchivedError(ValueError):

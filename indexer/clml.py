@@ -39,8 +39,8 @@ from urllib.parse import urlparse
 from lxml import etree
 
 from indexer.corpus import anchored, escape_text, heading, markdown_table, sha256_bytes
-from kb.legislation import EU, PRIMARY, SECONDARY, document_path, parse_path
-from kb.models import Document
+from kb.core.legislation import EU, PRIMARY, SECONDARY, document_path, parse_path
+from kb.core.models import Document
 
 NS = "http://www.legislation.gov.uk/namespaces/legislation"
 UKM = "http://www.legislation.gov.uk/namespaces/metadata"
@@ -657,7 +657,7 @@ def _note_changes(note: etree._Element, ctx: Ctx) -> list[Change]:
 
 
 def pins_keywords() -> set[str]:
-    from kb import pins
+    from kb.core import pins
 
     return set(pins.NUMBERED)
 
@@ -1409,7 +1409,7 @@ def _provision_word(meta: Meta) -> str:
 
 
 def _document_status(meta: Meta, statuses: list[tuple[str, str | None]]) -> tuple[str, str | None]:
-    from kb import pins
+    from kb.core import pins
 
     root = (meta.status or "").lower()
     if root == "repealed":

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import yaml
 
-from kb.models import Document, DocumentError
+from kb.core.models import Document, DocumentError
 
 # Largest corpus file the build reads (about 20 MB of Markdown, 60k+ provisions; parsing is
 # linear, roughly 1–3 s a megabyte on two cores). A bigger file is reported by name and skipped.

@@ -21,8 +21,8 @@ from tqdm import tqdm
 from indexer.corpus import read_document, write_document
 from indexer.http import Fetcher, FetchResult, SourceFailed
 from indexer.manifest import ManifestError, Source, allowed_hosts, load_manifest, manifest_files
-from kb.config import Settings
-from kb.models import Document, DocumentError
+from kb.core.config import Settings
+from kb.core.models import Document, DocumentError
 
 # kind -> "module:function" with the signature
 #   parse_source(source: Source, fetcher: Fetcher, settings: Settings) -> list[(Document, str)]
@@ -281,7 +281,7 @@ def _crawl(sources_file, mirror, only, out, delay, deadline):
         click.echo(f"crawl finished with {failed} failed source(s); {kept}.", err=True)
         raise SystemExit(1)
     if complete:  # `kb update` can carry on from here
-        from indexer.update import record_crawl, watermark_path
+        from kb.update import record_crawl, watermark_path
 
         record_crawl(settings, sources, started)
         click.echo(f"update watermark set in {watermark_path(settings)}; run `kb build` next")

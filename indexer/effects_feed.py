@@ -12,9 +12,9 @@ from urllib.parse import urlparse
 
 from indexer.feeds import FeedError, check_feed, page_effects, parse_feed
 from indexer.http import Fetcher, SourceFailed
-from kb.config import Settings
-from kb.legislation import document_path
-from kb.models import Document
+from kb.core.config import Settings
+from kb.core.legislation import document_path
+from kb.core.models import Document
 
 MAX_PAGES = 200  # 4,000 effects at 20 a page; an item with more is not one this project holds
 

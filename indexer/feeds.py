@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from lxml import etree
 
 from indexer.clml import CLMLError, _parser, _refuse_doctype, legislation_path, local
-from kb.legislation import parse_path
+from kb.core.legislation import parse_path
 
 ATOM = "http://www.w3.org/2005/Atom"
 LEG = "http://www.legislation.gov.uk/namespaces/legislation"

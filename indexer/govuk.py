@@ -28,8 +28,8 @@ from indexer.corpus import (
     markdown_table,
     sha256_bytes,
 )
-from kb.models import Document
-from kb.pins import slugify
+from kb.core.models import Document
+from kb.core.pins import slugify
 
 OGL = "Open Government Licence v3.0"
 OGL_ATTRIBUTION = (

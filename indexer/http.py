@@ -42,7 +42,7 @@ import urllib3.connection
 from protego import Protego
 from requests.adapters import HTTPAdapter
 
-from kb.config import USER_AGENT, Settings
+from kb.core.config import USER_AGENT, Settings
 
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 REDIRECTS = {301, 302, 303, 307, 308}

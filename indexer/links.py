@@ -1,6 +1,6 @@
 """Cross-references between passages: who cites what, and what amends what.
 
-Citations are found in each passage's text with kb.cite (guidance citing "section 3 of the
+Citations are found in each passage's text with kb.core.cite (guidance citing "section 3 of the
 Local Government Act 1999", TUPE's own "regulation 13"); amendments come from the CLML
 parser's `amends` / `amended_by` attributes (s 138 LGPIHA 2007 inserting s 3A LGA 1999).
 Where a document has legislation.gov.uk's effects (its `effects` front matter), they win over
@@ -13,9 +13,9 @@ import re
 from collections import defaultdict
 
 from indexer.passages import ParsedDocument
-from kb.cite import Registry, find_citations
-from kb.effects import affecting_paths, earliest_in_force
-from kb.models import Effect, effects
+from kb.core.cite import Registry, find_citations
+from kb.core.effects import affecting_paths, earliest_in_force
+from kb.core.models import Effect, effects
 
 # Most passages cite nothing; this cheap test spares them the tokenizer.
 _HINT = re.compile(

@@ -31,9 +31,9 @@ from indexer.corpus import (
 )
 from indexer.govuk import Block, head, md_escape, para, render_blocks
 from indexer.pdfdoc import DEFAULT_MAX_PAGES, PdfError, pdf_extra, pdf_to_markdown, read_pdf
-from kb.config import PROJECT_ROOT, Settings
-from kb.models import DOC_TYPES, LOCAL_PREFIX, STATUSES, Document, DocumentError
-from kb.pins import slugify
+from kb.core.config import PROJECT_ROOT, Settings
+from kb.core.models import DOC_TYPES, LOCAL_PREFIX, STATUSES, Document, DocumentError
+from kb.core.pins import slugify
 
 MARKDOWN = (".md", ".markdown")
 HTML = (".html", ".htm")

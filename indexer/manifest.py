@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 import yaml
 
-from kb import legislation
-from kb.config import Settings
+from kb.core import legislation
+from kb.core.config import Settings
 
 # Kinds whose URLs are built from a configured base (never written into the manifest).
 BASES = {"legislation": "legislation_url", "govuk": "govuk_url", "archived_html": "archive_url"}

@@ -24,9 +24,9 @@ from mdit_py_plugins.attrs import attrs_block_plugin
 
 from indexer.corpus import dotted_paragraph_number
 from indexer.duties import classify
-from kb import pins
-from kb.models import STATUSES, Document, Node, Passage, extent_codes
-from kb.vocabularies import holder_terms
+from kb.core import pins
+from kb.core.models import STATUSES, Document, Node, Passage, extent_codes
+from kb.core.vocabularies import holder_terms
 
 # Tables (GFM) as the GOV.UK, Word and legislation parsers write them; raw HTML stays text.
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
@@ -38,7 +38,7 @@ _ANCHOR_LINE = re.compile(r"^\{#([^\s}]+)(.*)\}[ \t]*$", re.M)
 # Longest anchor accepted (the longest legislation.gov.uk pin is well under 100 characters):
 # finding a provision's parent looks at each '/'-prefix of its pin, so this bounds that work.
 MAX_ANCHOR_CHARS = 200
-# The provision-level `status` vocabulary: the document statuses (kb.models.STATUSES).
+# The provision-level `status` vocabulary: the document statuses (kb.core.models.STATUSES).
 PROVISION_STATUSES = STATUSES
 
 

@@ -28,7 +28,7 @@ from indexer.govuk import (
     para,
     render_blocks,
 )
-from kb.models import Document
+from kb.core.models import Document
 
 DEFAULT_MAX_PAGES = 1000
 EDGE_LINES = 3  # lines at the top and bottom of a page where running heads live

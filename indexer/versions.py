@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
-from kb.models import Document
+from kb.core.models import Document
 
 HAS_VERSION = "http://purl.org/dc/terms/hasVersion"
 ATOM_LINK = "{http://www.w3.org/2005/Atom}link"

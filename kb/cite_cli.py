@@ -2,7 +2,7 @@
 
 The lead registers `cite` on the main group. Through the click context object it may
 inject `in_index` (a callable: passage id -> bool), `indexed` (passage id -> the indexed passage,
-whose citation is then the one search shows), `registry` (a kb.cite.Registry, or a callable
+whose citation is then the one search shows), `registry` (a kb.core.cite.Registry, or a callable
 returning one) and `legislation_url` (the base of the url field).
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from kb.cite import DEFAULT_REGISTRY, LEGISLATION_URL, Registry, resolve, unresolved
+from kb.core.cite import DEFAULT_REGISTRY, LEGISLATION_URL, Registry, resolve, unresolved
 
 
 def _obj(ctx: click.Context) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from pathlib import Path
 import click
 
 from indexer.crawl import crawl
+from indexer.index.store import IndexMissing
 from indexer.local import add
-from indexer.update import update
 from kb.cite_cli import cite
-from kb.config import Settings
-from kb.effects import effect_sentence, long_date, stale_sentence
-from kb.models import extent_text, non_operative_kind
-from kb.store import IndexMissing
+from kb.core.config import Settings
+from kb.core.effects import effect_sentence, long_date, stale_sentence
+from kb.core.models import extent_text, non_operative_kind
+from kb.update import update
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -87,8 +87,8 @@ def build(ctx, corpus, samples, no_samples, strict, quiet):
 
     The invented samples (corpus/samples/) are indexed only when the corpus holds nothing
     else, unless --samples or --no-samples says otherwise."""
-    from indexer.build import BuildFailed
-    from indexer.build import build as run_build
+    from indexer.index.build import BuildFailed
+    from indexer.index.build import build as run_build
 
     if samples and no_samples:
         raise click.UsageError("--samples and --no-samples cannot be given together.")

@@ -8,18 +8,18 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-from kb import query, synonyms
-from kb.cite import resolve
-from kb.effects import long_date
-from kb.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
-from kb.models import DOC_TYPES, NATIONS, STATUSES, change_affects
-from kb.vocabularies import HOLDERS, holder_term
+from indexer.index.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
+from kb.core import query, synonyms
+from kb.core.cite import resolve
+from kb.core.effects import long_date
+from kb.core.models import DOC_TYPES, NATIONS, STATUSES, change_affects
+from kb.core.vocabularies import HOLDERS, holder_term
 
 DUTY_KINDS = ("duty", "power", "none")
 STALE_VALUES = ("true", "stale")
 
 DEFAULT_LIMIT = 10
-# Cost limits per search, beyond kb.query's 500 characters and 40 terms: each wildcard expands
+# Cost limits per search, beyond kb.core.query's 500 characters and 40 terms: each wildcard expands
 # to every indexed word it matches, and each filter value is one more clause to match.
 MAX_WILDCARDS = 10  # wildcard terms (consult*) in one query
 MAX_FILTER_VALUES = 50  # filter values (doc_type, status, document, duty, holder, extent) in all

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kb import store
-from kb.cite import Registry
-from kb.config import Settings
-from kb.effects import Ends, as_outstanding_change, effect_json, on_pin
-from kb.engine import Engine, SearchRequest, SearchResponse, open_engine
-from kb.models import Document, Effect, effects
+from indexer.index import store
+from indexer.index.engine import Engine, SearchRequest, SearchResponse, open_engine
+from kb.core.cite import Registry
+from kb.core.config import Settings
+from kb.core.effects import Ends, as_outstanding_change, effect_json, on_pin
+from kb.core.models import Document, Effect, effects
 
 RETIRE_AFTER_S = 60.0
 TOUCH_EVERY_S = 10.0  # how often a server marks the version it serves as in use (store.touch)

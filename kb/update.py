@@ -42,8 +42,8 @@ from indexer.effects_feed import FeedUnavailable, fetch_pages, item_prefixes
 from indexer.feeds import LogEntry, page_log_entries, timestamp
 from indexer.http import Fetcher, SourceFailed
 from indexer.manifest import ManifestError, Source, allowed_hosts, load_manifest, manifest_files
-from kb.config import Settings
-from kb.legislation import parse_path
+from kb.core.config import Settings
+from kb.core.legislation import parse_path
 
 # The Publication Log has entries from 5 July 2023 on (docs/api/publication-log.md: resources
 # published before then may have no entry), so an earlier watermark cannot be caught up from it.
@@ -360,8 +360,8 @@ def _finish(report: UpdateReport, settings: Settings, watermark: dict | None, bu
     if needs_build and not build:
         report.build = "skipped"
     elif needs_build:
-        from indexer.build import BuildFailed
-        from indexer.build import build as run_build
+        from indexer.index.build import BuildFailed
+        from indexer.index.build import build as run_build
 
         try:
             built = run_build(settings, progress=False)

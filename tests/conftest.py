@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.build import build
-from kb.config import PROJECT_ROOT, Settings
-from kb.engine import ENGINES
+from indexer.index.build import build
+from indexer.index.engine import ENGINES
+from kb.core.config import PROJECT_ROOT, Settings
 from kb.service import KnowledgeBase
 from kb.web import create_app
 

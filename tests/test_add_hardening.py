@@ -19,12 +19,12 @@ from flask import render_template
 from indexer import corpus as corpus_module
 from indexer import local as local_module
 from indexer import passages as passages_module
-from indexer.build import build
 from indexer.corpus import read_document, render_document, write_document
+from indexer.index.build import build
 from indexer.local import add
 from indexer.passages import parse_document
 from indexer.pdfdoc import PdfError, read_pdf
-from kb.models import Document, DocumentError
+from kb.core.models import Document, DocumentError
 from tests.conftest import make_settings
 from tests.test_local import make_docx
 from tests.test_pdfdoc import make_pdf

@@ -6,7 +6,7 @@ from __future__ import annotations
 from indexer.clml import parse_clml
 from indexer.links import amendments, collect
 from indexer.passages import parse_document
-from kb.cite import Registry
+from kb.core.cite import Registry
 from tests.test_clml import anchor_attrs
 from tests.test_clml_status import LIBRARY, MIRROR, real
 

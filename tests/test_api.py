@@ -300,7 +300,7 @@ def test_holders_are_one_vocabulary_and_unknown_ones_are_refused(client):
     """'transferring employer' is an employer and 'relevant authority' an authority: the facet
     shows each kind once, the filter finds them by either name, and a name outside the
     vocabulary is a 400 that lists it, as an unknown doc_type is."""
-    from kb.vocabularies import HOLDERS
+    from kb.core.vocabularies import HOLDERS
 
     body = client.get("/api/v1/search?q=inform+representatives&duty=true").get_json()
     values = {f["value"] for f in body["facets"]["holder"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from indexer.archived import ArchivedError, decode_html, page_to_markdown, parse_page, parse_source
-from kb.config import Settings
+from kb.core.config import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "guidance"
 PAGE = FIXTURES / "archived-example-code.html"

@@ -13,9 +13,9 @@ from collections.abc import Callable
 import pytest
 
 from bench.corpus import write_markdown_corpus
-from indexer.build import build
-from kb import store
-from kb.engine import SearchRequest
+from indexer.index import store
+from indexer.index.build import build
+from indexer.index.engine import SearchRequest
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings

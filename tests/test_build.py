@@ -3,10 +3,10 @@
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import BuildFailed, build
-from kb import store
+from indexer.index import store
+from indexer.index.build import BuildFailed, build
+from indexer.index.engine import SearchRequest
 from kb.cli import cli
-from kb.engine import SearchRequest
 from kb.service import KnowledgeBase
 from tests.conftest import make_settings
 
@@ -107,7 +107,7 @@ def test_empty_corpus_never_replaces_a_good_index(tmp_path, write_md):
 def test_build_reports_every_stage_and_advises_before_writing(tmp_path, monkeypatch, capsys):
     """Progress covers reading, linking, writing and switching; the advice for a corpus too
     large for Whoosh comes before the index is written, not after the wait."""
-    import indexer.build as build_module
+    import indexer.index.build as build_module
     from tests.conftest import make_settings
 
     monkeypatch.setattr(build_module, "LARGE_CORPUS", 10)

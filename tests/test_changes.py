@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from indexer.build import build
+from indexer.index.build import build
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings

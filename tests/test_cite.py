@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb.cite import (
+from kb.cite_cli import cite
+from kb.core.cite import (
     DEFAULT_REGISTRY,
     CitationRef,
     Instrument,
@@ -19,9 +20,8 @@ from kb.cite import (
     resolve,
     unresolved,
 )
-from kb.cite_cli import cite
-from kb.cite_tokens import roman_to_int
-from kb.models import Document
+from kb.core.cite_tokens import roman_to_int
+from kb.core.models import Document
 
 FIXTURE = Path(__file__).parent / "fixtures" / "citations.tsv"
 LETTER = Path(__file__).resolve().parents[2] / "shared" / "seed" / "dclg-letter-2008-10-21.md"

@@ -412,7 +412,7 @@ def test_closing_words_and_every_pnpara_are_kept_in_reading_order():
     assert closing.citation.endswith("Act 2031, s 1(1), closing words")
     assert anchor_attrs(body, "section-1-1-closing") is not None
     # a citation of s 1(1) is of the provision itself, never of its closing words
-    from kb.cite import Registry, resolve
+    from kb.core.cite import Registry, resolve
 
     document, _ = parse(COMMISSIONING)
     found = resolve(f"s 1(1) of the {document.title}", Registry.from_documents([document]))
@@ -506,5 +506,5 @@ def test_regnal_year_paths_and_welsh_language():
 
 
 def language(doc) -> str | None:
-    """The Document's own `language` field where kb.models has one, else extra['language']."""
+    """The Document's own `language` field where kb.core.models has one, else extra['language']."""
     return getattr(doc, "language", None) or doc.extra.get("language")

@@ -4,7 +4,7 @@ import pytest
 
 from indexer.corpus import escape_text, read_document, render_document, split_front_matter
 from indexer.passages import BodyError, parse_document
-from kb.models import Document, DocumentError
+from kb.core.models import Document, DocumentError
 
 ACT = {
     "id": "ukpga/2031/7",

@@ -79,7 +79,7 @@ def test_errors_carry_cors_so_the_widget_can_read_the_message(cors_client):
 
 
 def test_origins_come_from_the_environment():
-    from kb.config import Settings
+    from kb.core.config import Settings
 
     settings = Settings.from_env({"KB_CORS_ORIGINS": "https://a.example, https://b.example/"})
     # a trailing slash is dropped: a browser never sends one in Origin

@@ -18,7 +18,7 @@ from indexer.corpus import read_document
 from indexer.crawl import crawl, run_crawl
 from indexer.http import Fetcher
 from indexer.manifest import ManifestError, load_manifest, manifest_files
-from kb.config import Settings
+from kb.core.config import Settings
 from tests.test_http import GOOD, LocalServer, dribble_body, gzipped, ok, status, truncated
 
 FIXTURES = Path(__file__).parent / "fixtures"

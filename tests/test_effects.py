@@ -9,8 +9,8 @@ import pytest
 
 from indexer.links import collect
 from indexer.passages import parse_document
-from kb.cite import Registry
-from kb.models import Document
+from kb.core.cite import Registry
+from kb.core.models import Document
 from kb.web import create_app
 from tests.effects_corpus import ACT, ACT_BODY, ACT_ID, AMENDING_ID, write_corpus
 

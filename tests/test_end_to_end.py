@@ -18,8 +18,8 @@ from click.testing import CliRunner
 from indexer.corpus import read_document
 from indexer.govuk import html_part_paths
 from kb.cli import cli
-from kb.config import PROJECT_ROOT
-from kb.pins import slugify
+from kb.core.config import PROJECT_ROOT
+from kb.core.pins import slugify
 from tests.conftest import SHARED
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures"
@@ -169,7 +169,7 @@ def test_legislation_passages_carry_citations_status_and_amendment_links(crawled
     assert inserted, sorted(ids)
     assert inserted["citation"] == "Example Services Act 2031, s 3A(1)"
     runner, env = crawled["runner"], crawled["env"]
-    from kb.config import Settings
+    from kb.core.config import Settings
     from kb.service import KnowledgeBase
 
     version = KnowledgeBase(Settings.from_env(env)).current()
@@ -207,7 +207,7 @@ def test_cite_resolves_against_the_crawled_index(crawled):
 
 
 def test_an_insertion_links_both_ways_with_its_kind_and_date(crawled):
-    from kb.config import Settings
+    from kb.core.config import Settings
     from kb.service import KnowledgeBase
 
     version = KnowledgeBase(Settings.from_env(crawled["env"])).current()

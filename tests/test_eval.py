@@ -5,7 +5,7 @@ import json
 from click.testing import CliRunner
 
 from kb.cli import cli
-from kb.config import PROJECT_ROOT
+from kb.core.config import PROJECT_ROOT
 from kb.evaluate import check_baseline, evaluate, read_qrels
 
 QRELS = PROJECT_ROOT / "eval" / "qrels.tsv"

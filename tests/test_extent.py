@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
-from kb.models import extent_codes
+from kb.core.models import extent_codes
 from kb.web import create_app
 
 ACT = {

@@ -19,8 +19,8 @@ from indexer.feeds import (
 )
 from indexer.http import Fetcher
 from indexer.manifest import load_manifest
-from kb.config import Settings
-from kb.models import effects as checked_effects
+from kb.core.config import Settings
+from kb.core.models import effects as checked_effects
 from tests.conftest import LEGISLATION_RESPONSES
 from tests.feedserver import LogRecord, log_feed
 
@@ -53,7 +53,7 @@ def test_real_feeds_paging_fields(name):
 def test_every_real_effect_parses_into_the_contract(name):
     found = page_effects(parse_feed(real(name)))
     assert len(found) == 20
-    # every mapping is one kb.models reads back without dropping it
+    # every mapping is one kb.core.models reads back without dropping it
     assert len(checked_effects(found)) == 20
     assert all(e["affected"] == "ukpga/1984/55" for e in found)
     assert {e["affecting"] for e in found} == {

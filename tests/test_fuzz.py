@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import write_markdown_corpus
-from kb import query, store
+from indexer.index import store
+from kb.core import query
 
 PIECES = [
     "duty",

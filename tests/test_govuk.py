@@ -20,8 +20,8 @@ from indexer.govuk import (
     parse_source,
 )
 from indexer.passages import parse_document
-from kb.config import Settings
-from kb.pins import slugify
+from kb.core.config import Settings
+from kb.core.pins import slugify
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "govuk-content"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "guidance"

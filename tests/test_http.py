@@ -19,7 +19,7 @@ import pytest
 
 from indexer.clml import check
 from indexer.http import Fetcher, sweep_partials
-from kb.config import USER_AGENT, Settings
+from kb.core.config import USER_AGENT, Settings
 
 Handler = Callable[[BaseHTTPRequestHandler], None]
 

@@ -1,4 +1,4 @@
-"""legislation.gov.uk identifiers (kb.legislation) and the OSCOLA citation of every type.
+"""legislation.gov.uk identifiers (kb.core.legislation) and the OSCOLA citation of every type.
 
 Like eyecite, citations are small typed values tested on many real strings: the `dc:title`,
 `dc:identifier`, `dc:language` and `ukm:AlternativeNumber` of the legislation.gov.uk responses
@@ -50,11 +50,11 @@ from click.testing import CliRunner
 
 from indexer import clml
 from indexer.manifest import ManifestError, load_manifest
-from kb import legislation, pins
-from kb.cite import Instrument, Registry, find_citations, resolve, unresolved
 from kb.cite_cli import cite
-from kb.config import Settings
-from kb.models import Document
+from kb.core import legislation, pins
+from kb.core.cite import Instrument, Registry, find_citations, resolve, unresolved
+from kb.core.config import Settings
+from kb.core.models import Document
 from tests.conftest import LEGISLATION_RESPONSES
 
 RESPONSES = LEGISLATION_RESPONSES
@@ -172,7 +172,7 @@ REAL = {
 
 
 def document_from_clml(path: Path) -> Document | None:
-    """The Document fields kb.pins cites from, as the CLML parser reads them: the dc:title as
+    """The Document fields kb.core.pins cites from, as the CLML parser reads them: the dc:title as
     published (with its 'The'), the document path, the language and an SI's Welsh / NI number."""
     try:
         meta = clml.read_meta(clml.parse_xml(path.read_bytes()))

@@ -18,7 +18,7 @@ import pytest
 from bench.corpus import write_markdown_corpus
 from bench.loadgen import LoadResult, Probe, default_probes, expensive_probes, run_load
 from bench.serve import kb_serve
-from kb import store
+from indexer.index import store
 
 pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
 

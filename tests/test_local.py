@@ -15,8 +15,8 @@ from pypdf import PdfReader, PdfWriter
 from indexer.corpus import read_document
 from indexer.local import Options, add, convert_file, parse_source
 from indexer.passages import parse_document
-from kb.config import PROJECT_ROOT, Settings
-from kb.models import DOC_TYPES, STATUSES
+from kb.core.config import PROJECT_ROOT, Settings
+from kb.core.models import DOC_TYPES, STATUSES
 from tests.test_pdfdoc import guidance_pdf, make_pdf
 
 SEED = PROJECT_ROOT.parent / "shared" / "seed" / "dclg-letter-2008-10-21.md"

@@ -9,11 +9,11 @@ import re
 import pytest
 from click.testing import CliRunner
 
+from indexer.index.whoosh_engine import NOT_OPERATIVE_FACTOR
 from kb.cli import cli
-from kb.models import non_operative_kind
+from kb.core.models import non_operative_kind
 from kb.search import run_search
 from kb.web import create_app
-from kb.whoosh_engine import NOT_OPERATIVE_FACTOR
 
 ACT = {
     "id": "ukpga/2030/9",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.models import change_affects, outstanding_changes
+from kb.core.models import change_affects, outstanding_changes
 from kb.web import create_app
 
 ACT = {

@@ -606,7 +606,7 @@ def test_a_missing_provision_is_cited_from_its_number_when_the_act_is_unknown(cl
 
 
 def test_cite_path_uses_the_configured_legislation_address():
-    from kb.cite import DEFAULT_REGISTRY, cite_path
+    from kb.core.cite import DEFAULT_REGISTRY, cite_path
 
     found = cite_path("ukpga/1999/27/section/3/2", DEFAULT_REGISTRY, "http://mirror.test/")
     assert found == {

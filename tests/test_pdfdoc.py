@@ -10,7 +10,7 @@ from pypdf import PdfReader, PdfWriter
 
 from indexer.passages import parse_document
 from indexer.pdfdoc import PdfError, parse_source, pdf_to_markdown, read_pdf
-from kb.config import Settings
+from kb.core.config import Settings
 
 
 def make_pdf(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from kb import pins
-from kb.models import Document
+from kb.core import pins
+from kb.core.models import Document
 
 LGA = Document(
     id="ukpga/1999/27",

@@ -14,9 +14,9 @@ import itertools
 
 import pytest
 
-import kb.engine
-from kb.engine import MAX_PREFIX_TERMS, SEARCH_BUDGET_S
-from kb.query import QueryError, check
+import indexer.index.engine
+from indexer.index.engine import MAX_PREFIX_TERMS, SEARCH_BUDGET_S
+from kb.core.query import QueryError, check
 from kb.web import create_app
 from tests.test_openapi import conformance_errors
 
@@ -143,7 +143,7 @@ def test_the_budget_has_a_documented_default():
 
 
 def test_a_search_out_of_time_answers_with_what_it_has_flagged_partial(prefix_kb, monkeypatch):
-    monkeypatch.setattr(kb.engine, "SEARCH_BUDGET_S", 0.0)  # out of time from the start
+    monkeypatch.setattr(indexer.index.engine, "SEARCH_BUDGET_S", 0.0)  # out of time from the start
     client = create_app(prefix_kb.settings, kb=prefix_kb).test_client()
     response = client.get("/api/v1/search", query_string={"q": "tok* consult regster"})
     assert response.status_code == 200
@@ -172,8 +172,8 @@ def test_whoosh_stops_between_passages_and_keeps_those_it_scored(tmp_kb, write_m
     whole = _api(kb_, q="consult", limit=100).get_json()
     assert whole["partial"] is False and whole["total"] == 40
     ticks = itertools.count()
-    monkeypatch.setattr(kb.engine, "CLOCK", lambda: float(next(ticks)))
-    monkeypatch.setattr(kb.engine, "SEARCH_BUDGET_S", 5.0)
+    monkeypatch.setattr(indexer.index.engine, "CLOCK", lambda: float(next(ticks)))
+    monkeypatch.setattr(indexer.index.engine, "SEARCH_BUDGET_S", 5.0)
     part = _api(kb_, q="consult", limit=100).get_json()
     assert part["partial"] is True
     assert 0 < len(part["results"]) == part["total"] < whole["total"]
@@ -190,7 +190,7 @@ def test_tantivy_out_of_time_keeps_its_ranked_page_and_skips_the_rest(
     meta = {"id": "guidance/c", "title": "C", "doc_type": "guidance", "status": "in_force"}
     write_md("c.md", meta, body)
     kb_ = tmp_kb("tantivy")
-    monkeypatch.setattr(kb.engine, "SEARCH_BUDGET_S", 0.0)
+    monkeypatch.setattr(indexer.index.engine, "SEARCH_BUDGET_S", 0.0)
     part = _api(kb_, q="consult itme").get_json()  # a misspelling: "did you mean" is skipped
     assert part["partial"] is True and part["suggestion"] is None
     assert part["total"] == 12 and len(part["results"]) == 10
@@ -229,7 +229,7 @@ def test_an_answer_cut_short_is_not_kept_for_the_next_request(tmp_kb, write_md, 
     write_md("c.md", meta, "".join(_para(i, f"We consult on item {i}.") for i in range(5)))
     base = tmp_kb("whoosh")
     client = create_app(base.settings, kb=base).test_client()
-    monkeypatch.setattr(kb.engine, "SEARCH_BUDGET_S", 0.0)
+    monkeypatch.setattr(indexer.index.engine, "SEARCH_BUDGET_S", 0.0)
     assert client.get("/api/v1/search?q=consult").get_json()["partial"] is True
-    monkeypatch.setattr(kb.engine, "SEARCH_BUDGET_S", 10.0)
+    monkeypatch.setattr(indexer.index.engine, "SEARCH_BUDGET_S", 10.0)
     assert client.get("/api/v1/search?q=consult").get_json()["partial"] is False

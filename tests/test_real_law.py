@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from indexer.index.whoosh_engine import _analyzer
 from indexer.local import Options, convert_file
 from indexer.passages import parse_document
 from kb.cli import cli
+from kb.core.models import CURRENT_STATUSES, Document
 from kb.evaluate import read_qrels
-from kb.models import CURRENT_STATUSES, Document
 from kb.search import make_request, run_search
-from kb.whoosh_engine import _analyzer
 from tests.conftest import PROJECT_ROOT, SAMPLES, SHARED, make_settings
 
 SEED_LETTER = SHARED / "seed" / "dclg-letter-2008-10-21.md"
@@ -221,7 +221,7 @@ def test_the_ranked_pass_shortcut_gives_the_same_pages_as_ranking_each_group(
 ):
     """Whoosh takes the page from its single ranked pass when that pass already holds it
     (_page_from_top); ranking each group on its own must give exactly the same pages."""
-    import kb.whoosh_engine as whoosh_engine
+    import indexer.index.whoosh_engine as whoosh_engine
 
     version = whoosh_kb.current()
     pages = [(query, limit, offset) for query in _judged_queries() for limit, offset in

@@ -17,7 +17,7 @@ import pytest
 
 from bench.corpus import write_markdown_corpus
 from bench.serve import Client, kb_serve, wait_healthy
-from kb import store
+from indexer.index import store
 
 pytestmark = pytest.mark.slow  # run by CI and the README's command; skip with -m "not slow"
 

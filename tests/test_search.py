@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from kb.engine import ENGINES, SearchRequest, SearchResponse
-from kb.query import QueryError, check
+from indexer.index.engine import ENGINES, SearchRequest, SearchResponse
+from kb.core.query import QueryError, check
 from kb.search import run_search
 
 
@@ -151,8 +151,8 @@ def test_whoosh_facet_counting_finds_exactly_the_matching_passages(q, params, wh
     # The facet pass finds matches with set algebra; it must agree with Whoosh's own matcher.
     from whoosh import query as wq
 
+    from indexer.index.whoosh_engine import _doc_set, _filters
     from kb.search import make_request
-    from kb.whoosh_engine import _doc_set, _filters
 
     engine = whoosh_kb.current().engine
     request = make_request(
@@ -196,7 +196,7 @@ def test_only_common_words_are_refused_and_find_nothing_if_sent(sample_kb):
 
 @pytest.mark.parametrize("q", ["(duty", "duty)", "duty AND", "AND duty", "duty OR ) x"])
 def test_an_engine_given_a_malformed_query_does_not_crash(q, sample_kb):
-    # kb.query.check refuses these first; an engine given them directly may refuse them too
+    # kb.core.query.check refuses these first; an engine given them directly may refuse them too
     # (tantivy's parser does) or read them leniently (Whoosh's does), but must not crash.
     try:
         response = sample_kb.current().engine.search(SearchRequest(q=q))

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
-from kb.effects import guidance_date
-from kb.models import Document
+from kb.core.effects import guidance_date
+from kb.core.models import Document
 from kb.web import create_app
 from tests.effects_corpus import (
     ACT_ID,

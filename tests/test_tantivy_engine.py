@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from kb.config import PROJECT_ROOT
-from kb.engine import SearchRequest
+from indexer.index.engine import SearchRequest
+from kb.core.config import PROJECT_ROOT
+from kb.core.query import QueryError
 from kb.evaluate import MEASURES, evaluate, read_qrels
-from kb.query import QueryError
 from kb.search import make_request
 from kb.web import create_app
 
@@ -47,9 +47,9 @@ def test_rank_factors_are_exact_in_tantivy():
     non-operative, non-current passage of the lowest document type)."""
     import math
 
-    from kb.models import Passage
-    from kb.tantivy_engine import RANK_SCALE, _rank_weight
-    from kb.whoosh_engine import rank_factor
+    from indexer.index.tantivy_engine import RANK_SCALE, _rank_weight
+    from indexer.index.whoosh_engine import rank_factor
+    from kb.core.models import Passage
 
     base = dict(id="x", document_id="x", pin="x", anchor="x", label="", title="", heading="",
                 citation="", short_citation="", url="", source_url=None, status_date=None,
@@ -179,7 +179,7 @@ def test_filter_parity_with_whoosh(q, kw, tantivy_kb, whoosh_kb):
 
 @pytest.mark.parametrize("q", ["(duty", "duty)", "duty AND", "AND duty", "duty OR ) x"])
 def test_malformed_raw_queries_raise_query_error(q, tantivy_kb):
-    # kb.query.check refuses these first; tantivy's own parser refuses them too (Whoosh's
+    # kb.core.query.check refuses these first; tantivy's own parser refuses them too (Whoosh's
     # reads them leniently: tests/test_search.py only asks that an engine not crash).
     with pytest.raises(QueryError):
         tantivy_kb.current().engine.search(SearchRequest(q=q))
@@ -241,7 +241,7 @@ TOKEN_TEXTS = [
 def test_fast_index_tokens_match_whooshs_analysers_token_for_token():
     """The build's one-loop tokenizer must index exactly what Whoosh's analyser produces."""
     from bench.corpus import generate
-    from kb.tantivy_engine import _STEM, WORD, _parts, _stem_tokens, _tokens
+    from indexer.index.tantivy_engine import _STEM, WORD, _parts, _stem_tokens, _tokens
 
     # The same pattern as Whoosh's tokenizer, its group made non-capturing for findall.
     assert WORD.replace("(?:", "(") == _parts(_STEM)["RegexTokenizer"].expression.pattern
@@ -257,7 +257,7 @@ def test_fast_index_tokens_match_whooshs_analysers_token_for_token():
 def test_spell_field_indexes_whooshs_spelling_words():
     """tantivy makes the "did you mean" words itself; they must be _SPELL's (short ones aside)."""
     from bench.corpus import generate
-    from kb.tantivy_engine import _SPELL, _tokens, spell_analyzer
+    from indexer.index.tantivy_engine import _SPELL, _tokens, spell_analyzer
 
     _, passages = generate(300)
     analyzer = spell_analyzer()

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.corpus import read_document
-from kb import store
+from indexer.index import store
 from kb.cli import cli
-from kb.models import effects
+from kb.core.models import effects
 from tests.feedserver import Effect, FeedServer, LogRecord
 
 MIRROR = Path(__file__).parent / "fixtures" / "mirror" / "www.legislation.gov.uk"
@@ -331,8 +331,8 @@ def test_a_complete_kb_crawl_sets_the_watermark_and_the_next_update_builds(kb):
 
 
 def test_log_urls_for_calendar_and_regnal_items():
-    from indexer.update import log_urls
-    from kb.config import Settings
+    from kb.core.config import Settings
+    from kb.update import log_urls
 
     settings = Settings(legislation_url="https://www.legislation.gov.uk/")
     since = dt.datetime(2031, 1, 30, 23, 59, tzinfo=dt.UTC)
@@ -348,7 +348,7 @@ def test_log_urls_for_calendar_and_regnal_items():
 
 @pytest.mark.parametrize("name", ["KB_UPDATE_MAX_DAYS", "KB_UPDATE_MAX_REQUESTS"])
 def test_update_settings_must_be_whole_numbers_above_zero(name):
-    from kb.config import Settings
+    from kb.core.config import Settings
 
     assert getattr(Settings.from_env({name: "7"}), name[3:].lower()) == 7
     for bad in ("0", "-1", "many"):

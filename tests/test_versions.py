@@ -22,8 +22,8 @@ from click.testing import CliRunner
 
 from bench.corpus import write_markdown_corpus
 from bench.serve import Client, kb_serve
-from indexer.build import BuildFailed, build
-from kb import store
+from indexer.index import store
+from indexer.index.build import BuildFailed, build
 from kb.cli import cli
 from kb.service import KnowledgeBase
 from kb.web import create_app

@@ -19,12 +19,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from indexer.build import build
 from indexer.corpus import read_document
 from indexer.crawl import crawl
+from indexer.index.build import build
 from indexer.manifest import ManifestError, load_manifest
 from kb.cli import cli
-from kb.legislation import parse_path
+from kb.core.legislation import parse_path
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings
@@ -449,7 +449,7 @@ def test_the_seed_letters_date_finds_the_letter_and_says_no_version_of_the_act_i
     2008: an as_at search for that day finds it, and none of the Act, held only from 2031."""
     from indexer.corpus import write_document
     from indexer.local import parse_source
-    from kb.config import PROJECT_ROOT, Settings
+    from kb.core.config import PROJECT_ROOT, Settings
 
     manifest = PROJECT_ROOT / "corpus" / "sources" / "guidance.yaml"
     entry = next(e for e in yaml.safe_load(manifest.read_text())["sources"] if e["kind"] == "local")

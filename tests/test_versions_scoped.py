@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.build import build
 from indexer.corpus import read_document
 from indexer.crawl import crawl
+from indexer.index.build import build
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings

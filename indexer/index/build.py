@@ -13,15 +13,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from indexer import changes, links
+from indexer import links
 from indexer.corpus import CorpusSelection, Problem, read_document, select_corpus
+from indexer.index import changes, store
+from indexer.index.engine import UnknownEngine, writer_for
 from indexer.passages import BodyError, ParsedDocument, parse_document
-from kb import store
-from kb.cite import Registry
-from kb.config import Settings
-from kb.effects import Cited, stale_citations
-from kb.engine import UnknownEngine, writer_for
-from kb.models import DocumentError, Passage, effects, outstanding_changes
+from kb.core.cite import Registry
+from kb.core.config import Settings
+from kb.core.effects import Cited, stale_citations
+from kb.core.models import DocumentError, Passage, effects, outstanding_changes
 
 ABANDONED_AFTER_S = 6 * 3600
 # Whoosh's p95 is ~200 ms at 10,000 passages and ~2 s at 100,000 on two cores (bench/RESULTS.md).
@@ -39,7 +39,7 @@ class BuildReport:
     problems: list[Problem] = field(default_factory=list)
     version: str | None = None
     seconds: float = 0.0
-    changes: int = 0  # entries this build added to the change log (indexer/changes.py)
+    changes: int = 0  # entries this build added to the change log (indexer/index/changes.py)
     selection: CorpusSelection | None = None  # what was read, samples or not
 
 
@@ -244,7 +244,7 @@ def _write_changes(
 
 def mark_stale(parsed: list[ParsedDocument], registry: Registry) -> None:
     """Fill `stale_citations` on each guidance passage whose `cites` (links.collect) name a
-    provision changed since the guidance was issued (kb.effects.stale_citations)."""
+    provision changed since the guidance was issued (kb.core.effects.stale_citations)."""
     cited = {
         item.document.id: Cited(item.document, found)
         for item in parsed

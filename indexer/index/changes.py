@@ -18,7 +18,7 @@ import hashlib
 from collections.abc import Iterable
 from typing import Any
 
-from kb.models import Passage
+from kb.core.models import Passage
 
 KINDS = ("new", "amended", "repealed", "withdrawn", "removed")
 ENDED = {"repealed": "repealed", "withdrawn": "withdrawn", "superseded": "withdrawn"}
@@ -142,7 +142,7 @@ def since(log: list[dict[str, Any]], day: str | None) -> list[dict[str, Any]]:
 def served(index_dir) -> tuple[dict[str, Any] | None, list[dict[str, Any]], str | None]:
     """The served version's digests (None if there is no served version, or it predates them)
     and change log, and a problem if they could not be read (the log then starts afresh)."""
-    from kb import store
+    from indexer.index import store
 
     try:
         path = store.current_dir(index_dir)

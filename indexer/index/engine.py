@@ -2,7 +2,7 @@
 
 Everything above this line (CLI, web pages, API) speaks SearchRequest / SearchResponse and
 passage dicts; everything below it is one engine's business. Whoosh serves this corpus
-(kb/whoosh_engine.py); a larger corpus can plug another engine in by implementing the same
+(indexer/index/whoosh_engine.py); a larger corpus can plug another engine in by implementing the same
 two functions and the Engine protocol.
 """
 
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from kb.models import Passage
+from kb.core.models import Passage
 
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
@@ -166,8 +166,8 @@ Writer = Callable[[Path, Iterable[Passage], Callable[[int], None] | None], int]
 
 # name -> (module with write_index(path, passages, progress) and an engine class)
 ENGINES = {
-    "whoosh": ("kb.whoosh_engine", "WhooshEngine"),
-    "tantivy": ("kb.tantivy_engine", "TantivyEngine"),
+    "whoosh": ("indexer.index.whoosh_engine", "WhooshEngine"),
+    "tantivy": ("indexer.index.tantivy_engine", "TantivyEngine"),
 }
 
 

@@ -30,7 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from kb.models import Document, Node
+from kb.core.models import Document, Node
 
 CURRENT = "CURRENT"
 KEEP_VERSIONS = 3  # served versions kept for a rollback: the current one and the 2 before it

@@ -1,6 +1,6 @@
 """The tantivy engine: the Whoosh engine's API and results, fast enough for 100k+ passages.
 
-Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the reference):
+Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (the reference):
 
 - Text is analysed as Whoosh's own analyser does it (Porter stemming, Whoosh's stop words,
   "2.1" kept whole) and handed to tantivy pre-tokenised, so both engines index the same words.
@@ -10,17 +10,17 @@ Same fields, same query syntax, same ranking as kb/whoosh_engine.py (the referen
   (title 3, names 2.5, heading 2, cite_text 1.5) scale term frequency as in Whoosh (see
   FIELD_COPIES) and each term is boosted by Whoosh's idf over tantivy's. Scores agree with
   Whoosh's to within about 1% on the samples (length norms are quantised differently).
-- The rank factor (kb.whoosh_engine.rank_factor) multiplies every score exactly: tantivy's
+- The rank factor (indexer.index.whoosh_engine.rank_factor) multiplies every score exactly: tantivy's
   ``weight_by_field`` multiplies a score by log2(2 + w) for a fast field w, so each passage
   stores w = 2 ** (RANK_SCALE * factor) - 2 and scores are divided by RANK_SCALE again.
   No re-ranking of a candidate set is needed, so paging and totals are exact.
-- The query string (already checked by kb.query, maybe expanded by kb.synonyms) is parsed
+- The query string (already checked by kb.core.query, maybe expanded by kb.core.synonyms) is parsed
   here with Whoosh's precedence, so a query means the same in both engines: NOT binds
   tightest, then AND, then OR, and words side by side are the loosest group (all words for
   the strict query, any word for the relaxed one).
 - Facets are tantivy terms aggregations over every match (not just the page), counted on a
   second thread while the ranked search runs; a facet with a filter of its own is counted
-  without it (kb.engine.FACET_FILTERS), one more aggregation beside them.
+  without it (indexer.index.engine.FACET_FILTERS), one more aggregation beside them.
 - Highlights are made here, as in Whoosh: the passage text is escaped and only tokens whose
   stem is a query term are wrapped in <mark>; a passage of up to 320 characters is shown
   whole, a longer one as up to two fragments chosen the way Whoosh's ContextFragmenter does.
@@ -47,7 +47,7 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
-from kb.engine import (
+from indexer.index.engine import (
     FACETS,
     MAX_PREFIX_TERMS,
     Deadline,
@@ -58,9 +58,7 @@ from kb.engine import (
     filtered_facets,
     truncated_prefix,
 )
-from kb.models import CURRENT_STATUSES, Passage
-from kb.query import QueryError
-from kb.whoosh_engine import (
+from indexer.index.whoosh_engine import (
     ALL_WORDS_BOOST,
     EARLIEST,
     EXACT_PHRASE_BOOST,
@@ -76,9 +74,11 @@ from kb.whoosh_engine import (
     typed_units,
     version_value,
 )
-from kb.whoosh_engine import (
+from indexer.index.whoosh_engine import (
     _analyzer as whoosh_analyzer,
 )
+from kb.core.models import CURRENT_STATUSES, Passage
+from kb.core.query import QueryError
 
 FIELD_BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 1.5}
 TEXT_FIELDS = tuple(FIELD_BOOSTS)
@@ -481,7 +481,7 @@ class _Compiler:
 
     def _wildcard(self, fields: tuple[str, ...], regex: str, prefix: str, shown: str) -> Query:
         """The indexed words a wildcard matches in these fields, at most MAX_PREFIX_TERMS of
-        them (kb.engine.cap_expansion, the words the Whoosh engine keeps), scored as words."""
+        them (indexer.index.engine.cap_expansion, the words the Whoosh engine keeps), scored as words."""
         pattern = re.compile(regex)
         found = {
             name: {
@@ -775,7 +775,7 @@ class TantivyEngine:
     def _facet_counts(searcher, query: Query, names: Iterable[str] = FACETS):
         """Each facet's (value, count) pairs over every match of query.
 
-        Every bucket is asked for, so counts are exact across segments and kb.engine's
+        Every bucket is asked for, so counts are exact across segments and indexer.index.engine's
         facet_lists cuts them exactly as it cuts the Whoosh engine's.
         """
         aggs = {name: {"terms": {"field": name, "size": FACET_BUCKETS}} for name in names}

@@ -16,7 +16,7 @@ from whoosh import collectors, columns, fields, index, qparser, query, scoring
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
-from kb.engine import (
+from indexer.index.engine import (
     FACETS,
     MAX_PREFIX_TERMS,
     Deadline,
@@ -27,9 +27,9 @@ from kb.engine import (
     filtered_facets,
     truncated_prefix,
 )
-from kb.models import CURRENT_STATUSES, Passage
-from kb.query import QueryError
-from kb.words import STOP_WORDS
+from kb.core.models import CURRENT_STATUSES, Passage
+from kb.core.query import QueryError
+from kb.core.words import STOP_WORDS
 
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
 NOT_CURRENT_FACTOR = 0.3
@@ -489,7 +489,7 @@ class WhooshEngine:
         self, searcher, scored, request: SearchRequest, counts, deadline: Deadline
     ) -> bool:
         """Recount each facet that has a filter over the matches without that filter
-        (kb.engine.filtered_facets), one more pass per such facet. True if out of time: the
+        (indexer.index.engine.filtered_facets), one more pass per such facet. True if out of time: the
         facets not yet recounted keep the counts of every filter."""
         for name, wider in filtered_facets(request).items():
             filter_q = _filters(wider, self._has_versions)
@@ -737,7 +737,7 @@ def _shown(node: query.PatternQuery) -> str:
 
 
 def _cap_wildcards(reader, *queries: query.Query):
-    """The queries with each wildcard standing for at most MAX_PREFIX_TERMS words (kb.engine
+    """The queries with each wildcard standing for at most MAX_PREFIX_TERMS words (indexer.index.engine
     cap_expansion: the most frequent over the fields it is searched in, the same words the
     tantivy engine keeps), and {prefix, kept, matched} for each wildcard that was cut."""
     fields_of: dict[str, dict[tuple[str, str], list[bytes]]] = {}

@@ -3,7 +3,7 @@
     >>> resolve("s 3(2) LGA 1999", DEFAULT_REGISTRY).id
     'ukpga/1999/27/section/3/2'
 
-Pins follow legislation.gov.uk URI paths (see kb.pins). Roman-numbered Parts and
+Pins follow legislation.gov.uk URI paths (see kb.core.pins). Roman-numbered Parts and
 Chapters ("Part I", "pt ii") are converted to Arabic ("part/1", "part/2") so that every
 spelling of one Part gives one id; numerals beyond XXXIX and letters ("Part L") are kept
 as written, upper-cased.
@@ -13,7 +13,7 @@ parentheticals), short titles, aliases, acronyms of Act titles ("LGA 1999"), cha
 numbers ("1999 c. 27", "6 & 7 Geo. 6 c. 48"), running numbers ("2023 asp 5") and series
 numbers ("SI 2006/246", "S.I. 2006 No. 246", "SSI 2025/281", "SR 2022/7"), all
 case-insensitively and tolerant of dots and spacing ("L.G.A. 1999"). legislation.gov.uk URLs
-and id URIs of every type in kb.legislation.TYPES are read, with calendar or regnal years
+and id URIs of every type in kb.core.legislation.TYPES are read, with calendar or regnal years
 ("https://www.legislation.gov.uk/ukpga/Geo6/6-7/48/section/125").
 """
 
@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb import cite_tokens as tok
-from kb import legislation
-from kb.models import Document
-from kb.pins import label, oscola, short_citation
+from kb.core import cite_tokens as tok
+from kb.core import legislation
+from kb.core.models import Document
+from kb.core.pins import label, oscola, short_citation
 
 LEGISLATION_URL = "https://www.legislation.gov.uk"
 

@@ -1,7 +1,7 @@
 """Tokenizer for legislation citations: pinpoint phrases, legislation.gov.uk URLs and
 "the 2007 Act"-style back-references.
 
-The tokenizer knows nothing about which instruments exist; `kb.cite` matches instrument
+The tokenizer knows nothing about which instruments exist; `kb.core.cite` matches instrument
 names (aliases) itself and masks them out before the pin scanner runs, so a name such as
 "SI 2006/246" can never be read as a pinpoint.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.legislation import TYPES
+from kb.core.legislation import TYPES
 
 # Spelled keyword -> pin keyword. Single-letter "r" (rule) is left out: in prose it is noise.
 _KEYWORDS = {
@@ -54,10 +54,10 @@ _MERGE_GAP = re.compile(r"\s*,?\s*(?:(?:of|in)\s+)?", re.IGNORECASE)
 _ROMAN = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$", re.IGNORECASE)
 _ROMAN_VALUE = {"I": 1, "V": 5, "X": 10}
 
-# legislation.gov.uk types (kb.legislation.TYPES), longest first so 'ukpga' is not read as 'uk…'.
+# legislation.gov.uk types (kb.core.legislation.TYPES), longest first so 'ukpga' is not read as 'uk…'.
 LEGISLATION_TYPES = "|".join(sorted(TYPES, key=len, reverse=True))
 # A URL or bare path: type, then a calendar year or a regnal year (reign/session), then the
-# number: 'ukpga/1999/27', 'ukpga/Geo6/6-7/48', 'aep/Ann/6/11' (see kb.legislation).
+# number: 'ukpga/1999/27', 'ukpga/Geo6/6-7/48', 'aep/Ann/6/11' (see kb.core.legislation).
 _URL = re.compile(
     rf"(?:(?:https?://)?(?:www\.)?legislation\.gov\.uk/(?:id/)?(?P<type>{LEGISLATION_TYPES})"
     rf"|(?<![\w/.])(?P<bare>{LEGISLATION_TYPES}))"
@@ -170,7 +170,7 @@ def roman_to_int(text: str) -> int | None:
 
 
 def normalise_number(keyword: str, number: str, strict: bool, spelled: str = "") -> str | None:
-    """Canonical pin number: '3a' -> '3A'; Parts 'I'/'ii' -> '1'/'2' (see kb.cite's docs).
+    """Canonical pin number: '3a' -> '3A'; Parts 'I'/'ii' -> '1'/'2' (see kb.core.cite's docs).
 
     strict (prose) wants a Roman numeral upper-case after a capitalised keyword ("Part I"),
     so that "for the most part I agree" is not a citation.

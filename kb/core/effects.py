@@ -1,6 +1,6 @@
 """legislation.gov.uk's effects as this knowledge base shows them.
 
-An effect (kb.models.Effect, from a legislation document's `effects` front matter) says what
+An effect (kb.core.models.Effect, from a legislation document's `effects` front matter) says what
 changed which provision, when it came into force and whether the text held here shows it.
 This module names both ends of an effect (a passage here, else an instrument the registry
 knows, else the effect's own words) and finds guidance that cites a provision changed since
@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from kb import legislation, pins
-from kb.cite import Instrument, Registry
-from kb.models import LEGISLATION_TYPES, Document, Effect, change_affects
+from kb.core import legislation, pins
+from kb.core.cite import Instrument, Registry
+from kb.core.models import LEGISLATION_TYPES, Document, Effect, change_affects
 
 # What a stale-guidance sentence calls the document ("since this code was issued on …").
 DOCUMENT_NOUNS = {
@@ -143,7 +143,7 @@ def effect_json(effect: Effect, pin: str | None, ends: Ends, title: str = "") ->
 
 
 def as_outstanding_change(effect: Effect, pin: str | None = None) -> dict[str, str | None]:
-    """An outstanding effect in the shape of `outstanding_changes` (kb.models.CHANGE_KEYS)."""
+    """An outstanding effect in the shape of `outstanding_changes` (kb.core.models.CHANGE_KEYS)."""
     return {
         "affected": effect.affected_provisions or None,
         "pin": affected_pin(effect, pin),

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from kb import legislation
+from kb.core import legislation
 
 DOC_TYPES = (
     "act",
@@ -331,7 +331,7 @@ class Document:
     valid_to: str | None = None
     published: str | None = None
     extent: str | None = None
-    # Citation fields a parser fills for legislation (see kb.pins.oscola):
+    # Citation fields a parser fills for legislation (see kb.core.pins.oscola):
     language: str | None = None  # 'en' or 'cy' (dc:language); Welsh titles cite 'dccc 3'
     subsidiary_number: str | None = None  # 'W 171', 'Cy 171', 'NI 1': ukm:AlternativeNumber
     sample: bool = False
@@ -492,7 +492,7 @@ class Passage:
     operative: bool = True  # False: prelims, signature, explanatory note (not the law itself)
     notes: str = ""  # annotations and footnotes shown with the passage, never searched as text
     extent: list[str] = field(default_factory=list)  # nations it extends to: E, W, S, NI
-    # Guidance only: provisions it cites that have changed since it was issued (kb/effects.py)
+    # Guidance only: provisions it cites that have changed since it was issued (kb/core/effects.py)
     stale_citations: list[dict[str, Any]] = field(default_factory=list)
     # False for a passage of a historical version (a document with `version_of`): indexed, but
     # searched only with `as_at` (indexer/versions.py)

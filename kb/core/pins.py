@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from kb import legislation
-from kb.models import NON_OPERATIVE_KINDS, Document
+from kb.core import legislation
+from kb.core.models import NON_OPERATIVE_KINDS, Document
 
 # Keywords that are followed by a number, then by unnamed sub-levels: (2), (a), (i).
 NUMBERED = {
@@ -132,7 +132,7 @@ def display_label(pin: str) -> str:
 def oscola(doc: Document, pin: str | None, heading: str = "") -> str:
     """The citation a lawyer can paste, e.g. 'Local Government Act 1999, s 3(2)'.
 
-    Legislation follows OSCOLA per type (kb.legislation: RUNNING_NUMBERS, SERIES):
+    Legislation follows OSCOLA per type (kb.core.legislation: RUNNING_NUMBERS, SERIES):
     'Education (Scotland) Act 2025 (asp 11), s 1', 'Climate Change (Scotland) Act 2009
     (Scottish Carbon Budgets) Amendment Regulations 2025, SSI 2025/281, reg 1'.
     """

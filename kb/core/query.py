@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from kb.words import STOP_WORDS
+from kb.core.words import STOP_WORDS
 
 MAX_QUERY_CHARS = 500
 MAX_TERMS = 40

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from kb.config import PROJECT_ROOT, Settings
+from indexer.index.store import IndexMissing
+from kb.core.config import PROJECT_ROOT, Settings
 from kb.service import KnowledgeBase
-from kb.store import IndexMissing
 from kb.web.limits import SearchGate
 
 

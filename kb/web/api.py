@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from kb import legislation, pins
-from kb.cite import cite_path, resolve, unresolved
-from kb.models import Document, change_affects, extent_codes
+from kb.core import legislation, pins
+from kb.core.cite import cite_path, resolve, unresolved
+from kb.core.models import Document, change_affects, extent_codes
 from kb.search import RequestError, make_request, run_search
 from kb.web.headers import json_with_etag
 from kb.web.limits import gate
@@ -101,7 +101,7 @@ CHANGE_FIELDS = ("affected", "pin", "type", "by", "by_provisions", "note")
 
 def changes_json(version, document_id: str, pin: str | None = None) -> list[dict[str, Any]]:
     """A document's outstanding changes (legislation.gov.uk's effects not yet made to its text),
-    or, given a pin, those shown on that provision (kb.models.change_affects). A document
+    or, given a pin, those shown on that provision (kb.core.models.change_affects). A document
     with an effects feed has its outstanding effects instead (IndexVersion.outstanding_changes)."""
     summary = version.by_id.get(document_id) or {}
     derived = version.outstanding_changes(document_id, pin)

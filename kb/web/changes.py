@@ -1,6 +1,6 @@
 """What changed in this knowledge base: /changes (page), /api/v1/changes (JSON), /changes.atom.
 
-The log is written by each build (indexer/changes.py) into the index version it serves.
+The log is written by each build (indexer/index/changes.py) into the index version it serves.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from lxml import etree
 
-from indexer.changes import KINDS, since
+from indexer.index.changes import KINDS, since
 from kb.web.dateinput import read_date
 
 bp = Blueprint("changes", __name__)

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, render_template
 
-from kb.engine import (
+from indexer.index.engine import (
     FACET_SIZE,
     FACETS,
     MAX_FACET_SIZE,
@@ -15,7 +15,7 @@ from kb.engine import (
     MAX_PREFIX_TERMS,
     SEARCH_BUDGET_S,
 )
-from kb.models import DOC_TYPES, NATIONS, STATUSES
+from kb.core.models import DOC_TYPES, NATIONS, STATUSES
 from kb.search import DUTY_KINDS, STALE_VALUES
 from kb.web.headers import API_MAX_AGE_S
 from kb.web.limits import MAX_PATH_BYTES, MAX_QUERY_BYTES

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, render_template, request
 
-from kb.cite import cite_path
-from kb.engine import MAX_OFFSET
+from indexer.index.engine import MAX_OFFSET
+from kb.core.cite import cite_path
 from kb.search import STALE_VALUES, RequestError, run_search
 from kb.web.api import (
     changes_json,

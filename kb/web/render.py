@@ -8,8 +8,8 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from kb.effects import effect_sentence, long_date, stale_sentence
-from kb.models import (
+from kb.core.effects import effect_sentence, long_date, stale_sentence
+from kb.core.models import (
     CURRENT_STATUSES,
     NATION_NAMES,
     NATIONS,

@@ -1,0 +1,1 @@
+"""The index: the on-disk version format, the engines and the build (docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""The core: documents, passages, pins, citations, vocabularies, config (docs/architecture.md)."""
