@@ -8,19 +8,15 @@ report names each missing part with its reason, and the crawl exits 1 as for a f
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
-import signal
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
 from tqdm import tqdm
 
 from indexer.corpus import read_document, write_document
 from indexer.http import Fetcher, FetchResult, SourceFailed
-from indexer.manifest import ManifestError, Source, allowed_hosts, load_manifest, manifest_files
+from indexer.manifest import Source
 from kb.core.config import Settings
 from kb.core.models import Document, DocumentError
 
@@ -184,104 +180,3 @@ def format_report(reports: list[SourceReport]) -> list[str]:
                 f"{part.get('reason') or 'no reason given'}{outcome}"
             )
     return lines
-
-
-@click.command("crawl")
-@click.option(
-    "--sources",
-    "sources_file",
-    type=click.Path(exists=True, path_type=Path),
-    help="A manifest file or folder (default: $KB_SOURCES, else <corpus>/sources/).",
-)
-@click.option(
-    "--mirror",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Read DIR/<host>/<path> instead of the network (air-gapped use).",
-)
-@click.option("--only", "only", multiple=True, metavar="ID", help="Crawl only this source id.")
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where corpus documents go (default: <corpus>/crawled).",
-)
-@click.option(
-    "--delay",
-    type=float,
-    metavar="SECONDS",
-    help="Seconds between requests to one host (default: $KB_CRAWL_DELAY or 1).",
-)
-@click.option(
-    "--deadline",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Total seconds one request may take, body included (default: $KB_CRAWL_DEADLINE or 300).",
-)
-def crawl(sources_file, mirror, only, out, delay, deadline):
-    """Fetch the sources manifest's legislation and guidance into the corpus."""
-    # SIGTERM (a service manager's stop, `kill`) ends the crawl as Ctrl-C does: through every
-    # cleanup, so no partial download is left in the cache; the exit code is 143.
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        _crawl(sources_file, mirror, only, out, delay, deadline)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)
-
-
-def _crawl(sources_file, mirror, only, out, delay, deadline):
-    try:
-        settings = Settings.from_env()
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
-    try:
-        sources = load_manifest(manifest_files(sources_file, settings), settings)
-    except ManifestError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if only:
-        unknown = sorted(set(only) - {s.id for s in sources})
-        if unknown:
-            known = ", ".join(s.id for s in sources)
-            raise click.ClickException(f"unknown source id {', '.join(unknown)} (known: {known})")
-        sources = [s for s in sources if s.id in only]
-    complete = not (only or mirror or out)  # every source, from the site, into the corpus
-    out = out or settings.corpus / "crawled"
-    started = dt.datetime.now(dt.UTC)
-    fetcher = Fetcher(
-        settings,
-        mirror=mirror,
-        allowed_hosts=allowed_hosts(sources, settings),
-        delay=delay,
-        deadline=deadline,
-    )
-    earlier = out.is_dir() and any(out.rglob("*.md"))
-    reports = run_crawl(sources, settings, out, fetcher)
-    for line in format_report(reports):
-        click.echo(line)
-    failed = sum(r.status == "failed" for r in reports)
-    partial = sum(r.status == "partial" for r in reports)
-    kept = (
-        "earlier copies, where there were any, were kept"
-        if earlier
-        else f"there was no earlier crawl in {out}, so nothing was kept in their place"
-    )
-    if partial:
-        click.echo(
-            f"crawl finished with {failed} failed and {partial} partly fetched source(s); "
-            f"what was not fetched was not written: {kept}.",
-            err=True,
-        )
-        raise SystemExit(1)
-    if failed:
-        click.echo(f"crawl finished with {failed} failed source(s); {kept}.", err=True)
-        raise SystemExit(1)
-    if complete:  # `kb update` can carry on from here
-        from kb.update import record_crawl, watermark_path
-
-        record_crawl(settings, sources, started)
-        click.echo(f"update watermark set in {watermark_path(settings)}; run `kb build` next")

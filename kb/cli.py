@@ -9,13 +9,13 @@ from pathlib import Path
 
 import click
 
-from indexer.crawl import crawl
 from indexer.index.store import IndexMissing
 from indexer.local import add
 from kb.cite_cli import cite
 from kb.core.config import Settings
 from kb.core.effects import effect_sentence, long_date, stale_sentence
 from kb.core.models import extent_text, non_operative_kind
+from kb.crawl_cli import crawl
 from kb.update import update
 
 

@@ -471,7 +471,7 @@ def format_update(report: UpdateReport, settings: Settings) -> list[str]:
 @click.option("--no-build", is_flag=True, help="Do not rebuild the index afterwards.")
 def update(sources_file, full, since, delay, as_json, no_build):
     """Fetch what legislation.gov.uk changed since the last update, then rebuild."""
-    from indexer.crawl import _terminate
+    from kb.crawl_cli import _terminate
 
     previous = None
     if threading.current_thread() is threading.main_thread():

@@ -15,10 +15,11 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.corpus import read_document
-from indexer.crawl import crawl, run_crawl
+from indexer.crawl import run_crawl
 from indexer.http import Fetcher
 from indexer.manifest import ManifestError, load_manifest, manifest_files
 from kb.core.config import Settings
+from kb.crawl_cli import crawl
 from tests.test_http import GOOD, LocalServer, dribble_body, gzipped, ok, status, truncated
 
 FIXTURES = Path(__file__).parent / "fixtures"

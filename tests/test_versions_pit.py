@@ -20,11 +20,11 @@ import yaml
 from click.testing import CliRunner
 
 from indexer.corpus import read_document
-from indexer.crawl import crawl
 from indexer.index.build import build
 from indexer.manifest import ManifestError, load_manifest
 from kb.cli import cli
 from kb.core.legislation import parse_path
+from kb.crawl_cli import crawl
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.corpus import read_document
-from indexer.crawl import crawl
 from indexer.index.build import build
+from kb.crawl_cli import crawl
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings
