@@ -45,6 +45,14 @@ class CheckedQuery:
 
 
 def check(raw: str) -> CheckedQuery:
+    text = _normalised(raw)
+    out, terms = _walk(_TOKEN.findall(text))
+    _check_totals(text, terms)
+    return CheckedQuery(text=" ".join(out), terms=tuple(terms))
+
+
+def _normalised(raw: str) -> str:
+    """The query with its spaces collapsed, refused if empty, too long or a quote is open."""
     text = " ".join((raw or "").split())
     if not text:
         raise QueryError("Type some words to search for.")
@@ -55,36 +63,48 @@ def check(raw: str) -> CheckedQuery:
         )
     if text.count('"') % 2:
         raise QueryError('A quotation mark is not closed. Put phrases in pairs of "quotes".')
+    return text
 
-    tokens = _TOKEN.findall(text)
+
+def _walk(tokens: list[str]) -> tuple[list[str], list[str]]:
+    """The tokens checked in order (brackets balanced, operators between words), rewritten
+    with index field names, and the words and phrases typed."""
     depth = 0
-    previous: str | None = None  # "start", "operator", "open", "term", "close"
+    previous: str | None = None  # None at the start, else "operator", "open", "term", "close"
     out: list[str] = []
     terms: list[str] = []
     for token in tokens:
         kind = _kind(token)
-        if kind == "open":
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-            if depth < 0:
-                raise QueryError("A closing bracket ')' has no opening bracket '('.")
-            if previous in ("open", None):
-                raise QueryError("Empty brackets: put some words between '(' and ')'.")
-        elif kind == "operator":
-            if token in ("AND", "OR") and previous in (None, "operator", "open"):
-                raise QueryError(f"'{token}' needs words on both sides, as in: duty {token} power.")
-        elif kind == "term":
+        depth += {"open": 1, "close": -1}.get(kind, 0)
+        _check_place(kind, token, previous, depth, out[-1] if out else None)
+        if kind == "term":
             token = _check_term(token)
             terms.append(token.split(":", 1)[-1])
-        if kind == "operator" and previous == "operator" and (token != "NOT" or out[-1] == "NOT"):
-            raise QueryError(f"Two operators in a row: '{out[-1]} {token}'.")
         out.append(token)
-        previous = kind if kind != "term" else "term"
+        previous = kind
     if depth:
         raise QueryError("A bracket '(' is not closed.")
     if previous == "operator":
         raise QueryError(f"'{out[-1]}' at the end needs words after it.")
+    return out, terms
+
+
+def _check_place(kind: str, token: str, previous: str | None, depth: int, last: str | None):
+    """Whether a token may come where it does, given the one before it."""
+    if kind == "close" and depth < 0:
+        raise QueryError("A closing bracket ')' has no opening bracket '('.")
+    if kind == "close" and previous in ("open", None):
+        raise QueryError("Empty brackets: put some words between '(' and ')'.")
+    if kind != "operator":
+        return
+    if token in ("AND", "OR") and previous in (None, "operator", "open"):
+        raise QueryError(f"'{token}' needs words on both sides, as in: duty {token} power.")
+    if previous == "operator" and (token != "NOT" or last == "NOT"):
+        raise QueryError(f"Two operators in a row: '{last} {token}'.")
+
+
+def _check_totals(text: str, terms: list[str]) -> None:
+    """Some words, not too many, and not only stop words."""
     if not terms:
         raise QueryError("Type some words to search for, not only operators or brackets.")
     if len(terms) > MAX_TERMS:
@@ -95,7 +115,6 @@ def check(raw: str) -> CheckedQuery:
             f"'{text}' has only words too common to search for. Add a word that says what "
             "you need, as in: duty to consult."
         )
-    return CheckedQuery(text=" ".join(out), terms=tuple(terms))
 
 
 def _kind(token: str) -> str:
@@ -129,16 +148,21 @@ def _check_term(token: str) -> str:
     if colon and not value and name.lower() not in FIELDS:
         token, colon = name, ""  # "Note:" typed as prose: drop the colon rather than fail
     if colon and not name.startswith('"') and re.fullmatch(r"[A-Za-z_]+", name):
-        field = FIELDS.get(name.lower())
-        if field is None:
-            allowed = ", ".join(f"{f}:" for f in sorted(set(FIELDS) - {"doc_type", "document"}))
-            raise QueryError(f"You can't search the field '{name}'. Fields you can use: {allowed}")
-        if not value:
-            raise QueryError(f"'{name}:' needs a value after the colon, as in {name}:duty.")
-        _check_wildcard(value)
-        return f"{field}:{value}"
+        return _field_term(name, value)
     _check_wildcard(token)
     return token.replace(":", " ") if colon else token
+
+
+def _field_term(name: str, value: str) -> str:
+    """'type:act' -> 'doc_type:act': a field people may search, with a value."""
+    field = FIELDS.get(name.lower())
+    if field is None:
+        allowed = ", ".join(f"{f}:" for f in sorted(set(FIELDS) - {"doc_type", "document"}))
+        raise QueryError(f"You can't search the field '{name}'. Fields you can use: {allowed}")
+    if not value:
+        raise QueryError(f"'{name}:' needs a value after the colon, as in {name}:duty.")
+    _check_wildcard(value)
+    return f"{field}:{value}"
 
 
 def _check_wildcard(word: str) -> None:
