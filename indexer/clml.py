@@ -33,7 +33,6 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from urllib.parse import urlparse
 
 from lxml import etree
@@ -433,7 +432,7 @@ def _cell(cell: etree._Element) -> str:
 
 
 def _tabular(el: etree._Element) -> list[str]:
-    """A Tabular as GFM tables, written as indexer/govuk.py writes them.
+    """A Tabular as GFM tables, written as indexer/blocks.py writes them.
 
     The first row (thead's, when there is one) is the header; short rows are padded to the
     table's width; rows with no text are dropped.
@@ -1507,36 +1506,3 @@ def data_url(base_url: str, path: str, version: str = "latest") -> str:
     """'…/ukpga/1999/27/data.xml', '…/enacted/data.xml', '…/2008-04-01/data.xml'."""
     tail = "" if version in ("", "latest") else f"/{version}"
     return f"{base_url.rstrip('/')}/{path.strip('/')}{tail}/data.xml"
-
-
-def parse_source(source, fetcher, settings) -> list[tuple[Document, str]]:
-    """Parser-registry entry for kind 'legislation': fetch data.xml once, filter to the scope;
-    then the earlier versions it lists, each its own document (indexer/versions.py)."""
-    from indexer.http import SourceFailed
-
-    url = data_url(settings.legislation_url, source.path, source.version)
-    result = fetcher.get(url, validate=check)
-    if not result.ok:
-        raise SourceFailed(result.reason, url=url)
-    data = Path(result.body_path).read_bytes()
-    document, body = parse_clml(
-        data,
-        base_url=settings.legislation_url,
-        path=source.path,
-        scope=source.scope,
-        version=source.version,
-        short_title=source.short_title,
-        aliases=source.aliases,
-        retrieved_at=result.fetched_at,
-        extra={"source_id": source.id, **({"notes": source.notes} if source.notes else {})},
-    )
-    if source.title:
-        document.title = source.title
-    from indexer.effects_feed import record_effects
-
-    record_effects(document, source, fetcher, settings)  # extra: effects, effects_fetched_at
-    # Earlier points in time, each its own document (indexer/versions.py)
-    from indexer.versions import earlier_versions
-
-    versions = earlier_versions(source, fetcher, settings, document, parse_xml(data), body)
-    return [(document, body), *versions]

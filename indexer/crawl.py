@@ -17,10 +17,11 @@ from tqdm import tqdm
 from indexer.corpus import read_document, write_document
 from indexer.http import Fetcher, FetchResult, SourceFailed
 from indexer.manifest import Source
+from indexer.sources import Parser
 from kb.core.config import Settings
 from kb.core.models import Document, DocumentError
 
-# kind -> "module:function" with the signature
+# kind -> "module:function", an indexer.sources.Parser:
 #   parse_source(source: Source, fetcher: Fetcher, settings: Settings) -> list[(Document, str)]
 # Imported lazily, so one missing parser fails only its own sources.
 # A parser that got its source only in part says so on a document it returns:
@@ -30,11 +31,11 @@ from kb.core.models import Document, DocumentError
 # from an earlier crawl exists. The written front matter keeps the URLs (`not_fetched`), so a
 # reader can tell the document is incomplete; the reasons go to the report.
 PARSERS = {
-    "legislation": "indexer.clml:parse_source",
-    "govuk": "indexer.govuk:parse_source",
-    "archived_html": "indexer.archived:parse_source",
-    "pdf": "indexer.pdfdoc:parse_source",
-    "local": "indexer.local:parse_source",
+    "legislation": "indexer.sources.legislation:parse_source",
+    "govuk": "indexer.sources.govuk:parse_source",
+    "archived_html": "indexer.sources.archived:parse_source",
+    "pdf": "indexer.sources.pdf:parse_source",
+    "local": "indexer.sources.local:parse_source",
 }
 
 
@@ -54,7 +55,7 @@ class SourceReport:
     notes: list[str] = field(default_factory=list)
 
 
-def load_parser(source: Source):
+def load_parser(source: Source) -> Parser:
     target = source.parser or PARSERS.get(source.kind)
     if not target:
         raise SourceFailed(f"no parser is registered for kind '{source.kind}'")

@@ -85,6 +85,23 @@ class FetchResult:
         return self.status != "failed"
 
 
+@dataclass
+class Fetched:
+    """A source's bytes, with where and when they were got (None: not known, given directly)."""
+
+    data: bytes
+    url: str | None = None
+    retrieved_at: str | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+
+    def retrieved(self) -> str:
+        return self.retrieved_at or _now()
+
+    def digest(self) -> str:
+        return self.sha256 or hashlib.sha256(self.data).hexdigest()
+
+
 def host_of(url: str) -> str:
     return urlparse(url).netloc.lower()
 
@@ -629,3 +646,21 @@ def result_dict(result: FetchResult) -> dict:
     data = asdict(result)
     data["body_path"] = str(result.body_path) if result.body_path else None
     return data
+
+
+def fetch_body(
+    fetcher: Fetcher, url: str | None, validate: Callable[[bytes], None] | None = None
+) -> Fetched:
+    """url's body through the fetcher (any object with Fetcher.get); SourceFailed if not got."""
+    if not url:
+        raise SourceFailed("the manifest entry gives no URL to fetch")
+    result = fetcher.get(url, validate=validate)
+    if not result.ok:
+        raise SourceFailed(result.reason, url=url)
+    return Fetched(
+        Path(result.body_path).read_bytes(),
+        url,
+        result.fetched_at,
+        result.sha256,
+        result.content_type,
+    )

@@ -9,15 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import yaml
 
+from indexer.http import Fetched
 from kb.core import legislation
 from kb.core.config import Settings
+from kb.core.models import Document
 
 # Kinds whose URLs are built from a configured base (never written into the manifest).
 BASES = {"legislation": "legislation_url", "govuk": "govuk_url", "archived_html": "archive_url"}
@@ -88,6 +91,22 @@ class Source:
     parser: str | None = None  # "module:function", overriding the kind's registered parser
     file: str = ""  # the manifest file it came from
     extra: dict[str, Any] = field(default_factory=dict)  # fields other kinds define
+
+    def get(self, name: str) -> Any:
+        """A manifest field: the attribute, else one kept in `extra` (doc_id, status, …)."""
+        value = getattr(self, name, None)
+        if value in (None, "", []):
+            value = self.extra.get(name)
+        return value
+
+
+def as_source(entry: Source | Mapping[str, Any]) -> Source:
+    """A manifest entry as YAML reads it, taken as it is (unchecked), as a Source."""
+    if isinstance(entry, Source):
+        return entry
+    names = {f.name for f in fields(Source)} - {"extra"}
+    known = {"id": "", "kind": "", **{k: v for k, v in entry.items() if k in names}}
+    return Source(**known, extra={k: v for k, v in entry.items() if k not in names})
 
 
 def manifest_files(
@@ -318,3 +337,79 @@ def _str(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+# ---------------------------------------------------------------------------------------------
+# Manifest facts on the documents a source gives
+
+MANIFEST_FIELDS = ("short_title", "identifier", "aliases", "doc_type", "extent")
+
+
+def iso_date(value: Any) -> str | None:
+    """'2031-04-01', '2031-04-01T09:00:00Z' or a date -> '2031-04-01'; None if it is no date."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(str(value)[:10]).isoformat()
+    except ValueError:
+        return None
+
+
+def apply_manifest(document: Document, source: Source) -> None:
+    """The manifest entry's facts over what the parser found, except that a withdrawal the
+    publisher announced always wins (the manifest's other status is kept as `manifest_status`)."""
+    for name in MANIFEST_FIELDS:
+        value = source.get(name)
+        if value not in (None, "", []):
+            setattr(document, name, list(value) if name == "aliases" else str(value))
+    if source.get("publisher") and not document.publisher:
+        document.publisher = str(source.get("publisher"))
+    if source.get("published") and not document.published:
+        document.published = iso_date(source.get("published"))
+        document.valid_from = document.valid_from or document.published
+    _apply_status(document, source)
+    if source.get("notes"):
+        document.extra["manifest_notes"] = str(source.get("notes"))
+
+
+def _apply_status(document: Document, source: Source) -> None:
+    status = source.get("status")
+    if status and not (document.status == "withdrawn" and status != "withdrawn"):
+        if document.status != status:
+            document.status_date = document.status_note = None
+        document.status = str(status)
+        document.status_date = document.status_date or iso_date(source.get("status_date"))
+        document.status_note = document.status_note or source.get("status_note")
+    elif status and status != "withdrawn" and document.status == "withdrawn":
+        document.extra["manifest_status"] = str(status)
+
+
+def manifest_document(
+    source: Source, fetched: Fetched, url: str | None, found_title: str | None, extra: dict
+) -> Document:
+    """The Document for a fetched archived page or PDF: manifest facts over what was found."""
+    doc_type = str(source.get("doc_type") or "guidance")
+    document = Document(
+        id=str(manifest_doc_id(source, doc_type)),
+        title=str(source.get("title") or found_title or source.get("id")),
+        doc_type=doc_type,
+        status="in_force",  # the manifest's status is applied below
+        source_url=url,
+        retrieved_at=fetched.retrieved(),
+        sha256=fetched.digest(),
+        publisher=source.get("publisher"),
+        extra=extra,
+    )
+    apply_manifest(document, source)
+    return document
+
+
+def manifest_doc_id(source: Source, doc_type: str) -> str:
+    """The corpus id for a manifest entry: its `doc_id`, else `guidance/<id>` (`code/` for codes)."""
+    explicit = source.get("doc_id")
+    if explicit:
+        return str(explicit)
+    source_id = str(source.get("id") or "")
+    if "/" in source_id:
+        return source_id
+    return ("code/" if doc_type == "code_of_practice" else "guidance/") + source_id

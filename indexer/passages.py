@@ -468,10 +468,11 @@ def _validity(
     Explicit valid_from / valid_to (node attributes, then the document's) win; otherwise
     text that was repealed, withdrawn or superseded stopped applying on its status date.
     In a legislation document held at several points in time (front matter `version_date`:
-    indexer/versions.py) the latest start wins, and an earlier version ends when the next
-    begins (its `valid_to`), so exactly one version of a provision applies on any day. (A
-    point-in-time response dates its Body by the whole Act's versions, `RestrictEndDate` the
-    day anything in it next changed; the listing of versions says when this text did.)
+    indexer/sources/legislation/versions.py) the latest start wins, and an earlier version
+    ends when the next begins (its `valid_to`), so exactly one version of a provision applies
+    on any day. (A point-in-time response dates its Body by the whole Act's versions,
+    `RestrictEndDate` the day anything in it next changed; the listing of versions says when
+    this text did.)
     """
     valid_from = node.attrs.get("valid_from") or document.valid_from
     valid_to = node.attrs.get("valid_to") or document.valid_to

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from indexer.index.store import IndexMissing
-from indexer.local import add
+from kb.add_cli import add
 from kb.cite_cli import cite
 from kb.core.config import Settings
 from kb.core.effects import effect_sentence, long_date, stale_sentence

@@ -38,10 +38,10 @@ from pathlib import Path
 import click
 
 from indexer.crawl import SourceReport, crawl_source
-from indexer.effects_feed import FeedUnavailable, fetch_pages, item_prefixes
 from indexer.feeds import LogEntry, page_log_entries, timestamp
 from indexer.http import Fetcher, SourceFailed
 from indexer.manifest import ManifestError, Source, allowed_hosts, load_manifest, manifest_files
+from indexer.sources.legislation.effects import FeedUnavailable, fetch_pages, item_prefixes
 from kb.core.config import Settings
 from kb.core.legislation import parse_path
 

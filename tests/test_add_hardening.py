@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from flask import render_template
 
 from indexer import corpus as corpus_module
-from indexer import local as local_module
 from indexer import passages as passages_module
 from indexer.corpus import read_document, render_document, write_document
 from indexer.index.build import build
-from indexer.local import add
 from indexer.passages import parse_document
-from indexer.pdfdoc import PdfError, read_pdf
+from indexer.sources import local as local_module
+from indexer.sources.pdf import PdfError, read_pdf
+from kb.add_cli import add
 from kb.core.models import Document, DocumentError
 from tests.conftest import make_settings
 from tests.test_local import make_docx

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from indexer.archived import ArchivedError, decode_html, page_to_markdown, parse_page, parse_source
+from indexer.sources.archived import (
+    ArchivedError,
+    decode_html,
+    page_to_markdown,
+    parse_page,
+    parse_source,
+)
 from kb.core.config import Settings
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "guidance"

@@ -16,7 +16,7 @@ import yaml
 from click.testing import CliRunner
 
 from indexer.corpus import read_document
-from indexer.govuk import html_part_paths
+from indexer.sources.govuk import html_part_paths
 from kb.cli import cli
 from kb.core.config import PROJECT_ROOT
 from kb.core.pins import slugify

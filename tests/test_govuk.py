@@ -10,16 +10,16 @@ import pytest
 from bs4 import BeautifulSoup
 
 from indexer.corpus import dotted_paragraph_number, read_document, write_document
-from indexer.govuk import (
+from indexer.html_markdown import html_to_markdown
+from indexer.passages import parse_document
+from indexer.sources.govuk import (
     GovukError,
     api_url,
     base_path_of,
     html_part_paths,
-    html_to_markdown,
     parse_content_item,
     parse_source,
 )
-from indexer.passages import parse_document
 from kb.core.config import Settings
 from kb.core.pins import slugify
 

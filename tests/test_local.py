@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from pypdf import PdfReader, PdfWriter
 
 from indexer.corpus import read_document
-from indexer.local import Options, add, convert_file, parse_source
 from indexer.passages import parse_document
+from indexer.sources.local import Options, convert_file, parse_source
+from kb.add_cli import add
 from kb.core.config import PROJECT_ROOT, Settings
 from kb.core.models import DOC_TYPES, STATUSES
 from tests.test_pdfdoc import guidance_pdf, make_pdf

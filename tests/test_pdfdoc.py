@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from indexer.passages import parse_document
-from indexer.pdfdoc import PdfError, parse_source, pdf_to_markdown, read_pdf
+from indexer.sources.pdf import PdfError, parse_source, pdf_to_markdown, read_pdf
 from kb.core.config import Settings
 
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.index.whoosh_engine import _analyzer
-from indexer.local import Options, convert_file
 from indexer.passages import parse_document
+from indexer.sources.local import Options, convert_file
 from kb.cli import cli
 from kb.core.models import CURRENT_STATUSES, Document
 from kb.evaluate import read_qrels

@@ -448,7 +448,7 @@ def test_the_seed_letters_date_finds_the_letter_and_says_no_version_of_the_act_i
     """The 2008 ministerial letter (read in place from ../shared/seed/) is dated 21 October
     2008: an as_at search for that day finds it, and none of the Act, held only from 2031."""
     from indexer.corpus import write_document
-    from indexer.local import parse_source
+    from indexer.sources.local import parse_source
     from kb.core.config import PROJECT_ROOT, Settings
 
     manifest = PROJECT_ROOT / "corpus" / "sources" / "guidance.yaml"

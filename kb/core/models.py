@@ -396,7 +396,8 @@ class Document:
             raise DocumentError("aliases must be a list of strings")
         known = {f.name for f in cls.__dataclass_fields__.values()} - {"extra"}
         extra = {k: v for k, v in meta.items() if k not in known}
-        if "version_date" in extra:  # a point in time (indexer/versions.py), YAML date or text
+        # a point in time (indexer/sources/legislation/versions.py), YAML date or text
+        if "version_date" in extra:
             extra["version_date"] = _date(extra["version_date"], "version_date")
         return cls(
             id=doc_id,
@@ -495,7 +496,7 @@ class Passage:
     # Guidance only: provisions it cites that have changed since it was issued (kb/core/effects.py)
     stale_citations: list[dict[str, Any]] = field(default_factory=list)
     # False for a passage of a historical version (a document with `version_of`): indexed, but
-    # searched only with `as_at` (indexer/versions.py)
+    # searched only with `as_at` (indexer/sources/legislation/versions.py)
     current_version: bool = True
 
     def to_dict(self) -> dict[str, Any]:

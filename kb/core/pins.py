@@ -176,7 +176,8 @@ def short_citation(doc: Document, pin: str | None, heading: str = "") -> str:
 
 def version_phrase(doc: Document) -> str:
     """' (as it stood on 1 October 2008)' for a historical version of legislation (front
-    matter `version_of` and `version_date`: indexer/versions.py); '' for the current text."""
+    matter `version_of` and `version_date`: indexer/sources/legislation/versions.py); '' for
+    the current text."""
     date = doc.extra.get("version_date") if doc.extra.get("version_of") else None
     return f" (as it stood on {long_date(str(date))})" if date else ""
 

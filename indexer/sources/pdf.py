@@ -3,7 +3,7 @@
 pypdf gives each page's text as lines. Running headers and footers (lines that recur at the top
 or bottom of most pages, page numbers aside) are dropped, words hyphenated across lines are
 joined, lines are regrouped into headings and paragraphs, and then the shared renderer in
-indexer/govuk.py anchors them: numbered paragraphs as `para-2.3` and other text as `page-23`
+indexer/blocks.py anchors them: numbered paragraphs as `para-2.3` and other text as `page-23`
 where a new page starts. Every anchored block records the page it starts on (`page="23"`).
 """
 
@@ -18,17 +18,11 @@ from typing import Any
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
 
-from indexer.govuk import (
-    Block,
-    _get,
-    fetch_source,
-    head,
-    manifest_document,
-    md_escape,
-    para,
-    render_blocks,
-)
-from kb.core.models import Document
+from indexer.blocks import Block, head, md_escape, para, render_blocks
+from indexer.http import Fetched
+from indexer.manifest import Source, as_source, manifest_document
+from indexer.sources import Entry, Given, Parsed, fetched
+from kb.core.config import Settings
 
 DEFAULT_MAX_PAGES = 1000
 EDGE_LINES = 3  # lines at the top and bottom of a page where running heads live
@@ -254,16 +248,20 @@ def pdf_to_markdown(pdf: PdfText) -> str:
     return render_blocks(pdf.blocks, page_anchors=True)
 
 
-def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
+def parse_source(source: Entry, fetcher: Given, settings: Settings) -> list[Parsed]:
     """Crawler registry entry for `kind: pdf` (see indexer/crawl.py).
 
-    Fetches `source.url` through the crawler's Fetcher (or takes the PDF bytes directly). The
-    manifest entry supplies doc_id, title, doc_type and status; `max_pages` caps the read.
+    Fetches `source.url` through the crawler's Fetcher (or takes the PDF bytes directly).
     """
-    url = _get(source, "url")
-    fetched = fetch_source(fetcher, url)
-    pdf = read_pdf(fetched.data, max_pages=int(_get(source, "max_pages") or DEFAULT_MAX_PAGES))
-    document = manifest_document(source, fetched, url, pdf.title, pdf_extra(pdf))
+    entry = as_source(source)
+    return parse(fetched(fetcher, entry.get("url")), entry)
+
+
+def parse(pdf_data: Fetched, source: Source) -> list[Parsed]:
+    """A fetched PDF as its document. The manifest entry supplies doc_id, title, doc_type and
+    status; `max_pages` caps the read."""
+    pdf = read_pdf(pdf_data.data, max_pages=int(source.get("max_pages") or DEFAULT_MAX_PAGES))
+    document = manifest_document(source, pdf_data, pdf_data.url, pdf.title, pdf_extra(pdf))
     return [(document, pdf_to_markdown(pdf))]
 
 

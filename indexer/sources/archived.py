@@ -2,7 +2,8 @@
 
 Keeps the page's main content and drops what the archive and the old site wrapped around it:
 the archive banner, navigation, headers and footers, cookie notices, search boxes. Headings
-and numbered paragraphs become anchors exactly as for GOV.UK pages (see indexer/govuk.py).
+and numbered paragraphs become anchors exactly as for GOV.UK pages (indexer/blocks.py).
+`parse_page` is also how `kb add` reads a local HTML file (indexer/sources/local.py).
 """
 
 from __future__ import annotations
@@ -10,20 +11,16 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Tag
 from charset_normalizer import from_bytes
 
-from indexer.govuk import (
-    Block,
-    _get,
-    fetch_source,
-    html_to_blocks,
-    manifest_document,
-    render_blocks,
-)
-from kb.core.models import Document
+from indexer.blocks import Block, render_blocks
+from indexer.html_markdown import html_to_blocks
+from indexer.http import Fetched
+from indexer.manifest import Source, as_source, manifest_document
+from indexer.sources import Entry, Given, Parsed, fetched
+from kb.core.config import Settings
 
 
 class ArchivedError(ValueError):
@@ -161,17 +158,23 @@ def page_to_markdown(page: Page) -> str:
     return render_blocks(page.blocks)
 
 
-def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
+def parse_source(source: Entry, fetcher: Given, settings: Settings) -> list[Parsed]:
     """Crawler registry entry for `kind: archived_html` (see indexer/crawl.py).
 
     Fetches `source.url` (the archive base + the entry's path) through the crawler's Fetcher, or
-    takes the page bytes directly. The manifest entry supplies what the page cannot: doc_id
-    (else `guidance/<id>`, `code/<id>` for codes), doc_type, status and dates.
+    takes the page bytes directly.
     """
-    url = _get(source, "url")
-    fetched = fetch_source(fetcher, url)
-    charset = re.search(r"charset=([\w.:-]+)", fetched.content_type or "", re.I)
-    page = parse_page(fetched.data, base_url=url, charset=charset.group(1) if charset else None)
+    entry = as_source(source)
+    return parse(fetched(fetcher, entry.get("url")), entry)
+
+
+def parse(page_data: Fetched, source: Source) -> list[Parsed]:
+    """A fetched page as its document. The manifest entry supplies what the page cannot:
+    doc_id (else `guidance/<id>`, `code/<id>` for codes), doc_type, status and dates."""
+    charset = re.search(r"charset=([\w.:-]+)", page_data.content_type or "", re.I)
+    page = parse_page(
+        page_data.data, base_url=page_data.url, charset=charset.group(1) if charset else None
+    )
     extra = {"archived_page_title": page.title} if page.title else {}
-    document = manifest_document(source, fetched, url, page.title, extra)
+    document = manifest_document(source, page_data, page_data.url, page.title, extra)
     return [(document, page_to_markdown(page))]

@@ -12,6 +12,7 @@ from urllib.parse import urlparse
 
 from indexer.feeds import FeedError, check_feed, page_effects, parse_feed
 from indexer.http import Fetcher, SourceFailed
+from indexer.manifest import Source
 from kb.core.config import Settings
 from kb.core.legislation import document_path
 from kb.core.models import Document
@@ -66,7 +67,7 @@ def fetch_pages(first_url: str, fetcher: Fetcher, base_url: str, max_pages: int 
         url = following if following not in seen else None
 
 
-def _fetch(source, fetcher: Fetcher, settings: Settings) -> tuple[list[dict], str | None]:
+def _fetch(source: Source, fetcher: Fetcher, settings: Settings) -> tuple[list[dict], str | None]:
     item = document_path(source.path or "") or (source.path or "")
     effects: dict[str, dict] = {}
     times = []
@@ -79,12 +80,14 @@ def _fetch(source, fetcher: Fetcher, settings: Settings) -> tuple[list[dict], st
     return list(effects.values()), min(times) if times else None
 
 
-def fetch_effects(source, fetcher: Fetcher, settings: Settings) -> list[dict]:
+def fetch_effects(source: Source, fetcher: Fetcher, settings: Settings) -> list[dict]:
     """Every effect on the source's item, as the corpus front matter's `effects` mappings."""
     return _fetch(source, fetcher, settings)[0]
 
 
-def record_effects(document: Document, source, fetcher: Fetcher, settings: Settings) -> None:
+def record_effects(
+    document: Document, source: Source, fetcher: Fetcher, settings: Settings
+) -> None:
     """Put the item's effects on its document (`effects`, `effects_fetched_at`). A feed that
     cannot be fetched leaves the text as it is and says why in `effects_error`, unless this
     fetch was asked for the effects themselves (`kb update` named the feed as fresh): then the

@@ -1,8 +1,6 @@
-"""`kb add PATH...`: a council's own documents (Markdown, HTML, PDF, DOCX) into the corpus.
-
-Each file is converted in memory first and written (atomically) only if the conversion worked,
-so a bad file never replaces a good copy added earlier. Bad files are reported by name with the
-reason; the others are still added; the command exits non-zero if any failed.
+"""Local files (Markdown, HTML, PDF, DOCX) -> corpus documents: `kind: local` sources, read in
+place, and what `kb add` (kb/add_cli.py) converts. A file is converted in memory; nothing here
+writes it. HTML is read as an archived page is, PDF as a `kind: pdf` source is.
 """
 
 from __future__ import annotations
@@ -10,29 +8,20 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
-
-from indexer.archived import ArchivedError, parse_page
-from indexer.corpus import (
-    iter_corpus,
-    markdown_table,
-    render_document,
-    sha256_bytes,
-    skipped_name,
-    split_front_matter,
-    too_big,
-    write_document,
-)
-from indexer.govuk import Block, head, md_escape, para, render_blocks
-from indexer.pdfdoc import DEFAULT_MAX_PAGES, PdfError, pdf_extra, pdf_to_markdown, read_pdf
+from indexer.blocks import Block, head, md_escape, para, render_blocks
+from indexer.corpus import markdown_table, sha256_bytes, split_front_matter
+from indexer.http import Fetcher
+from indexer.manifest import apply_manifest, as_source
+from indexer.sources import Entry, Parsed
+from indexer.sources.archived import ArchivedError, parse_page
+from indexer.sources.pdf import DEFAULT_MAX_PAGES, PdfError, pdf_extra, pdf_to_markdown, read_pdf
 from kb.core.config import PROJECT_ROOT, Settings
-from kb.core.models import DOC_TYPES, LOCAL_PREFIX, STATUSES, Document, DocumentError
+from kb.core.models import Document, DocumentError
 from kb.core.pins import slugify
 
 MARKDOWN = (".md", ".markdown")
@@ -375,227 +364,22 @@ def _table(table: Any) -> list[Block]:
     return [Block("table", table, " ".join(c for r in rows for c in r if c))]
 
 
-# --- the command -------------------------------------------------------------------------------
-
-
-def target_path(out: Path, document: Document) -> Path:
-    rel = document.id[len("local/") :] if document.id.startswith("local/") else document.id
-    return out / f"{rel}.md"
-
-
-def _check_passages(converted: Converted) -> None:
-    """Catch what `kb build` would refuse or skip now: a file over its size limit, front matter
-    that does not read back the same, a body it cannot parse (two provisions with one anchor)
-    or with no text to index. Problems it would only report (a provision's unknown status) are
-    added to the warnings."""
-    from indexer.passages import parse_document
-
-    rendered = render_document(converted.document, converted.body)
-    problem = too_big(len(rendered.encode("utf-8")))
-    if problem:
-        raise LocalError(f"the corpus file would be {problem}")
-    meta, body = split_front_matter(rendered)
-    if Document.from_front_matter(meta) != converted.document:
-        raise LocalError("the front matter does not read back as written")
-    try:
-        parsed = parse_document(converted.document, body)
-    except ValueError as exc:
-        raise LocalError(f"the indexer cannot use it: {exc}") from exc
-    if not parsed.passages:
-        raise LocalError("no text to index (the body is empty once converted)")
-    converted.warnings.extend(parsed.warnings)
-
-
-def shown(value: object) -> str:
-    """Text for one line of the report: control and other invisible characters (a newline in
-    a file name) are written as escapes, so a name cannot forge report lines."""
-    return "".join(
-        ch.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(ch)[0] in "CZ" and ch != " "
-        else ch
-        for ch in str(value)
-    )
-
-
-def check_local_id(document: Document) -> None:
-    """Local documents live in their own id space, apart from crawled legislation and guidance."""
-    if not document.id.startswith(LOCAL_PREFIX):
-        raise LocalError(
-            f"id {document.id!r} is not a local document id: what `kb add` adds has an id "
-            f"starting '{LOCAL_PREFIX}' (e.g. --id {LOCAL_PREFIX}{document.id.rsplit('/', 1)[-1]}"
-            "); the others belong to crawled legislation and guidance"
-        )
-
-
-_ID_LINE = re.compile(r"^id:[ \t]*(.*?)[ \t]*$", re.M)
-
-
-def corpus_ids(roots: list[Path]) -> dict[str, Path]:
-    """Document id -> file, for every corpus file under the roots (read from the front matter's
-    `id:` line, so that a large corpus is scanned quickly). Unreadable files are left out."""
-    import yaml
-
-    from indexer.corpus import _FRONT_MATTER
-
-    ids: dict[str, Path] = {}
-    for path in iter_corpus([root for root in roots if root.exists()]):
-        try:
-            with path.open("rb") as fh:
-                head = fh.read(1_000_000).decode("utf-8", errors="replace")
-            match = _FRONT_MATTER.match(head)
-            line = _ID_LINE.search(match.group(1)) if match else None
-            value = yaml.safe_load(line.group(1)) if line else None
-        except (OSError, yaml.YAMLError):
-            continue
-        if value is not None:
-            ids.setdefault(str(value).strip().strip("/"), path)
-    return ids
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    return a.resolve() == b.resolve()
-
-
-def expand(paths: tuple[Path, ...]) -> list[Path]:
-    """Files as given; folders give their supported files (hidden ones left out)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
-            files.append(path)
-    return files
-
-
-@click.command("add")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write into (default: <KB_CORPUS>/local).",
-)
-@click.option("--doc-type", type=click.Choice(DOC_TYPES), help="Default: local_policy.")
-@click.option("--title", help="Title (one file only).")
-@click.option("--status", type=click.Choice(STATUSES), help="Default: in_force.")
-@click.option("--id", "doc_id", help="Document id, e.g. local/barnet/constitution (one file only).")
-@click.option(
-    "--publisher", help="Who issued it, as it is cited (e.g. 'London Borough of Barnet')."
-)
-@click.option(
-    "--date",
-    "published",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="The date it was issued (YYYY-MM-DD): cited as its year, and `as_at` searches use it.",
-)
-@click.option(
-    "--max-pages",
-    type=click.IntRange(min=1),
-    default=DEFAULT_MAX_PAGES,
-    show_default=True,
-    help="Read at most this many pages of a PDF.",
-)
-@click.pass_context
-def add(
-    ctx: click.Context,
-    paths: tuple[Path, ...],
-    out: Path | None,
-    doc_type: str | None,
-    title: str | None,
-    status: str | None,
-    doc_id: str | None,
-    max_pages: int,
-    publisher: str | None,
-    published,
-) -> None:
-    """Convert Markdown, HTML, PDF and DOCX files into the corpus format.
-
-    Files go to <KB_CORPUS>/local (or --out); run `kb build` afterwards to index them."""
-    # `kb add` gets the CLI's settings in ctx.obj["settings"]; tests may pass a Settings
-    settings = ctx.obj.get("settings") if isinstance(ctx.obj, dict) else ctx.find_object(Settings)
-    settings = settings or Settings.from_env()
-    out = out or settings.corpus / "local"
-    files = expand(paths)
-    if (title or doc_id) and len(files) > 1:
-        raise click.UsageError("--title and --id name one document: give one file")
-    if not files:
-        raise click.UsageError("no supported files found")
-    day = published.date().isoformat() if published else None
-    options = Options(doc_type, title, status, doc_id, max_pages, publisher, day)
-    # Ids already in the corpus (crawled, samples, other local files): a new file may not take
-    # one, though a file may replace its own earlier copy (same id, same place).
-    existing = corpus_ids([settings.corpus, out])
-    written: dict[Path, Path] = {}
-    failed = 0
-    for path in files:
-        try:
-            converted = convert_file(path, options)
-            check_local_id(converted.document)
-            target = target_path(out, converted.document)
-            rel = target.relative_to(out)
-            if skipped_name(rel) or "samples" in rel.parts[:-1]:
-                raise LocalError(
-                    f"id {converted.document.id!r} would be written to {rel}, a name `kb build` "
-                    "leaves out; give another with --id"
-                )
-            if target in written:
-                raise LocalError(
-                    f"same id as {shown(written[target])} ({converted.document.id}); use --id"
-                )
-            taken = existing.get(converted.document.id)
-            if taken is not None and not _same_file(taken, target):
-                raise LocalError(
-                    f"id {converted.document.id!r} is already used by {shown(taken)}; "
-                    "give another with --id"
-                )
-            _check_passages(converted)
-            write_document(target, converted.document, converted.body)
-        except (LocalError, DocumentError, OSError) as exc:
-            failed += 1
-            click.echo(f"failed: {shown(path)}: {shown(exc)}", err=True)
-            continue
-        except Exception as exc:  # one bad file never stops the others
-            failed += 1
-            click.echo(
-                f"failed: {shown(path)}: could not be converted ({type(exc).__name__}: "
-                f"{shown(exc)})",
-                err=True,
-            )
-            continue
-        written[target] = path
-        existing[converted.document.id] = target
-        click.echo(f"added: {shown(path)} -> {shown(target)} ({converted.document.id})")
-        for warning in converted.warnings:
-            click.echo(f"  warning: {shown(path)}: {shown(warning)}", err=True)
-    click.echo(f"{len(written)} added, {failed} failed")
-    if written:
-        click.echo(f"Written to {shown(out)}. Run `kb build` to index them.")
-    if failed:
-        ctx.exit(1)
-
-
-def parse_source(source: Any, fetcher: Any, settings: Any) -> list[tuple[Document, str]]:
+def parse_source(source: Entry, fetcher: Fetcher | None, settings: Settings) -> list[Parsed]:
     """Crawler registry entry for `kind: local`: a file read in place (path from the project root).
 
     Nothing is fetched. The manifest entry's facts (doc_id, else `local/<id>`; title, doc_type,
     status, …) win over the file's own.
     """
-    from indexer.govuk import _get, apply_manifest
-
-    raw_path = _get(source, "path")
+    entry = as_source(source)
+    raw_path = entry.get("path")
     if not raw_path:
         raise LocalError("the manifest entry has no path")
     path = Path(str(raw_path))
     path = path if path.is_absolute() else PROJECT_ROOT / path
-    source_id = str(_get(source, "id") or "")
-    doc_id = _get(source, "doc_id") or (source_id if "/" in source_id else f"local/{source_id}")
-    options = Options(doc_type=_get(source, "doc_type"), title=_get(source, "title"),
-                      status=_get(source, "status"), doc_id=doc_id)  # fmt: skip
+    source_id = str(entry.get("id") or "")
+    doc_id = entry.get("doc_id") or (source_id if "/" in source_id else f"local/{source_id}")
+    options = Options(doc_type=entry.get("doc_type"), title=entry.get("title"),
+                      status=entry.get("status"), doc_id=doc_id)  # fmt: skip
     converted = convert_file(path, options)
-    apply_manifest(converted.document, source)
+    apply_manifest(converted.document, entry)
     return [(converted.document, converted.body)]

@@ -26,6 +26,10 @@ from urllib.parse import urlparse
 
 from lxml import etree
 
+from indexer.clml import check, data_url, parse_clml, parse_xml, read_meta
+from indexer.http import Fetcher
+from indexer.manifest import Source
+from kb.core.config import Settings
 from kb.core.models import Document
 
 HAS_VERSION = "http://purl.org/dc/terms/hasVersion"
@@ -90,14 +94,17 @@ def _single_fragment(scope: list[str] | None) -> str | None:
 
 
 def earlier_versions(
-    source, fetcher, settings, current: Document, root, current_body: str | None = None
+    source: Source,
+    fetcher: Fetcher,
+    settings: Settings,
+    current: Document,
+    root: etree._Element,
+    current_body: str | None = None,
 ) -> list[tuple[Document, str]]:
     """The earlier versions of a legislation source as (Document, body), each its own document;
     marks the current document with its own `version_date` when there are any. Consecutive
     versions with the same text are held once (see _held_once)."""
-    from indexer.clml import data_url, read_meta
-
-    setting = getattr(source, "versions", "all")
+    setting = source.versions
     if setting == "none" or source.version != "latest":
         return []
     base = settings.legislation_url
@@ -177,19 +184,17 @@ def _held_once(
     return held
 
 
-def _own_date(root, path: str) -> str | None:
-    from indexer.clml import read_meta
-
+def _own_date(root: etree._Element, path: str) -> str | None:
     try:
         return read_meta(root, path).valid_from
     except ValueError:  # CLMLError: no title, so no metadata to date it by
         return None
 
 
-def _fragment_roots(source, fetcher, base: str, fragments: list[str], missing: list) -> list:
+def _fragment_roots(
+    source: Source, fetcher: Fetcher, base: str, fragments: list[str], missing: list
+) -> list[etree._Element]:
     """Each scope fragment's current CLML, for the versions it lists."""
-    from indexer.clml import check, data_url, parse_xml
-
     roots = []
     for fragment in fragments:
         url = data_url(base, f"{source.path}/{fragment}")
@@ -205,10 +210,14 @@ def _fragment_roots(source, fetcher, base: str, fragments: list[str], missing: l
 
 
 def _version_document(
-    source, fetcher, settings, current: Document, version: Version, ends: str, missing: list
+    source: Source,
+    fetcher: Fetcher,
+    settings: Settings,
+    current: Document,
+    version: Version,
+    ends: str,
+    missing: list,
 ) -> tuple[Document, str] | None:
-    from indexer.clml import check, parse_clml
-
     doc_id = f"{source.path}/{version.date}"
     result = fetcher.get(version.url, validate=check)
     if not result.ok:
