@@ -1,5 +1,5 @@
 """Point in time: earlier versions of legislation crawled, indexed with their dates, searched
-with as_at, and offered on the reader page (indexer/versions.py).
+with as_at, and offered on the reader page (indexer/sources/legislation/versions.py).
 
 (tests/test_versions.py is about index versions, not versions of the law.)
 

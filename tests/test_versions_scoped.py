@@ -1,4 +1,4 @@
-"""Point in time for scoped legislation sources (indexer/versions.py), over real HTTP.
+"""Point in time for scoped legislation sources (indexer/sources/legislation/versions.py), over real HTTP.
 
 The invented Example Inspections Act 2031 (tests/fixtures/versions/scoped/, shaped like
 legislation.gov.uk's whole-document and fragment point-in-time responses) has Part 1 (ss 1-2),

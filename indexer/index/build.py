@@ -150,7 +150,7 @@ def _write_version(
                 "outstanding_changes": outstanding_changes(doc.extra.get("outstanding_changes")),
                 # every effect legislation.gov.uk lists on it (the crawler's changes feed)
                 "effects": [e.to_dict() for e in effects(doc.extra.get("effects"))],
-                # point in time (indexer/versions.py): what this is an earlier version of
+                # point in time (indexer/sources/legislation/versions.py): what this is an earlier version of
                 **{k: doc.extra[k] for k in ("version_of", "version_date") if doc.extra.get(k)},
             }
         )

@@ -283,7 +283,7 @@ def rank_factor(passage: Passage) -> float:
 
 def version_value(passage: Passage) -> str:
     """The indexed `version` of a passage: "current", or "historical" for one of an earlier
-    version of its document (indexer/versions.py), which only an as_at search returns."""
+    version of its document (indexer/sources/legislation/versions.py), which only an as_at search returns."""
     return "current" if passage.current_version else "historical"
 
 
