@@ -40,6 +40,7 @@ from lxml import etree
 from indexer.corpus import anchored, escape_text, heading, markdown_table, sha256_bytes
 from kb.core.legislation import EU, PRIMARY, SECONDARY, document_path, parse_path
 from kb.core.models import Document
+from kb.core.vocabularies import PROVISION_KEYWORDS, ROMAN_KEYWORDS, SECTION_LEVEL, roman_to_int
 
 NS = "http://www.legislation.gov.uk/namespaces/legislation"
 UKM = "http://www.legislation.gov.uk/namespaces/metadata"
@@ -63,9 +64,8 @@ MAIN = ("Primary", "Secondary", "EURetained")
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DOTS = re.compile(r"^[\s.…]*$")
-_ROMAN = re.compile(r"^(?=[IVXLC]+$)C{0,3}(XC|XL|L?X{0,3})(IX|IV|V?I{0,3})$", re.I)
 # Amending text names its target: "section 3 of", "regulation 13A of".
-_TARGET = re.compile(r"\b(section|regulation|article|rule)\s+(\d+[A-Z]*)", re.I)
+_TARGET = re.compile(rf"\b({'|'.join(SECTION_LEVEL)})\s+(\d+[A-Z]*)", re.I)
 
 
 class CLMLError(ValueError):
@@ -275,20 +275,9 @@ def _norm_pin(pin: str) -> list[str]:
     steps = pin.strip("/").lower().split("/")
     out = []
     for i, step in enumerate(steps):
-        if i and steps[i - 1] in ("part", "chapter") and _ROMAN.match(step):
-            step = str(_roman(step))
-        out.append(step)
+        value = roman_to_int(step) if i and steps[i - 1] in ROMAN_KEYWORDS else None
+        out.append(str(value) if value else step)
     return out
-
-
-def _roman(text: str) -> int:
-    values = {"i": 1, "v": 5, "x": 10, "l": 50, "c": 100}
-    total = 0
-    for i, ch in enumerate(text.lower()):
-        value = values[ch]
-        nxt = values[text[i + 1].lower()] if i + 1 < len(text) else 0
-        total += -value if value < nxt else value
-    return total
 
 
 def _number_key(text: str) -> tuple[int, str] | None:
@@ -656,9 +645,7 @@ def _note_changes(note: etree._Element, ctx: Ctx) -> list[Change]:
 
 
 def pins_keywords() -> set[str]:
-    from kb.core import pins
-
-    return set(pins.NUMBERED)
+    return set(PROVISION_KEYWORDS)
 
 
 def _own_status(

@@ -286,7 +286,7 @@ def _retry_after(value: str | None, cap: float) -> float | None:
 class Fetcher:
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings,
         *,
         cache_dir: Path | None = None,
         mirror: Path | None = None,
@@ -303,7 +303,6 @@ class Fetcher:
         fresh: Callable[[str], bool] | None = None,
         max_requests: int | None = None,
     ):
-        settings = settings or Settings.from_env()
         self.cache_dir = Path(cache_dir or settings.cache_dir) / "raw"
         self.mirror = Path(mirror) if mirror else None
         if allowed_hosts is None:

@@ -7,7 +7,6 @@ file (or folder). Entries of any kind are accepted; each kind is handled by its 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -21,6 +20,7 @@ from indexer.http import Fetched
 from kb.core import legislation
 from kb.core.config import Settings
 from kb.core.models import Document
+from kb.core.vocabularies import PROVISION_KEYWORD_TABLE
 
 # Kinds whose URLs are built from a configured base (never written into the manifest).
 BASES = {"legislation": "legislation_url", "govuk": "govuk_url", "archived_html": "archive_url"}
@@ -45,25 +45,14 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # 'schedule/8/paragraph/5', 'section/3A', a range 'section/137-139', Roman 'part/I'), a
 # cross-heading slug ('part/1/crossheading/reviews'), a sole unnumbered Schedule ('schedule'),
 # then unnamed sub-levels ('section/3/2/a').
-SCOPE_KEYWORDS = frozenset(
-    {
-        "part",
-        "chapter",
-        "section",
-        "regulation",
-        "article",
-        "rule",
-        "schedule",
-        "paragraph",
-        "annex",
-        "appendix",
-        "title",
-        "division",
-        "subdivision",
-        "crossheading",
-        "pblock",
-    }
-)
+# The keywords: legislation's provision keywords (kb.core.vocabularies) and the divisions of
+# EU-origin legislation and CLML blocks that URIs also name.
+SCOPE_KEYWORDS = frozenset(k.word for k in PROVISION_KEYWORD_TABLE if k.legislation) | {
+    "title",
+    "division",
+    "subdivision",
+    "pblock",
+}
 _SCOPE_NUMBER = re.compile(r"^[A-Za-z]{0,2}\d+[A-Za-z]{0,3}(?:-[A-Za-z]{0,2}\d+[A-Za-z]{0,3})?$")
 _SCOPE_ROMAN = re.compile(r"^[IVXLC]+$", re.IGNORECASE)
 _SCOPE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -112,9 +101,10 @@ def as_source(entry: Source | Mapping[str, Any]) -> Source:
 def manifest_files(
     option: str | Path | None = None, settings: Settings | None = None
 ) -> list[Path]:
-    """`--sources FILE`, else $KB_SOURCES, else every *.yaml in <corpus>/sources/."""
-    settings = settings or Settings.from_env()
-    chosen = option or os.environ.get("KB_SOURCES")
+    """`--sources FILE`, else settings.sources (KB_SOURCES), else every *.yaml in
+    <corpus>/sources/. Without settings, the defaults (Settings())."""
+    settings = settings or Settings()
+    chosen = option or settings.sources
     root = Path(chosen).expanduser() if chosen else settings.corpus / "sources"
     if root.is_file():
         return [root]
@@ -127,7 +117,8 @@ def manifest_files(
 
 
 def load_manifest(files: list[Path], settings: Settings | None = None) -> list[Source]:
-    settings = settings or Settings.from_env()
+    """The sources in these files; URLs are built on settings' base URLs (default: Settings())."""
+    settings = settings or Settings()
     sources: list[Source] = []
     seen: dict[str, str] = {}
     for path in files:

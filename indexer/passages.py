@@ -26,7 +26,7 @@ from indexer.corpus import dotted_paragraph_number
 from indexer.duties import classify
 from kb.core import pins
 from kb.core.models import STATUSES, Document, Node, Passage, extent_codes
-from kb.core.vocabularies import holder_terms
+from kb.core.vocabularies import ENDED_STATUSES, holder_terms
 
 # Tables (GFM) as the GOV.UK, Word and legislation parsers write them; raw HTML stays text.
 _md = MarkdownIt("commonmark", {"html": False}).enable("table").use(attrs_block_plugin)
@@ -457,7 +457,7 @@ def _extent(document: Document, node: Node, by_pin: dict[str, Node]) -> list[str
     return extent_codes(document.extent)
 
 
-ENDED = ("repealed", "withdrawn", "superseded")
+ENDED = tuple(ENDED_STATUSES)  # repealed, withdrawn, superseded: kb.core.vocabularies
 
 
 def _validity(

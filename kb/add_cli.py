@@ -172,9 +172,7 @@ def add(
     """Convert Markdown, HTML, PDF and DOCX files into the corpus format.
 
     Files go to <KB_CORPUS>/local (or --out); run `kb build` afterwards to index them."""
-    # `kb add` gets the CLI's settings in ctx.obj["settings"]; tests may pass a Settings
-    settings = ctx.obj.get("settings") if isinstance(ctx.obj, dict) else ctx.find_object(Settings)
-    settings = settings or Settings.from_env()
+    settings = Settings.given(ctx.obj)  # the `kb` group's (kb.cli.CliState), or a Settings
     out = out or settings.corpus / "local"
     files = expand(paths)
     if (title or doc_id) and len(files) > 1:

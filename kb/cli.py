@@ -5,13 +5,16 @@ from __future__ import annotations
 import html
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import click
 
 from indexer.index.store import IndexMissing
 from kb.add_cli import add
 from kb.cite_cli import cite
+from kb.core.cite import Registry
 from kb.core.config import Settings
 from kb.core.effects import effect_sentence, long_date, stale_sentence
 from kb.core.models import extent_text, non_operative_kind
@@ -19,47 +22,60 @@ from kb.crawl_cli import crawl
 from kb.update import update
 
 
+@dataclass
+class CliState:
+    """What the `kb` group hands its commands as ctx.obj: the settings, read once, and the index
+    version being served, opened the first time a command asks (`kb cite` looks citations up
+    in it: kb.cite_cli.CiteLookup)."""
+
+    settings: Settings
+    _served: Any = field(default=None, init=False, repr=False)
+    _opened: bool = field(default=False, init=False, repr=False)
+
+    @property
+    def legislation_url(self) -> str:
+        return self.settings.legislation_url
+
+    def served(self):
+        """The current index version, or None when nothing has been built (opened once)."""
+        if not self._opened:
+            from kb.service import KnowledgeBase
+
+            try:
+                self._served = KnowledgeBase(self.settings).current()
+            except IndexMissing:
+                self._served = None
+            self._opened = True
+        return self._served
+
+    def registry(self) -> Registry | None:
+        return getattr(self.served(), "registry", None)
+
+    def in_index(self, passage_id: str) -> bool:
+        version = self.served()
+        return bool(version and version.canonical_id(passage_id))
+
+    def indexed(self, passage_id: str) -> dict[str, Any] | None:
+        version = self.served()
+        canonical = version.canonical_id(passage_id) if version else None
+        return version.engine.passage(canonical) if canonical else None
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="statutory-kb", prog_name="kb")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """Statutory guidance knowledge base: crawl, build and search legislation and guidance."""
-    ctx.ensure_object(dict)
-    if "settings" not in ctx.obj:
+    if not isinstance(ctx.obj, CliState):
+        # Read once, here (tests may hand in a Settings or {"settings": …}).
         try:
-            ctx.obj["settings"] = Settings.from_env()
+            ctx.obj = CliState(Settings.given(ctx.obj))
         except ValueError as exc:  # a setting that cannot be right: say which, no traceback
             raise click.ClickException(str(exc)) from None
-    settings = ctx.obj["settings"]
-    # For `kb cite`: resolve against the index being served, when there is one.
-    ctx.obj.setdefault("registry", lambda: getattr(_served(ctx), "registry", None))
-    ctx.obj.setdefault(
-        "in_index", lambda pid: bool(_served(ctx) and _served(ctx).canonical_id(pid))
-    )
-    ctx.obj.setdefault("indexed", lambda pid: _indexed_passage(ctx, pid))
-    ctx.obj.setdefault("legislation_url", settings.legislation_url)
-
-
-def _served(ctx: click.Context):
-    """The current index version, or None when nothing has been built (opened once)."""
-    if "version" not in ctx.obj:
-        from kb.service import KnowledgeBase
-
-        try:
-            ctx.obj["version"] = KnowledgeBase(ctx.obj["settings"]).current()
-        except IndexMissing:
-            ctx.obj["version"] = None
-    return ctx.obj["version"]
-
-
-def _indexed_passage(ctx: click.Context, passage_id: str):
-    version = _served(ctx)
-    canonical = version.canonical_id(passage_id) if version else None
-    return version.engine.passage(canonical) if canonical else None
 
 
 def _settings(ctx: click.Context) -> Settings:
-    return ctx.obj["settings"]
+    return ctx.obj.settings
 
 
 @cli.command()
@@ -428,7 +444,7 @@ cli.add_command(cite)
 
 
 def main() -> None:
-    cli(obj={})
+    cli()
 
 
 def _full_short_help(group: click.Group) -> None:

@@ -47,15 +47,17 @@ from kb.update import record_crawl, watermark_path
     metavar="SECONDS",
     help="Total seconds one request may take, body included (default: $KB_CRAWL_DEADLINE or 300).",
 )
-def crawl(sources_file, mirror, only, out, delay, deadline):
+@click.pass_context
+def crawl(ctx, sources_file, mirror, only, out, delay, deadline):
     """Fetch the sources manifest's legislation and guidance into the corpus."""
+    settings = command_settings(ctx)
     # SIGTERM (a service manager's stop, `kill`) ends the crawl as Ctrl-C does: through every
     # cleanup, so no partial download is left in the cache; the exit code is 143.
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        _crawl(sources_file, mirror, only, out, delay, deadline)
+        _crawl(settings, sources_file, mirror, only, out, delay, deadline)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -65,11 +67,16 @@ def _terminate(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _crawl(sources_file, mirror, only, out, delay, deadline):
+def command_settings(ctx: click.Context) -> Settings:
+    """The `kb` group's settings (Settings.given), or the environment's when the command runs on
+    its own; a setting that cannot be right is a message, not a traceback."""
     try:
-        settings = Settings.from_env()
+        return Settings.given(ctx.obj)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(str(exc)) from None
+
+
+def _crawl(settings, sources_file, mirror, only, out, delay, deadline):
     try:
         sources = load_manifest(manifest_files(sources_file, settings), settings)
     except ManifestError as exc:

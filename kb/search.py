@@ -13,7 +13,7 @@ from kb.core import query, synonyms
 from kb.core.cite import resolve
 from kb.core.effects import long_date
 from kb.core.models import DOC_TYPES, NATIONS, STATUSES, change_affects
-from kb.core.vocabularies import HOLDERS, holder_term
+from kb.core.vocabularies import FACET_FILTERS, HOLDERS, holder_term
 
 DUTY_KINDS = ("duty", "power", "none")
 STALE_VALUES = ("true", "stale")
@@ -218,7 +218,7 @@ def as_at_notes(version, request: SearchRequest) -> list[dict[str, str]]:
     return notes
 
 
-LIST_PARAMS = ("doc_type", "status", "document", "duty", "holder", "extent", "stale")
+LIST_PARAMS = tuple(FACET_FILTERS.values())  # every facet's filter (kb.core.vocabularies)
 
 
 def _lists(params: Mapping[str, Any], given: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -8,7 +8,6 @@ import functools
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -19,22 +18,15 @@ from typing import Any
 from indexer.index import store
 from indexer.index.engine import Engine, SearchRequest, SearchResponse, open_engine
 from kb.core.cite import Registry
-from kb.core.config import Settings
+from kb.core.config import DEFAULT_QUERY_CACHE, Settings
 from kb.core.effects import Ends, as_outstanding_change, effect_json, on_pin
 from kb.core.models import Document, Effect, effects
+from kb.core.vocabularies import roman_or_arabic
 
 RETIRE_AFTER_S = 60.0
 TOUCH_EVERY_S = 10.0  # how often a server marks the version it serves as in use (store.touch)
 REFUSED_RETRY_S = 30.0  # a version refused as damaged is verified again at most this often
 log = logging.getLogger("kb.index")
-DEFAULT_QUERY_CACHE = 512  # responses kept per index version (KB_QUERY_CACHE; 0 turns it off)
-_ROMAN_PARTS = dict(
-    zip(
-        map(str, range(1, 21)),
-        "I II III IV V VI VII VIII IX X XI XII XIII XIV XV XVI XVII XVIII XIX XX".split(),
-        strict=True,
-    )
-)
 
 
 @dataclass
@@ -50,6 +42,7 @@ class IndexVersion:
     by_id: dict[str, dict[str, Any]] = field(init=False)
     # Where provisions not held here are linked to (Settings.legislation_url; set on opening)
     legislation_url: str = Settings.legislation_url
+    cache_size: int = DEFAULT_QUERY_CACHE  # responses kept (Settings.query_cache; 0: none)
 
     def __post_init__(self):
         self.files: dict[str, str] = self.manifest.get("files") or {}
@@ -57,7 +50,6 @@ class IndexVersion:
         self._links: dict[str, Any] | None = None
         self.by_id = {doc["id"]: doc for doc in self.documents}
         self.document_record = functools.lru_cache(maxsize=256)(self._document_record)
-        self.cache_size = int(os.environ.get("KB_QUERY_CACHE", DEFAULT_QUERY_CACHE))
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
         self._effects: dict[str, list[Effect]] = {}
@@ -250,17 +242,9 @@ class IndexVersion:
         """The id under which this provision is indexed, trying Part numbering both ways."""
         if self.provision_exists(passage_id):
             return passage_id
-        if "/part/" not in passage_id:
-            return None
-        for arabic, roman in _ROMAN_PARTS.items():
-            for old, new in (
-                (f"/part/{arabic}", f"/part/{roman}"),
-                (f"/part/{roman}", f"/part/{arabic}"),
-            ):
-                if old + "/" in passage_id + "/":
-                    other = (passage_id + "/").replace(old + "/", new + "/", 1).rstrip("/")
-                    if self.provision_exists(other):
-                        return other
+        for other in part_renumbered(passage_id):
+            if self.provision_exists(other):
+                return other
         return None
 
     def provision_exists(self, passage_id: str) -> bool:
@@ -316,9 +300,10 @@ class IndexVersion:
         return {"change": known.get("change"), "date": known.get("date")}
 
     @classmethod
-    def open(cls, path: Path) -> IndexVersion:
+    def open(cls, path: Path, cache_size: int = DEFAULT_QUERY_CACHE) -> IndexVersion:
         """Open a version after verifying every file against its manifest's checksums, or say
-        plainly that it is damaged (IndexMissing, never a traceback)."""
+        plainly that it is damaged (IndexMissing, never a traceback); cache_size: responses
+        kept for repeated requests."""
         states: dict[str, Any] = {}
         manifest = store.verify_version(path, states)
         try:
@@ -330,7 +315,7 @@ class IndexVersion:
                 f"The index version {path.name} in {path.parent} cannot be read "
                 f"({type(exc).__name__}: {exc}). Run `kb build` to write a new one."
             ) from exc
-        version = cls(path.name, path, engine, manifest, documents, states)
+        version = cls(path.name, path, engine, manifest, documents, states, cache_size=cache_size)
         try:
             version.links  # noqa: B018 - read now, so a page never finds it damaged later
         except store.IndexMissing:
@@ -398,6 +383,17 @@ class IndexVersion:
         return None
 
 
+def part_renumbered(passage_id: str) -> list[str]:
+    """The id with one Part number written the other way: '…/part/25/…' <-> '…/part/XXV/…'."""
+    steps = passage_id.split("/")
+    found = []
+    for i in range(1, len(steps)):
+        other = roman_or_arabic(steps[i]) if steps[i - 1] == "part" else None
+        if other:
+            found.append("/".join([*steps[:i], other, *steps[i + 1 :]]))
+    return found
+
+
 class KnowledgeBase:
     """Thread-safe access to the current index version.
 
@@ -451,7 +447,7 @@ class KnowledgeBase:
                 raise store.IndexMissing(self.refused[1])
             return served
         try:
-            fresh = IndexVersion.open(store.current_dir(index_dir))
+            fresh = IndexVersion.open(store.current_dir(index_dir), self.settings.query_cache)
         except store.IndexMissing as exc:
             self.refused, self._refused_at = (name or "", str(exc)), now
             if served is None:

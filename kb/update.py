@@ -469,23 +469,24 @@ def format_update(report: UpdateReport, settings: Settings) -> list[str]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--no-build", is_flag=True, help="Do not rebuild the index afterwards.")
-def update(sources_file, full, since, delay, as_json, no_build):
+@click.pass_context
+def update(ctx, sources_file, full, since, delay, as_json, no_build):
     """Fetch what legislation.gov.uk changed since the last update, then rebuild."""
-    from kb.crawl_cli import _terminate
+    from kb.crawl_cli import _terminate, command_settings
 
+    settings = command_settings(ctx)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        _update(sources_file, full, since, delay, as_json, no_build)
+        _update(settings, sources_file, full, since, delay, as_json, no_build)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
 
 
-def _update(sources_file, full, since, delay, as_json, no_build):
+def _update(settings, sources_file, full, since, delay, as_json, no_build):
     try:
-        settings = Settings.from_env()
         sources = load_manifest(manifest_files(sources_file, settings), settings)
     except (ValueError, ManifestError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -19,9 +19,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from kb.core.models import Passage
+from kb.core.vocabularies import ENDED_STATUSES
 
 KINDS = ("new", "amended", "repealed", "withdrawn", "removed")
-ENDED = {"repealed": "repealed", "withdrawn": "withdrawn", "superseded": "withdrawn"}
+ENDED = ENDED_STATUSES  # an ended status -> the kind of entry it makes (kb.core.vocabularies)
 MAX_ENTRIES = 5000  # the log keeps this many entries, newest first
 MAX_PROVISIONS = 50  # provisions named per entry; `provisions_total` says how many there were
 

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from kb.core import vocabularies
 from kb.core.models import Passage
 
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
-FACETS = ("document_id", "doc_type", "status", "duty", "holder", "extent", "stale")
+# The facets, and the SearchRequest filter picking each one's values: kb.core.vocabularies.
+FACETS = vocabularies.FACETS
+FACET_FILTERS = vocabularies.FACET_FILTERS
 # Values per facet in a response, most passages first. Counts are over every match; only the
 # list is cut, so a corpus of thousands of documents does not send thousands of facet links.
 FACET_SIZE = 30
@@ -110,18 +113,9 @@ class SearchResponse:
         }
 
 
-# Each facet and the SearchRequest filter that picks its values. Counts are disjunctive: a
-# facet is counted with every other filter applied but not its own, so choosing doc_type=act
-# keeps the other types listed, with what choosing them too would add.
-FACET_FILTERS = {
-    "document_id": "document",
-    "doc_type": "doc_type",
-    "status": "status",
-    "duty": "duty",
-    "holder": "holder",
-    "extent": "extent",
-    "stale": "stale",
-}
+# Facet counts are disjunctive: a facet is counted with every other filter applied but not its
+# own (FACET_FILTERS), so choosing doc_type=act keeps the other types listed, with what
+# choosing them too would add.
 
 
 def filtered_facets(request: SearchRequest) -> dict[str, SearchRequest]:

@@ -29,6 +29,7 @@ from indexer.index.engine import (
 )
 from kb.core.models import CURRENT_STATUSES, Passage
 from kb.core.query import QueryError
+from kb.core.vocabularies import DOC_TYPE_FACTOR, MULTI_VALUED
 from kb.core.words import STOP_WORDS
 
 # Superseded, withdrawn and repealed text still matches, but ranks below current text.
@@ -38,20 +39,8 @@ NOT_CURRENT_FACTOR = 0.3
 # the very words people search for, so unweighted it would outrank the provision itself).
 NOT_OPERATIVE_FACTOR = 0.4
 SHORT_PASSAGE_CHARS = 320
-MULTI_VALUED = ("holder", "extent")  # several duty-holders; several nations
 ALL_WORDS_BOOST = 2.0
 EXACT_PHRASE_BOOST = 2.0
-# Legislation is the authority; guidance explains it; letters and local policies apply it.
-DOC_TYPE_FACTOR = {
-    "act": 1.0,
-    "si": 1.0,
-    "statutory_guidance": 0.9,
-    "code_of_practice": 0.9,
-    "guidance": 0.8,
-    "circular": 0.8,
-    "local_policy": 0.75,
-    "correspondence": 0.7,
-}
 SEARCH_FIELDS = ["title", "names", "heading", "body", "cite_text"]
 STORED_ONLY = (
     "citation",

@@ -29,6 +29,7 @@ from kb.core import cite_tokens as tok
 from kb.core import legislation
 from kb.core.models import Document
 from kb.core.pins import label, oscola, short_citation
+from kb.core.vocabularies import LEGISLATION_CODES, LEGISLATION_TYPES
 
 LEGISLATION_URL = "https://www.legislation.gov.uk"
 
@@ -58,7 +59,7 @@ class Instrument:
 
     @property
     def is_legislation(self) -> bool:
-        return self.doc_type in ("act", "si")
+        return self.doc_type in LEGISLATION_TYPES
 
     @property
     def path(self) -> legislation.LegislationPath | None:
@@ -135,10 +136,8 @@ class Instrument:
 def _guess_type(identifier: str) -> str:
     """'act' for primary legislation, 'si' for secondary and EU-origin, else 'guidance'."""
     path = legislation.parse_path(identifier)
-    kind = legislation.category(path.type) if path else None
-    if kind == "primary":
-        return "act"
-    return "si" if kind in ("secondary", "draft", "eu") else "guidance"
+    found = LEGISLATION_CODES.get(path.type) if path else None
+    return found.doc_type if found else "guidance"
 
 
 @dataclass(frozen=True)

@@ -12,26 +12,24 @@ import re
 from dataclasses import dataclass
 
 from kb.core.legislation import TYPES
+from kb.core.vocabularies import (
+    CITED_KEYWORDS,
+    PROVISION_KEYWORD_TABLE,
+    ROMAN_KEYWORDS,
+    roman_to_int,
+)
+from kb.core.vocabularies import SECTION_LEVEL as SECTION_LEVEL_KEYWORDS
 
-# Spelled keyword -> pin keyword. Single-letter "r" (rule) is left out: in prose it is noise.
-_KEYWORDS = {
-    "section": ("sections", "section", "secs", "sec", "ss", "s"),
-    "regulation": ("regulations", "regulation", "regs", "reg"),
-    "article": ("articles", "article", "arts", "art"),
-    "schedule": ("schedules", "schedule", "scheds", "sched", "schs", "sch"),
-    "paragraph": ("paragraphs", "paragraph", "paras", "para"),
-    "part": ("parts", "part", "pts", "pt"),
-    "chapter": ("chapters", "chapter", "chaps", "chap", "chs", "ch"),
-    "rule": ("rules", "rule"),
-}
-KEYWORD = {spelled: canon for canon, words in _KEYWORDS.items() for spelled in words}
+# Spelled keyword -> pin keyword ('ss' -> 'section'): kb.core.vocabularies' table.
+KEYWORD = CITED_KEYWORDS
 _KW_ALT = "|".join(sorted(KEYWORD, key=len, reverse=True))
+_CITED = tuple(k for k in PROVISION_KEYWORD_TABLE if k.spellings)
+PIN_WORDS = frozenset(k.word for k in _CITED)
 
 # Where a pin phrase sits in the legislation.gov.uk hierarchy; lower is outer.
-RANK = {"schedule": 0, "part": 1, "chapter": 2}
-LEAF = {"section", "regulation", "article", "rule", "paragraph"}
-SECTION_LEVEL = {"section", "regulation", "article", "rule"}
-ROMAN_KEYWORDS = {"part", "chapter"}
+RANK = {k.word: k.rank for k in _CITED if k.rank is not None}
+LEAF = {k.word for k in _CITED if k.rank is None}
+SECTION_LEVEL = set(SECTION_LEVEL_KEYWORDS)
 
 _NUM = r"(?:\d+[A-Za-z]{0,3}(?:\.\d+[A-Za-z]?)*|[IVXLCivxlc]+)(?![\w])"
 # Sub-levels are case-sensitive: "(2)", "(2A)", "(a)", "(iv)"; never "(TUPE)".
@@ -51,8 +49,6 @@ _ITEM = re.compile(
 _SUB_VALUE = re.compile(r"\(\s?([0-9A-Za-z]+)\s?\)")
 
 _MERGE_GAP = re.compile(r"\s*,?\s*(?:(?:of|in)\s+)?", re.IGNORECASE)
-_ROMAN = re.compile(r"^(X{0,3})(IX|IV|V?I{0,3})$", re.IGNORECASE)
-_ROMAN_VALUE = {"I": 1, "V": 5, "X": 10}
 
 # legislation.gov.uk types (kb.core.legislation.TYPES), longest first so 'ukpga' is not read as 'uk…'.
 LEGISLATION_TYPES = "|".join(sorted(TYPES, key=len, reverse=True))
@@ -156,17 +152,6 @@ class ContextToken:
     kind: str
     start: int
     end: int
-
-
-def roman_to_int(text: str) -> int | None:
-    """'IV' -> 4; None when text is not a Roman numeral from I to XXXIX (so 'Part L' stays)."""
-    if not text or not _ROMAN.match(text):
-        return None
-    values = [_ROMAN_VALUE[ch] for ch in text.upper()]
-    total = 0
-    for i, value in enumerate(values):
-        total += -value if i + 1 < len(values) and values[i + 1] > value else value
-    return total
 
 
 def normalise_number(keyword: str, number: str, strict: bool, spelled: str = "") -> str | None:
@@ -288,7 +273,7 @@ def url_pin(rest: str) -> str | None:
         if _URL_STOP.match(seg):
             break
         word = seg.lower()
-        if word in _KEYWORDS and i + 1 < len(segments):
+        if word in PIN_WORDS and i + 1 < len(segments):
             number = normalise_number(word, segments[i + 1], strict=False)
             if number is None:
                 break

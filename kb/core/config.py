@@ -54,6 +54,34 @@ def _positive(env, name: str, default: int) -> int:
     return int(value)
 
 
+def _count(env, name: str, default: int) -> int:
+    """A whole number, 0 or more (0 turns the thing off)."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not value.isdigit():
+        raise ValueError(f"{name} must be a whole number, 0 or more, not {value!r}")
+    return int(value)
+
+
+def _sources(env) -> Path | None:
+    value = (env.get("KB_SOURCES") or "").strip()
+    return Path(value).expanduser() if value else None
+
+
+DEFAULT_QUERY_CACHE = 512
+
+
+# Settings() reads these two from the process environment too, unlike the others: tests (and
+# the benchmarks) set them process-wide, and some build their Settings() rather than from_env.
+def _env_sources() -> Path | None:
+    return _sources(os.environ)
+
+
+def _env_query_cache() -> int:
+    return _count(os.environ, "KB_QUERY_CACHE", DEFAULT_QUERY_CACHE)
+
+
 def _default_corpus() -> Path:
     bundled = PROJECT_ROOT / "corpus"
     return bundled if bundled.is_dir() else Path.cwd() / "corpus"
@@ -76,6 +104,11 @@ class Settings:
     # 3,000 per 5 minutes per IP address (docs: fair-use.md)
     update_max_requests: int = 2000
     engine: str = "whoosh"
+    # The sources manifest `kb crawl` and `kb update` read: a file or folder (KB_SOURCES);
+    # None: <corpus>/sources/
+    sources: Path | None = field(default_factory=_env_sources)
+    # Search responses kept per index version for repeated requests; 0: none (KB_QUERY_CACHE)
+    query_cache: int = field(default_factory=_env_query_cache)
     cors_origins: list[str] = field(default_factory=list)
     embed_ancestors: list[str] = field(default_factory=list)
 
@@ -86,6 +119,16 @@ class Settings:
     @property
     def cache_dir(self) -> Path:
         return self.home / "cache"
+
+    @classmethod
+    def given(cls, obj: object) -> Settings:
+        """The settings a command was handed in click's ctx.obj: the `kb` group's state's
+        (kb.cli.CliState), a Settings itself, or {"settings": …}; else read from the
+        environment now, since a command run on its own is its own entry point."""
+        if isinstance(obj, Settings):
+            return obj
+        found = obj.get("settings") if isinstance(obj, dict) else getattr(obj, "settings", None)
+        return found if isinstance(found, Settings) else cls.from_env()
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -109,6 +152,8 @@ class Settings:
             env, "KB_UPDATE_MAX_REQUESTS", settings.update_max_requests
         )
         settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "whoosh"
+        settings.sources = _sources(env)
+        settings.query_cache = _count(env, "KB_QUERY_CACHE", DEFAULT_QUERY_CACHE)
         settings.cors_origins = _origins(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
         return settings

@@ -13,43 +13,11 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-# code -> (category, legislation.gov.uk's description); from its URI schema reference.
+from kb.core.vocabularies import LEGISLATION_TYPE_TABLE
+
+# code -> (category, legislation.gov.uk's description): kb.core.vocabularies' table.
 TYPES: dict[str, tuple[str, str]] = {
-    "ukpga": ("primary", "UK Public General Acts"),
-    "ukla": ("primary", "UK Local Acts"),
-    "ukppa": ("primary", "UK Private and Personal Acts"),
-    "gbla": ("primary", "Local Acts of the Parliament of Great Britain"),
-    "apgb": ("primary", "Acts of the Parliament of Great Britain"),
-    "gbppa": ("primary", "Private and Personal Acts of the Parliament of Great Britain"),
-    "aep": ("primary", "Acts of the English Parliament"),
-    "aosp": ("primary", "Acts of the Old Scottish Parliament"),
-    "asp": ("primary", "Acts of the Scottish Parliament"),
-    "aip": ("primary", "Acts of the Old Irish Parliament"),
-    "apni": ("primary", "Acts of the Northern Ireland Parliament"),
-    "mnia": ("primary", "Measures of the Northern Ireland Assembly"),
-    "nia": ("primary", "Acts of the Northern Ireland Assembly"),
-    "ukcm": ("primary", "UK Church Measures"),
-    "mwa": ("primary", "Measures of the Welsh Assembly"),
-    "anaw": ("primary", "Acts of the Welsh Assembly"),
-    "asc": ("primary", "Acts of Senedd Cymru"),
-    "uksi": ("secondary", "UK Statutory Instruments"),
-    "ssi": ("secondary", "Scottish Statutory Instruments"),
-    "wsi": ("secondary", "Wales Statutory Instruments"),
-    "nisr": ("secondary", "Northern Ireland Statutory Rules"),
-    "ukci": ("secondary", "UK Church Instruments"),
-    "nisi": ("secondary", "Northern Ireland Orders in Council"),
-    "ukmo": ("secondary", "UK Ministerial Orders"),
-    "nisro": ("secondary", "Northern Ireland Statutory Rules and Orders"),
-    "uksro": ("secondary", "UK Statutory Rules and Orders"),
-    "ukdsi": ("draft", "UK Draft Statutory Instruments"),
-    "sdsi": ("draft", "Scottish Draft Statutory Instruments"),
-    "nidsr": ("draft", "Northern Ireland Draft Statutory Rules"),
-    "nidsi": ("draft", "Northern Ireland Draft Orders in Council"),
-    "wdsi": ("draft", "Welsh Draft Statutory Instruments"),
-    "eur": ("eu", "Regulations originating from the EU"),
-    "eudn": ("eu", "Decisions originating from the EU"),
-    "eudr": ("eu", "Directives originating from the EU"),
-    "eut": ("eu", "EU treaties"),
+    t.code: (t.category, t.description) for t in LEGISLATION_TYPE_TABLE
 }
 PRIMARY = frozenset(code for code, (kind, _) in TYPES.items() if kind == "primary")
 SECONDARY = frozenset(code for code, (kind, _) in TYPES.items() if kind in ("secondary", "draft"))
@@ -155,34 +123,16 @@ def category(code: str) -> str | None:
 # devolved primary legislation adds its running number in brackets; secondary legislation
 # adds its series number after a comma.
 
-# Primary legislation cited with a running number: code -> (English, Welsh) abbreviation.
-# 'Crofting Reform etc Act 2007 (asp 7)', 'Learner Travel (Wales) Measure 2008 (nawm 2)',
-# 'Mesur Teithio gan Ddysgwyr (Cymru) 2008 (mccc 2)', 'Public Health (Wales) Act 2017 (anaw 2)'.
+# Each type's numbers, from kb.core.vocabularies' table: running numbers ('asp 7', Welsh
+# 'dccc 3'), series numbers ('SI 2006/246'; aliases only recognised, never written) and chapters.
 RUNNING_NUMBERS: dict[str, tuple[str, str]] = {
-    "asp": ("asp", "asp"),
-    "mwa": ("nawm", "mccc"),
-    "anaw": ("anaw", "dccc"),
-    "asc": ("asc", "asc"),  # Acts of Senedd Cymru (from 2020): by analogy with anaw
+    t.code: t.running for t in LEGISLATION_TYPE_TABLE if t.running
 }
-# Secondary legislation: code -> series prefix of 'PREFIX year/number'. Welsh SIs and Northern
-# Ireland Orders in Council are UK SIs with a subsidiary number: 'SI 2024/1002 (W 171)',
-# 'SI 1994/426 (NI 1)'. Drafts, ministerial orders and church instruments have no series number.
-SERIES: dict[str, str] = {
-    "uksi": "SI",
-    "wsi": "SI",
-    "nisi": "SI",
-    "ssi": "SSI",
-    "nisr": "SR",
-    "uksro": "SR & O",
-    "nisro": "SR & O (NI)",
+SERIES: dict[str, str] = {t.code: t.series for t in LEGISLATION_TYPE_TABLE if t.series}
+SERIES_ALIASES: dict[str, tuple[str, ...]] = {
+    t.code: t.series_aliases for t in LEGISLATION_TYPE_TABLE if t.series_aliases
 }
-# Extra prefixes a series number is also written with ('W.S.I. 2026/1', Legislation (Wales)
-# Act 2019, s 37Z1); used only to recognise citations, never to write them.
-SERIES_ALIASES: dict[str, tuple[str, ...]] = {"wsi": ("WSI",), "nisr": ("SR (NI)", "NISR")}
-# Acts numbered by chapter: '1999 c 27', '6 & 7 Geo 6 c 48'.
-CHAPTERED = frozenset(
-    {"ukpga", "ukla", "ukppa", "gbla", "apgb", "gbppa", "aep", "aosp", "aip", "apni", "nia"}
-)
+CHAPTERED = frozenset(t.code for t in LEGISLATION_TYPE_TABLE if t.chaptered)
 
 _THE = re.compile(r"^the\s+", re.IGNORECASE)
 # legislation.gov.uk appends editorial notes to some titles: 'Election Act 1707(repealed)'.

@@ -8,29 +8,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from kb.core import legislation
+from kb.core import legislation, vocabularies
 
-DOC_TYPES = (
-    "act",
-    "si",
-    "statutory_guidance",
-    "code_of_practice",
-    "guidance",
-    "circular",
-    "correspondence",
-    "local_policy",
-)
-LEGISLATION_TYPES = ("act", "si")
-STATUSES = (
-    "in_force",
-    "partially_in_force",
-    "repealed",
-    "prospective",
-    "withdrawn",
-    "superseded",
-)
-# Material a user may rely on today; everything else is shown with a warning.
-CURRENT_STATUSES = ("in_force", "partially_in_force", "prospective")
+# Document types and statuses: one table each in kb.core.vocabularies. CURRENT_STATUSES are
+# material a user may rely on today; everything else is shown with a warning.
+DOC_TYPES, LEGISLATION_TYPES = vocabularies.DOC_TYPES, vocabularies.LEGISLATION_TYPES
+STATUSES, CURRENT_STATUSES = vocabularies.STATUSES, vocabularies.CURRENT_STATUSES
 
 REQUIRED_FIELDS = ("id", "title", "doc_type", "status")
 

@@ -13,23 +13,11 @@ import re
 
 from kb.core import legislation
 from kb.core.models import NON_OPERATIVE_KINDS, Document
+from kb.core.vocabularies import PROVISION_KEYWORD_TABLE
 
 # Keywords that are followed by a number, then by unnamed sub-levels: (2), (a), (i).
-NUMBERED = {
-    "part": ("pt", "Part"),
-    "chapter": ("ch", "Chapter"),
-    "section": ("s", "Section"),
-    "regulation": ("reg", "Regulation"),
-    "article": ("art", "Article"),
-    "rule": ("r", "Rule"),
-    "schedule": ("sch", "Schedule"),
-    "paragraph": ("para", "Paragraph"),
-    "para": ("para", "Paragraph"),
-    "annex": ("annex", "Annex"),
-    "appendix": ("app", "Appendix"),
-    "page": ("p", "Page"),
-    "crossheading": ("", ""),
-}
+# keyword -> (label abbreviation, heading title), from kb.core.vocabularies.
+NUMBERED = {k.word: (k.abbreviation, k.title) for k in PROVISION_KEYWORD_TABLE}
 # The last step of a provision's closing words: 'section/1/1/closing' (anchor 'section-1-1-closing').
 CLOSING = "closing"
 # Keywords that take the rest of the anchor as one slug.

@@ -12,12 +12,12 @@ from kb.web.limits import SearchGate
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     kb: KnowledgeBase | None = None,
     search_gate: SearchGate | None = None,
 ) -> Flask:
-    """The app; `search_gate` bounds concurrent searches (kb.web.limits; `kb serve` sizes it)."""
-    settings = settings or Settings.from_env()
+    """The app, with the settings its caller read (`kb serve`: the CLI's); `search_gate` bounds
+    concurrent searches (kb.web.limits; `kb serve` sizes it)."""
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),

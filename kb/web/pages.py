@@ -9,6 +9,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 
 from indexer.index.engine import MAX_OFFSET
 from kb.core.cite import cite_path
+from kb.core.vocabularies import FACET_FILTERS, FACET_ORDER
 from kb.search import STALE_VALUES, RequestError, run_search
 from kb.web.api import (
     changes_json,
@@ -24,7 +25,6 @@ from kb.web.render import facet_title, facet_value_label
 bp = Blueprint("pages", __name__)
 
 EXAMPLES = ["duty to consult", "new joiners terms", '"duty to involve"', "consult AND unions"]
-FACET_ORDER = ("status", "doc_type", "document_id")
 PAGE_LINKS = 7  # numbered page links either side of the current one, at most
 AS_AT_LABEL = "Law as it stood on"
 
@@ -49,7 +49,7 @@ def search_url(base: str = "/", **changes) -> str:
 
 
 def facet_param(name: str) -> str:
-    return "document" if name == "document_id" else name
+    return FACET_FILTERS.get(name, name)
 
 
 def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: str = "/"):

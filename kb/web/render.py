@@ -17,40 +17,12 @@ from kb.core.models import (
     extent_text,
     non_operative_kind,
 )
+from kb.core.vocabularies import DOC_TYPE_LABELS, FACET_TITLES, STATUS_LABELS
 
 # Raw HTML in the corpus is shown as text, never rendered.
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 _md.validateLink = lambda url: url.lower().startswith(("http://", "https://", "/", "#", "mailto:"))
 
-STATUS_LABELS = {
-    "in_force": "In force",
-    "partially_in_force": "Partially in force",
-    "repealed": "Repealed",
-    "prospective": "Prospective (not yet in force)",
-    "withdrawn": "Withdrawn",
-    "superseded": "Superseded",
-}
-DOC_TYPE_LABELS = {
-    "act": "Act",
-    "si": "Statutory instrument",
-    "statutory_guidance": "Statutory guidance",
-    "code_of_practice": "Code of practice",
-    "guidance": "Guidance",
-    "circular": "Circular",
-    "correspondence": "Correspondence",
-    "local_policy": "Local policy",
-}
-
-
-FACET_TITLES = {
-    "status": "Status",
-    "doc_type": "Type",
-    "document_id": "Document",
-    "duty": "Duties and powers",
-    "holder": "Whose duty",
-    "extent": "Extends to",
-    "stale": "Cited law changed",
-}
 DUTY_LABELS = {"duty": "Imposes a duty", "power": "Confers a power", "none": "Neither"}
 # Side-panel sections of the reader: passage key, heading, and what to say when there is none
 # (None: leave the section out when empty, so the panel stays short enough to stay in view).
