@@ -75,32 +75,45 @@ def _document_changes(when: str, doc_id: str, old: dict, new: dict) -> list[dict
     old_status, new_status = old.get("status"), new.get("status")
     if new_status != old_status and new_status in ENDED:
         entries.append(_entry(when, ENDED[new_status], doc_id, new, []))
-    old_p, new_p = old.get("passages") or {}, new.get("passages") or {}
+    ended = _ended_provisions(old.get("passages") or {}, new.get("passages") or {})
+    if new_status not in ENDED:
+        entries += [_entry(when, kind, doc_id, new, pins) for kind, pins in ended.items()]
+    if not (old.get("sha256") and old.get("sha256") == new.get("sha256")):  # source changed
+        already = {pin for pins in ended.values() for pin in pins}
+        amended = _amended_entry(when, doc_id, old, new, already)
+        if amended:
+            entries.append(amended)
+    return entries
+
+
+def _ended_provisions(old_p: dict, new_p: dict) -> dict[str, list[str]]:
+    """Provisions that have just been repealed or withdrawn, by kind of change."""
     ended: dict[str, list[str]] = {}
     for pin, (_, status, _) in new_p.items():
         before = old_p.get(pin)
         if status in ENDED and (before is None or before[1] != status):
             ended.setdefault(ENDED[status], []).append(pin)
-    if new_status not in ENDED:
-        for kind, pins in ended.items():
-            entries.append(_entry(when, kind, doc_id, new, pins))
-    source_changed = not (old.get("sha256") and old.get("sha256") == new.get("sha256"))
-    if source_changed:
-        already = {pin for pins in ended.values() for pin in pins}
-        amended = [
-            pin
-            for pin, (digest, _, _) in new_p.items()
-            if pin not in already and (pin not in old_p or old_p[pin][0] != digest)
+    return ended
+
+
+def _amended_entry(when: str, doc_id: str, old: dict, new: dict, already: set[str]):
+    """The `amended` entry: provisions whose text changed or is new, and those gone; None if
+    there are none (provisions already logged as repealed or withdrawn are left out)."""
+    old_p, new_p = old.get("passages") or {}, new.get("passages") or {}
+    amended = [
+        pin
+        for pin, (digest, _, _) in new_p.items()
+        if pin not in already and (pin not in old_p or old_p[pin][0] != digest)
+    ]
+    removed = [pin for pin in old_p if pin not in new_p]
+    if not (amended or removed):
+        return None
+    entry = _entry(when, "amended", doc_id, new, amended)
+    if removed:
+        entry["removed_provisions"] = [
+            {"pin": pin, "label": old_p[pin][2]} for pin in removed[:MAX_PROVISIONS]
         ]
-        removed = [pin for pin in old_p if pin not in new_p]
-        if amended or removed:
-            entry = _entry(when, "amended", doc_id, new, amended)
-            if removed:
-                entry["removed_provisions"] = [
-                    {"pin": pin, "label": old_p[pin][2]} for pin in removed[:MAX_PROVISIONS]
-                ]
-            entries.append(entry)
-    return entries
+    return entry
 
 
 def diff(
