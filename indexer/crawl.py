@@ -76,40 +76,54 @@ def crawl_source(source: Source, fetcher: Fetcher, settings: Settings, out: Path
     start = len(fetcher.results)
     report = SourceReport(source=source, status="failed", url=source.url)
     try:
-        parse = load_parser(source)
-        documents = parse(source, fetcher, settings)
-        for document, _ in documents:
-            missing = document.extra.pop("not_fetched", None) or []
-            missing = [dict(m) if isinstance(m, dict) else {"url": str(m)} for m in missing]
-            if missing:
-                report.not_fetched += missing
-                document.extra["not_fetched"] = [str(m.get("url") or "") for m in missing]
+        documents = load_parser(source)(source, fetcher, settings)
+        _take_not_fetched(documents, report)
         checked = [(_checked(doc), body) for doc, body in documents]
         if not checked:
             raise SourceFailed("the parser produced no documents")
-        stand_ins = {m.get("doc_id") for m in report.not_fetched} - {None, ""}
-        for document, body in checked:
-            target = out / f"{document.id}.md"
-            if document.id in stand_ins and _complete_copy(target):
-                report.kept.append(document.id)
-                continue
-            write_document(target, document, body)
-            report.documents.append(document.id)
-            if document.extra.get("effects_error"):
-                report.notes.append(f"effects not fetched: {document.extra['effects_error']}")
+        _write(checked, out, report)
     except SourceFailed as exc:
         report.reason, report.url = exc.reason, exc.url or source.url
     except Exception as exc:  # a parser bug or bad content fails its source, not the crawl
         report.reason = f"{exc.__class__.__name__}: {exc}"
     report.fetches = fetcher.results[start:]
-    if not report.reason and report.not_fetched:
-        report.status = "partial"
-    elif not report.reason:
-        kinds = {r.status for r in report.fetches}
-        report.status = next(
-            (s for s in ("fetched", "mirror", "not_modified", "cached") if s in kinds), "fetched"
-        )
+    report.status = _status(report)
     return report
+
+
+def _take_not_fetched(documents: list, report: SourceReport) -> None:
+    """Move each document's parts not fetched into the report, keeping only their URLs on it."""
+    for document, _ in documents:
+        missing = document.extra.pop("not_fetched", None) or []
+        missing = [dict(m) if isinstance(m, dict) else {"url": str(m)} for m in missing]
+        if missing:
+            report.not_fetched += missing
+            document.extra["not_fetched"] = [str(m.get("url") or "") for m in missing]
+
+
+def _write(checked: list, out: Path, report: SourceReport) -> None:
+    """Write the documents; a stand-in for a missing part does not replace a complete copy."""
+    stand_ins = {m.get("doc_id") for m in report.not_fetched} - {None, ""}
+    for document, body in checked:
+        target = out / f"{document.id}.md"
+        if document.id in stand_ins and _complete_copy(target):
+            report.kept.append(document.id)
+            continue
+        write_document(target, document, body)
+        report.documents.append(document.id)
+        if document.extra.get("effects_error"):
+            report.notes.append(f"effects not fetched: {document.extra['effects_error']}")
+
+
+def _status(report: SourceReport) -> str:
+    if report.reason:
+        return "failed"
+    if report.not_fetched:
+        return "partial"
+    kinds = {r.status for r in report.fetches}
+    return next(
+        (s for s in ("fetched", "mirror", "not_modified", "cached") if s in kinds), "fetched"
+    )
 
 
 def _complete_copy(path: Path) -> bool:
@@ -147,8 +161,6 @@ def run_crawl(
 
 
 def format_report(reports: list[SourceReport]) -> list[str]:
-    counts = {s: sum(r.status == s for r in reports) for s in ("fetched", "mirror")}
-    counts["not_modified"] = sum(r.status == "not_modified" for r in reports)
     failed = [r for r in reports if r.status == "failed"]
     partial = [r for r in reports if r.status == "partial"]
     lines = []
@@ -156,28 +168,34 @@ def format_report(reports: list[SourceReport]) -> list[str]:
         label = r.status.replace("_", " ")
         what = ", ".join(r.documents + [f"{k} (earlier copy kept)" for k in r.kept])
         lines.append(f"  {label:<12} {r.source.id:<24} {what}".rstrip())
-    summary = (
-        f"{counts['fetched']} fetched, {counts['not_modified']} not modified, "
-        f"{counts['mirror']} from mirror, {len(failed)} failed"
-    )
-    if partial:
-        summary += f", {len(partial)} partly fetched"
-    lines.append(summary)
+    lines.append(_summary(reports, len(failed), len(partial)))
     for r in failed:
         lines.append(f"FAILED {r.source.id} ({r.url or 'no URL'}): {r.reason}")
     for r in reports:
         lines += [f"NOTE {r.source.id}: {note}" for note in r.notes]
     for r in partial:
-        for part in r.not_fetched:
-            doc_id = part.get("doc_id") or ""
-            if doc_id in r.kept:
-                outcome = f"; the earlier copy of {doc_id} was kept"
-            elif doc_id in r.documents:
-                outcome = f"; {doc_id} was written without it"
-            else:
-                outcome = ""
-            lines.append(
-                f"PARTIAL {r.source.id}: not fetched {part.get('url') or 'no URL'}: "
-                f"{part.get('reason') or 'no reason given'}{outcome}"
-            )
+        lines += [_partial_line(r, part) for part in r.not_fetched]
     return lines
+
+
+def _summary(reports: list[SourceReport], failed: int, partial: int) -> str:
+    count = {s: sum(r.status == s for r in reports) for s in ("fetched", "mirror", "not_modified")}
+    summary = (
+        f"{count['fetched']} fetched, {count['not_modified']} not modified, "
+        f"{count['mirror']} from mirror, {failed} failed"
+    )
+    return summary + (f", {partial} partly fetched" if partial else "")
+
+
+def _partial_line(r: SourceReport, part: dict[str, str]) -> str:
+    doc_id = part.get("doc_id") or ""
+    if doc_id in r.kept:
+        outcome = f"; the earlier copy of {doc_id} was kept"
+    elif doc_id in r.documents:
+        outcome = f"; {doc_id} was written without it"
+    else:
+        outcome = ""
+    return (
+        f"PARTIAL {r.source.id}: not fetched {part.get('url') or 'no URL'}: "
+        f"{part.get('reason') or 'no reason given'}{outcome}"
+    )
