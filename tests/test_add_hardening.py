@@ -395,7 +395,7 @@ def test_reader_page_links_only_http_source_urls(app):
     with app.test_request_context("/d/ukpga/2031/12"):
         version = app.extensions["kb"].current()
         found = version.provision("ukpga/2031/12/section/2/2")
-        from kb.web.api import provision_json
+        from kb.web.resources import provision_json
 
         def page(url: str) -> str:
             document = {**version.by_id["ukpga/2031/12"], "source_url": url}

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 
+from kb.core.config import PROJECT_ROOT
 from kb.web import create_app
 from tests.conftest import make_settings
 
@@ -16,8 +20,12 @@ def scrape(client) -> dict[str, float]:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert response.content_type.startswith("text/plain; version=0.0.4")
+    return samples_of(response.get_data(as_text=True))
+
+
+def samples_of(text: str) -> dict[str, float]:
     samples = {}
-    for line in response.get_data(as_text=True).splitlines():
+    for line in text.splitlines():
         if line.startswith("#"):
             assert line.startswith(("# HELP ", "# TYPE ")), line
             continue
@@ -144,3 +152,52 @@ def test_a_refused_over_long_path_is_counted_and_logged_cut_short(client):
         ]
         >= 1
     )
+
+
+# A `kb serve` process in miniature: the app, answering requests given on the command line, then
+# printing /metrics. Each runs in its own process, as one `kb serve` per core does.
+PROCESS = """
+import sys
+from kb.core.config import Settings
+from kb.web import create_app
+
+client = create_app(Settings.from_env()).test_client()
+for q in sys.argv[1:]:
+    assert client.get("/api/v1/search", query_string={"q": q}).status_code == 200
+sys.stdout.write(client.get("/metrics").get_data(as_text=True))
+"""
+
+
+def test_processes_sharing_a_multiproc_dir_are_counted_together(tmp_path, sample_indexes):
+    settings = sample_indexes.settings("whoosh")
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    env = {
+        **os.environ,
+        "PROMETHEUS_MULTIPROC_DIR": str(shared),
+        "KB_HOME": str(settings.home),
+        "KB_ENGINE": "whoosh",
+        "PYTHONPATH": str(PROJECT_ROOT),
+    }
+
+    def serve(*queries: str) -> dict[str, float]:
+        done = subprocess.run(
+            [sys.executable, "-c", PROCESS, *queries],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        return samples_of(done.stdout)
+
+    serve("duty", "consult")
+    serve("new joiners")
+    samples = serve()  # a third process, which has searched nothing itself, sees all three
+    assert samples[SEARCH_OK] == 3
+    assert samples[SEARCH_COUNT] == 3
+    assert samples['kb_http_requests_total{route="/metrics",method="GET",status="200"}'] == 2
+    # Gauges are summed over the processes running now: the two that exited are left out.
+    assert samples["kb_search_slots"] == 4 and samples["kb_search_running"] == 0
+    assert samples['kb_search_refused_total{reason="queue_full"}'] == 0
+    assert samples["kb_index_up"] == 1 and samples["kb_index_passages"] == 47

@@ -142,9 +142,9 @@ def test_tables_show_as_tables_with_their_cells_escaped(engine, tmp_kb, write_md
 
 def _wrap_search(monkeypatch, **extra):
     """Make the page's search return extra response keys (what a richer engine adds)."""
-    from kb.web import pages
+    from kb.web import resources
 
-    real = pages.run_search
+    real = resources.run_search
 
     def fake(*args, **kwargs):
         response = real(*args, **kwargs)
@@ -155,7 +155,7 @@ def _wrap_search(monkeypatch, **extra):
                 response[key] = value
         return response
 
-    monkeypatch.setattr(pages, "run_search", fake)
+    monkeypatch.setattr(resources, "run_search", fake)
 
 
 def test_every_facet_the_engine_returns_is_shown(client, monkeypatch):
@@ -238,9 +238,9 @@ def test_pagination_numbers_pages_and_marks_the_current_one(client):
 
 
 def test_reader_side_panel_lists_citing_and_amending_passages(client, monkeypatch):
-    from kb.web import pages
+    from kb.web import resources
 
-    real = pages.provision_json
+    real = resources.provision_json
 
     def with_links(found):
         body = real(found)
@@ -258,7 +258,7 @@ def test_reader_side_panel_lists_citing_and_amending_passages(client, monkeypatc
         ]
         return body
 
-    monkeypatch.setattr(pages, "provision_json", with_links)
+    monkeypatch.setattr(resources, "provision_json", with_links)
     page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
     panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
     assert 'href="/p/guidance/example/para/2.1">Guide para 2.1</a>' in panel
@@ -356,9 +356,9 @@ def test_duties_and_their_holders_show_on_results_and_the_reader(client):
 
 
 def test_reader_side_panel_says_how_and_when_an_amendment_changed_it(client, monkeypatch):
-    from kb.web import pages
+    from kb.web import resources
 
-    real = pages.provision_json
+    real = resources.provision_json
 
     def with_changes(found):
         body = real(found)
@@ -389,7 +389,7 @@ def test_reader_side_panel_says_how_and_when_an_amendment_changed_it(client, mon
         ]
         return body
 
-    monkeypatch.setattr(pages, "provision_json", with_changes)
+    monkeypatch.setattr(resources, "provision_json", with_changes)
     page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
     panel = page[page.index('class="provision-panel"') : page.index('class="toc"')]
     assert (

@@ -1,8 +1,9 @@
-"""The Flask app factory: pages for people, a JSON API mirroring them, and shared error handling."""
+"""The Flask app factory: pages for people, the JSON API mirroring them (its own blueprint, with
+its own error handlers and hooks), and the pages' error page."""
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, redirect, render_template, url_for
 from werkzeug.exceptions import HTTPException
 
 from indexer.index.store import IndexMissing
@@ -32,30 +33,27 @@ def create_app(
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(api.health)
     app.register_blueprint(openapi.bp)
     app.register_blueprint(embed.bp)
     app.register_blueprint(changes.bp)
+    app.before_request(api.claim_unrouted)  # first: a 404 or 405 is answered as its URL's
     render.install(app)
     headers.install(app, settings.embed_ancestors)
     cors.install(app, settings.cors_origins)
     metrics.install(app)
     limits.install(app, search_gate)  # after metrics, so refused requests are counted too
+    metrics.watch_gate(app)
 
     @app.get("/favicon.ico")
     def favicon():  # browsers and bookmark tools ask for it whatever the page's <link> says
         return redirect(url_for("static", filename="favicon.svg"), code=301)
 
-    def wants_json() -> bool:
-        return request.path.startswith("/api/") or request.path == "/healthz"
-
+    # The pages' errors, and those of URLs no blueprint owns; the API's are its own (kb.web.api).
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        if wants_json():
-            error = getattr(exc, "error_code", None) or (exc.name or "error").lower()
-            response = jsonify(error=error.replace(" ", "_"), message=exc.description)
-        else:
-            page = render_template("error.html", code=exc.code, message=exc.description)
-            response = app.make_response(page)
+        page = render_template("error.html", code=exc.code, message=exc.description)
+        response = app.make_response(page)
         response.status_code = exc.code
         retry_after = dict(exc.get_headers()).get("Retry-After")
         if retry_after:  # a 503 from the search gate says when to come back
@@ -64,8 +62,6 @@ def create_app(
 
     @app.errorhandler(IndexMissing)
     def index_missing(exc: IndexMissing):
-        if wants_json():
-            return jsonify(error="index_unavailable", message=str(exc)), 503
         return render_template("error.html", code=503, message=str(exc)), 503
 
     return app

@@ -1,4 +1,5 @@
-"""What changed in this knowledge base: /changes (page), /api/v1/changes (JSON), /changes.atom.
+"""What changed in this knowledge base: /changes (page), /changes.atom, and the data both and
+/api/v1/changes (kb.web.api) show.
 
 The log is written by each build (indexer/index/changes.py) into the index version it serves.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from lxml import etree
 
 from indexer.index.changes import KINDS, since
@@ -18,6 +19,7 @@ bp = Blueprint("changes", __name__)
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 100
+API_LIMIT = 100  # changes /api/v1/changes returns unless asked for a `limit`
 MAX_LIMIT = 1000
 KIND_LABELS = {
     "new": "New",
@@ -76,7 +78,9 @@ def entry_json(entry: dict[str, Any]) -> dict[str, Any]:
         {
             "id": f"{doc_id}/{p['pin']}",
             "label": p.get("label") or p["pin"],
-            "url": f"/p/{doc_id}/{p['pin']}" if exists else None,
+            "url": url_for("pages.passage_page", passage_id=f"{doc_id}/{p['pin']}")
+            if exists
+            else None,
         }
         for p in entry.get("provisions") or []
         if isinstance(p, dict) and p.get("pin")
@@ -90,7 +94,7 @@ def entry_json(entry: dict[str, Any]) -> dict[str, Any]:
             "title": entry.get("title") or doc_id,
             "doc_type": entry.get("doc_type"),
             "status": entry.get("status"),
-            "url": f"/d/{doc_id}" if exists else None,
+            "url": url_for("pages.document_page", document_id=doc_id) if exists else None,
         },
         "provisions": provisions,
         "provisions_total": entry.get("provisions_total", len(provisions)),
@@ -109,20 +113,20 @@ def _selected(args) -> tuple[str | None, list[str], list[dict[str, Any]]]:
     return day, kinds, entries
 
 
-@bp.get("/api/v1/changes")
-def changes_api():
-    try:
-        day, kinds, entries = _selected(request.args)
-        limit = _limit(request.args.get("limit"), 100)
-    except BadRequest as exc:
-        return jsonify(error="bad_request", message=str(exc)), 400
-    return jsonify(
-        since=day,
-        kind=kinds,
-        total=len(entries),
-        limit=limit,
-        changes=[entry_json(e) for e in entries[:limit]],
-    )
+def changes_data(args, limit: int | None = None) -> dict[str, Any]:
+    """The changes `since` and of the `kind`s the arguments ask for, newest first, at most
+    `limit` of them (by default the arguments' own `limit`): the API's body, which the page and
+    the feed show too. Raises BadRequest."""
+    day, kinds, entries = _selected(args)
+    if limit is None:
+        limit = _limit(args.get("limit"), API_LIMIT)
+    return {
+        "since": day,
+        "kind": kinds,
+        "total": len(entries),
+        "limit": limit,
+        "changes": [entry_json(e) for e in entries[:limit]],
+    }
 
 
 @bp.get("/changes")
@@ -133,22 +137,22 @@ def changes_page():
     try:
         if field.error:
             raise BadRequest(field.error)
-        day, kinds, entries = _selected(args)
+        data = changes_data(args, MAX_LIMIT)
         error = None
     except BadRequest as exc:
-        day, kinds, entries, error = None, [], [], str(exc)
-    shown = [entry_json(e) for e in entries[:MAX_LIMIT]]
+        data = {"since": None, "kind": [], "total": 0, "changes": []}
+        error = str(exc)
     days: dict[str, list[dict[str, Any]]] = {}
-    for entry in shown:
+    for entry in data["changes"]:
         days.setdefault(str(entry["date"])[:10], []).append(entry)
     page = render_template(
         "changes.html",
         days=days,
-        total=len(entries),
-        shown=len(shown),
-        since=day or "",
+        total=data["total"],
+        shown=len(data["changes"]),
+        since=data["since"] or "",
         since_field=field,
-        kinds=kinds,
+        kinds=data["kind"],
         kind_labels=KIND_LABELS,
         error=error,
     )
@@ -165,22 +169,23 @@ def _summary(entry: dict[str, Any]) -> str:
 @bp.get("/changes.atom")
 def changes_atom():
     try:
-        _, _, entries = _selected(request.args)
+        shown = changes_data(request.args, FEED_ENTRIES)["changes"]
     except BadRequest as exc:
         return Response(str(exc), status=400, mimetype="text/plain")
-    root = request.url_root.rstrip("/")
+    root = request.host_url.rstrip("/")  # + a path from url_for, which has any script root
+    feed_url = url_for("changes.changes_atom", _external=True)
+    page_url = url_for("changes.changes_page", _external=True)
     feed = etree.Element(f"{{{ATOM}}}feed", nsmap={None: ATOM})
-    _add(feed, "id", f"{root}/changes.atom")
+    _add(feed, "id", feed_url)
     _add(feed, "title", "Changes to this statutory guidance knowledge base")
-    shown = [entry_json(e) for e in entries[:FEED_ENTRIES]]
     _add(feed, "updated", _atom_time(shown[0]["date"]) if shown else _atom_time(None))
-    etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{root}/changes.atom")
-    etree.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{root}/changes")
+    etree.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=feed_url)
+    etree.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=page_url)
     author = etree.SubElement(feed, f"{{{ATOM}}}author")
     _add(author, "name", "Statutory guidance knowledge base")
     for entry in shown:
         item = etree.SubElement(feed, f"{{{ATOM}}}entry")
-        _add(item, "id", f"{root}/changes#{entry['id']}")
+        _add(item, "id", f"{page_url}#{entry['id']}")
         kind = KIND_LABELS.get(entry["kind"], entry["kind"])
         _add(item, "title", f"{kind}: {entry['document']['title']}")
         _add(item, "updated", _atom_time(entry["date"]))
@@ -188,7 +193,7 @@ def changes_atom():
         target = entry["document"]["url"]
         if entry["provisions"] and len(entry["provisions"]) == 1:
             target = entry["provisions"][0]["url"] or target
-        href = root + target if target else f"{root}/changes"
+        href = root + target if target else page_url
         etree.SubElement(item, f"{{{ATOM}}}link", rel="alternate", href=href)
         summary = _summary(entry)
         if summary:

@@ -13,7 +13,7 @@ WIDGET_MAX_AGE_S = 3600
 
 @bp.get("/embed")
 def embed_page():
-    context, status = search_context("/embed")
+    context, status = search_context("embed.embed_page")
     return render_template("embed.html", **context), status, retry_headers(context)
 
 

@@ -1,4 +1,4 @@
-"""Security headers on every response, and HTTP caching (ETag, Cache-Control, 304) for the API."""
+"""Security headers on every response, and the API's HTTP caching (ETag, Cache-Control, 304)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,30 @@ def json_with_etag(body: dict[str, Any], volatile: tuple[str, ...] = ("took_ms",
     return response
 
 
-def _is_api(path: str) -> bool:
-    return path.startswith("/api/v1/") or path == "/healthz"
+def api_caching(response):
+    """The API's after_request hook: an ETag and a short max-age on a 200, so that If-None-Match
+    gets a 304; errors are never cached."""
+    if request.method not in ("GET", "HEAD"):
+        return response
+    if response.status_code != 200:
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+    if not response.get_etag()[0]:
+        response.add_etag()
+    response.headers.setdefault("Cache-Control", f"public, max-age={API_MAX_AGE_S}")
+    return response.make_conditional(request)
+
+
+def no_store(response):
+    """/healthz's after_request hook: a health check must never be answered from a cache."""
+    if request.method in ("GET", "HEAD"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def install(app: Flask, embed_ancestors: list[str]) -> None:
+    """Security headers on every response (the API's caching hooks are its blueprint's)."""
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -47,18 +66,3 @@ def install(app: Flask, embed_ancestors: list[str]) -> None:
         if request.path != "/embed":
             response.headers.setdefault("X-Frame-Options", "DENY")
         return response
-
-    @app.after_request
-    def api_caching(response):
-        if not _is_api(request.path) or request.method not in ("GET", "HEAD"):
-            return response
-        if response.status_code != 200:
-            response.headers.setdefault("Cache-Control", "no-store")
-            return response
-        if request.path == "/healthz":
-            response.headers["Cache-Control"] = "no-store"
-            return response
-        if not response.get_etag()[0]:
-            response.add_etag()
-        response.headers.setdefault("Cache-Control", f"public, max-age={API_MAX_AGE_S}")
-        return response.make_conditional(request)

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
@@ -56,7 +56,9 @@ class SearchBusy(ServiceUnavailable):
 class SearchGate:
     """At most `slots` searches at once, at most `queue` more waiting, none waiting past `wait_s`.
 
-    Thread-safe; one per app. `running`, `waiting` and the refusal counts are what /metrics shows.
+    Thread-safe; one per app. `running`, `waiting` and the refusal counts are what /metrics shows:
+    each listener given to `watch` is called with `snapshot()` (and the reason, when a search is
+    refused) on every change, under the gate's lock so that changes reach it in order.
     """
 
     slots: int = default_slots(DEFAULT_THREADS)
@@ -66,6 +68,9 @@ class SearchGate:
     running: int = 0
     waiting: int = 0
     refused: dict[str, int] = field(default_factory=lambda: {"queue_full": 0, "timeout": 0})
+    listeners: list[Callable[[dict[str, int], str | None], None]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     def __post_init__(self):
         if self.slots < 1 or self.queue < 0 or self.wait_s < 0:
@@ -73,9 +78,22 @@ class SearchGate:
         self._free = threading.BoundedSemaphore(self.slots)
         self._lock = threading.Lock()
 
+    def watch(self, listener: Callable[[dict[str, int], str | None], None]) -> None:
+        with self._lock:
+            self.listeners.append(listener)
+            listener(self._snapshot(), None)
+
+    def _changed(self, refused: str | None = None) -> None:
+        """Tell the listeners (the caller holds the lock)."""
+        if self.listeners:
+            snapshot = self._snapshot()
+            for listener in self.listeners:
+                listener(snapshot, refused)
+
     def _refuse(self, reason: str, message: str) -> SearchBusy:
         with self._lock:
             self.refused[reason] += 1
+            self._changed(reason)
         return SearchBusy(description=message, retry_after=self.retry_after_s)
 
     @contextmanager
@@ -86,6 +104,7 @@ class SearchGate:
                 full = self.waiting >= self.queue
                 if not full:
                     self.waiting += 1
+                    self._changed()
             if full:
                 raise self._refuse(
                     "queue_full",
@@ -96,6 +115,7 @@ class SearchGate:
             finally:
                 with self._lock:
                     self.waiting -= 1
+                    self._changed()
             if not got:
                 raise self._refuse(
                     "timeout",
@@ -104,22 +124,27 @@ class SearchGate:
                 )
         with self._lock:
             self.running += 1
+            self._changed()
         try:
             yield
         finally:
             with self._lock:
                 self.running -= 1
+                self._changed()
             self._free.release()
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            return {
-                "slots": self.slots,
-                "queue": self.queue,
-                "running": self.running,
-                "waiting": self.waiting,
-                **{f"refused_{k}": v for k, v in self.refused.items()},
-            }
+            return self._snapshot()
+
+    def _snapshot(self) -> dict[str, int]:
+        return {
+            "slots": self.slots,
+            "queue": self.queue,
+            "running": self.running,
+            "waiting": self.waiting,
+            **{f"refused_{k}": v for k, v in self.refused.items()},
+        }
 
 
 def gate() -> SearchGate:

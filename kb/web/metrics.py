@@ -1,131 +1,189 @@
-"""Prometheus metrics at /metrics and one JSON log line per request (logger "kb.access").
+"""Prometheus metrics at /metrics (prometheus_client) and one JSON log line per request (logger
+"kb.access").
 
-The text exposition format is written here directly: a few counters and one histogram do not
-need a client library. Routes are labelled by their URL rule ("/p/<path:passage_id>"), never by
-the raw path, so a crawler requesting random URLs cannot grow the label set without bound.
+Routes are labelled by their URL rule ("/p/<path:passage_id>"), never by the raw path, so a
+crawler requesting random URLs cannot grow the label set without bound; a URL no route matches is
+"<unmatched>".
+
+One process, the default: each app has its own registry. Several `kb serve` processes (one per
+core, as the README advises) share a directory named by PROMETHEUS_MULTIPROC_DIR: prometheus_client
+then keeps every process's values in files there, and /metrics, whichever process answers it, adds
+them up (counters and histograms over every process that has run since the directory was
+emptied; the search gauges over the processes running now).
 """
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import logging
+import os
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the text format write_text writes
+UNMATCHED = "<unmatched>"
 access_log = logging.getLogger("kb.access")
 LOGGED_PATH_CHARS = 2048  # a longer path (refused with 414) is logged cut to this
+REQUEST_LABELS = ("route", "method", "status")
+REFUSAL_REASONS = ("queue_full", "timeout")  # kb.web.limits.SearchGate.refused
+# Labels in the order the README and dashboards show them; prometheus_client's own writer sorts
+# them alphabetically, and its multi-process collector loses the order, so /metrics writes the
+# text itself (write_text) and puts each sample's labels in this order.
+LABEL_ORDER = {name: i for i, name in enumerate((*REQUEST_LABELS, "reason", "version", "engine"))}
+
+
+def multiproc_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR: prometheus_client's own variable, which it reads when first
+    imported to decide where every metric keeps its value, so it cannot be a Settings field
+    (a value read later would be too late)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 @dataclass
-class Histogram:
-    buckets: list[int] = field(default_factory=lambda: [0] * len(BUCKETS))
-    total: float = 0.0
-    count: int = 0
+class Metrics:
+    """One app's metrics: the request counter and latency histogram, and the search gauges."""
 
-    def observe(self, seconds: float) -> None:
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                self.buckets[i] += 1
-        self.total += seconds
-        self.count += 1
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    slots: Gauge
+    running: Gauge
+    waiting: Gauge
+    refused: Counter
 
+    @classmethod
+    def create(cls) -> Metrics:
+        registry = CollectorRegistry()
 
-@dataclass
-class Registry:
-    requests: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    latency: dict[str, Histogram] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+        def gauge(name: str, text: str) -> Gauge:
+            # livesum: with several processes, the sum over those running now
+            return Gauge(name, text, registry=registry, multiprocess_mode="livesum")
+
+        metrics = cls(
+            registry=registry,
+            requests=Counter(
+                "kb_http_requests",
+                "HTTP requests answered, by route, method and status.",
+                REQUEST_LABELS,
+                registry=registry,
+            ),
+            latency=Histogram(
+                "kb_http_request_duration_seconds",
+                "Time to answer a request, by route.",
+                ("route",),
+                buckets=BUCKETS,
+                registry=registry,
+            ),
+            slots=gauge(
+                "kb_search_slots", "Searches this process runs at once (kb serve --search-slots)."
+            ),
+            running=gauge("kb_search_running", "Searches running now."),
+            waiting=gauge("kb_search_waiting", "Searches waiting for a slot now."),
+            refused=Counter(
+                "kb_search_refused",
+                "Searches refused with 503 because the server was busy, by reason.",
+                ("reason",),
+                registry=registry,
+            ),
+        )
+        for reason in REFUSAL_REASONS:  # shown at 0 before the first refusal
+            metrics.refused.labels(reason=reason)
+        return metrics
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        key = (route, method, str(status))
-        with self.lock:
-            self.requests[key] = self.requests.get(key, 0) + 1
-            self.latency.setdefault(route, Histogram()).observe(seconds)
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        self.latency.labels(route=route).observe(seconds)
 
-    def render(self, index: dict | None, searches: dict[str, int] | None = None) -> str:
-        with self.lock:
-            requests = sorted(self.requests.items())
-            latency = sorted(
-                (route, Histogram(list(h.buckets), h.total, h.count))
-                for route, h in self.latency.items()
-            )
-        out = [
-            "# HELP kb_http_requests_total HTTP requests answered, by route, method and status.",
-            "# TYPE kb_http_requests_total counter",
-        ]
-        for (route, method, status), n in requests:
-            out.append(
-                f"kb_http_requests_total{_labels(route=route, method=method, status=status)} {n}"
-            )
-        out += [
-            "# HELP kb_http_request_duration_seconds Time to answer a request, by route.",
-            "# TYPE kb_http_request_duration_seconds histogram",
-        ]
-        for route, h in latency:
-            for bound, n in zip(BUCKETS, h.buckets, strict=True):
-                labels = _labels(route=route, le=_num(bound))
-                out.append(f"kb_http_request_duration_seconds_bucket{labels} {n}")
-            out.append(
-                f"kb_http_request_duration_seconds_bucket{_labels(route=route, le='+Inf')} {h.count}"
-            )
-            out.append(f"kb_http_request_duration_seconds_sum{_labels(route=route)} {h.total:.6f}")
-            out.append(f"kb_http_request_duration_seconds_count{_labels(route=route)} {h.count}")
-        if searches:
-            out += [
-                "# HELP kb_search_slots Searches this process runs at once (kb serve "
-                "--search-slots).",
-                "# TYPE kb_search_slots gauge",
-                f"kb_search_slots {searches['slots']}",
-                "# HELP kb_search_running Searches running now.",
-                "# TYPE kb_search_running gauge",
-                f"kb_search_running {searches['running']}",
-                "# HELP kb_search_waiting Searches waiting for a slot now.",
-                "# TYPE kb_search_waiting gauge",
-                f"kb_search_waiting {searches['waiting']}",
-                "# HELP kb_search_refused_total Searches refused with 503 because the server "
-                "was busy, by reason.",
-                "# TYPE kb_search_refused_total counter",
-                f"kb_search_refused_total{_labels(reason='queue_full')} "
-                f"{searches['refused_queue_full']}",
-                f"kb_search_refused_total{_labels(reason='timeout')} {searches['refused_timeout']}",
-            ]
-        out += [
-            "# HELP kb_index_up 1 when an index version is being served, else 0.",
-            "# TYPE kb_index_up gauge",
-            f"kb_index_up {1 if index else 0}",
-        ]
-        if index:
-            out += [
-                "# HELP kb_index_info The index version being served.",
-                "# TYPE kb_index_info gauge",
-                f"kb_index_info{_labels(version=index['version'], engine=index['engine'])} 1",
-                "# HELP kb_index_documents Documents in the index version being served.",
-                "# TYPE kb_index_documents gauge",
-                f"kb_index_documents {index['documents']}",
-                "# HELP kb_index_passages Passages in the index version being served.",
-                "# TYPE kb_index_passages gauge",
-                f"kb_index_passages {index['passages']}",
-            ]
-        return "\n".join(out) + "\n"
+    def gate_changed(self, snapshot: dict[str, int], refused: str | None) -> None:
+        """kb.web.limits.SearchGate's listener: called on every change, under the gate's lock."""
+        self.slots.set(snapshot["slots"])
+        self.running.set(snapshot["running"])
+        self.waiting.set(snapshot["waiting"])
+        if refused:
+            self.refused.labels(reason=refused).inc()
 
 
-def _num(value: float) -> str:
-    return repr(float(value))
+class IndexCollector:
+    """kb_index_up and, when a version is served, kb_index_info, _documents and _passages: read
+    at each scrape from the version this process serves (every process serves the same)."""
+
+    def __init__(self, index: Callable[[], dict | None]):
+        self.index = index
+
+    def collect(self) -> Iterator[Metric]:
+        index = self.index()
+        yield GaugeMetricFamily(
+            "kb_index_up", "1 when an index version is being served, else 0.", 1 if index else 0
+        )
+        if not index:
+            return
+        info = GaugeMetricFamily(
+            "kb_index_info", "The index version being served.", labels=("version", "engine")
+        )
+        info.add_metric((str(index["version"]), str(index["engine"])), 1)
+        yield info
+        yield GaugeMetricFamily(
+            "kb_index_documents",
+            "Documents in the index version being served.",
+            index["documents"],
+        )
+        yield GaugeMetricFamily(
+            "kb_index_passages", "Passages in the index version being served.", index["passages"]
+        )
+
+
+def scrape_registry(metrics: Metrics) -> CollectorRegistry:
+    """What /metrics shows: this app's registry, or, with several processes, every process's
+    values from the shared directory; the index metrics either way."""
+    if multiproc_dir() is None:
+        return metrics.registry
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    registry.register(IndexCollector(_index_version))
+    return registry
+
+
+def write_text(registry: CollectorRegistry) -> str:
+    """Prometheus' text format 0.0.4, labels in LABEL_ORDER ("le" last)."""
+    out = []
+    for metric in registry.collect():
+        name = metric.name + ("_total" if metric.type == "counter" else "")
+        out += [f"# HELP {name} {_escape(metric.documentation)}", f"# TYPE {name} {metric.type}"]
+        for sample in sorted(metric.samples, key=_sample_order):
+            if sample.name.endswith("_created"):
+                continue
+            out.append(f"{sample.name}{_labels(sample.labels)} {floatToGoString(sample.value)}")
+    return "\n".join(out) + "\n"
+
+
+def _sample_order(sample) -> tuple:
+    """Series grouped by their labels but "le", buckets in ascending order, then _sum, _count."""
+    labels = sample.labels
+    rest = tuple(sorted((k, v) for k, v in labels.items() if k != "le"))
+    bucket = float(labels["le"]) if "le" in labels else float("inf")
+    suffix = {"_bucket": 0, "_sum": 1, "_count": 2}.get(sample.name[sample.name.rfind("_") :], 0)
+    return rest, suffix, bucket
 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def _labels(**labels: str) -> str:
-    return "{" + ",".join(f'{k}="{_escape(str(v))}"' for k, v in labels.items()) + "}"
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    names = sorted(labels, key=lambda n: (n == "le", LABEL_ORDER.get(n, len(LABEL_ORDER)), n))
+    return "{" + ",".join(f'{n}="{_escape(str(labels[n]))}"' for n in names) + "}"
 
 
 def _index_version() -> dict | None:
@@ -151,11 +209,56 @@ def _ensure_log_handler() -> None:
         access_log.propagate = False
 
 
+_marked_for_exit: set[int] = set()
+
+
+def _leave_at_exit() -> None:
+    """A process that exits takes its search gauges out of the sum (live gauges); one that is
+    killed leaves them until the directory is emptied, which is why it is emptied at start."""
+    pid = os.getpid()
+    if pid not in _marked_for_exit:
+        _marked_for_exit.add(pid)
+        atexit.register(multiprocess.mark_process_dead, pid)
+
+
+def _route() -> str:
+    """The URL rule that answered, or UNMATCHED when routing failed (kb.web.api.claim_unrouted
+    gives such a request a rule to pick its error handler by, not a route)."""
+    if request.url_rule is None or request.routing_exception is not None:
+        return UNMATCHED
+    return request.url_rule.rule
+
+
+def _log(route: str, status: int, seconds: float, size: int | None) -> None:
+    index = _index_version()
+    # The query string is left out: what officers search for is theirs, not the log's.
+    access_log.info(
+        json.dumps(
+            {
+                "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                "event": "request",
+                "method": request.method,
+                "path": request.path[:LOGGED_PATH_CHARS],
+                "route": route,
+                "status": status,
+                "ms": round(seconds * 1000, 2),
+                "bytes": size,
+                "index_version": index["version"] if index else None,
+                "remote": request.remote_addr,
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
 def install(app: Flask) -> None:
     """Register /metrics and request logging on the app."""
-    registry = Registry()
-    app.extensions["kb_metrics"] = registry
+    metrics = Metrics.create()
+    metrics.registry.register(IndexCollector(_index_version))
+    app.extensions["kb_metrics"] = metrics
     _ensure_log_handler()
+    if multiproc_dir() is not None:
+        _leave_at_exit()
 
     @app.before_request
     def start_timer():
@@ -167,32 +270,19 @@ def install(app: Flask) -> None:
         if started is None:  # a request that failed before our before_request ran
             return response
         seconds = time.perf_counter() - started
-        route = request.url_rule.rule if request.url_rule else "<unmatched>"
-        registry.observe(route, request.method, response.status_code, seconds)
+        route = _route()
+        metrics.observe(route, request.method, response.status_code, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            index = _index_version()
-            # The query string is left out: what officers search for is theirs, not the log's.
-            access_log.info(
-                json.dumps(
-                    {
-                        "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                        "event": "request",
-                        "method": request.method,
-                        "path": request.path[:LOGGED_PATH_CHARS],
-                        "route": route,
-                        "status": response.status_code,
-                        "ms": round(seconds * 1000, 2),
-                        "bytes": response.calculate_content_length(),
-                        "index_version": index["version"] if index else None,
-                        "remote": request.remote_addr,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+            _log(route, response.status_code, seconds, response.calculate_content_length())
         return response
 
-    @app.get("/metrics")
-    def metrics():
-        gate = current_app.extensions.get("kb_search_gate")
-        searches = gate.snapshot() if gate else None
-        return Response(registry.render(_index_version(), searches), content_type=CONTENT_TYPE)
+    def metrics_text():
+        return Response(write_text(scrape_registry(metrics)), content_type=CONTENT_TYPE)
+
+    app.add_url_rule("/metrics", "metrics", metrics_text, methods=["GET"])
+
+
+def watch_gate(app: Flask) -> None:
+    """Keep the search gauges and the refusal counter up to date with the app's search gate
+    (after kb.web.limits.install has given it one)."""
+    app.extensions["kb_search_gate"].watch(app.extensions["kb_metrics"].gate_changed)

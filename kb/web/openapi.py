@@ -1,11 +1,12 @@
-"""The OpenAPI 3.1 description of the JSON API, served as JSON and as a page for people."""
+"""The OpenAPI 3.1 description of the JSON API, as a page for people (/api) and as JSON
+(/api/v1/openapi.json, served by kb.web.api)."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, render_template
 
 from indexer.index.engine import (
     FACET_SIZE,
@@ -22,7 +23,6 @@ from kb.web.limits import MAX_PATH_BYTES, MAX_QUERY_BYTES
 
 bp = Blueprint("openapi", __name__)
 
-SPEC_PATH = "/api/v1/openapi.json"
 KNOWN_FILTERS = {"doc_type", "status", "document"}
 EXTRA_FILTERS = {
     "duty": (
@@ -1033,17 +1033,21 @@ def openapi_path(rule: str) -> str:
 
 
 def api_routes(app) -> dict[str, set[str]]:
-    """The app's JSON routes: OpenAPI path -> lower-case methods (without HEAD and OPTIONS)."""
+    """The app's JSON routes (those of kb.web.api's blueprints): OpenAPI path -> lower-case
+    methods (without HEAD and OPTIONS)."""
+    from kb.web.api import JSON_BLUEPRINTS
+
     routes: dict[str, set[str]] = {}
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/") or rule.rule == "/healthz":
+        blueprint = rule.endpoint.rpartition(".")[0]
+        if blueprint in JSON_BLUEPRINTS:
             methods = {m.lower() for m in rule.methods or ()} - {"head", "options"}
             routes.setdefault(openapi_path(rule.rule), set()).update(methods)
     return routes
 
 
 def build_spec(app) -> dict[str, Any]:
-    from kb.web.api import filter_names
+    from kb.web.resources import filter_names
 
     extra = [name for name in filter_names() if name not in KNOWN_FILTERS]
     registered = api_routes(app)
@@ -1074,11 +1078,6 @@ def spec(app) -> dict[str, Any]:
     if cached is None:
         cached = app.extensions["kb_openapi"] = build_spec(app)
     return cached
-
-
-@bp.get(SPEC_PATH)
-def openapi_json():
-    return jsonify(spec(current_app))
 
 
 def _operation_rows(document: dict[str, Any]):

@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
 
 from indexer.index.engine import MAX_OFFSET
-from kb.core.cite import cite_path
 from kb.core.vocabularies import FACET_FILTERS, FACET_ORDER
-from kb.search import STALE_VALUES, RequestError, run_search
-from kb.web.api import (
-    changes_json,
-    earlier_versions_json,
-    filter_args,
-    filter_names,
-    provision_json,
-)
+from kb.search import STALE_VALUES, RequestError
+from kb.web import resources
 from kb.web.dateinput import PARTS, read_date
-from kb.web.limits import SearchBusy, gate
+from kb.web.limits import SearchBusy
 from kb.web.render import facet_title, facet_value_label
+from kb.web.resources import filter_args, filter_names
 
 bp = Blueprint("pages", __name__)
 
@@ -29,15 +23,10 @@ PAGE_LINKS = 7  # numbered page links either side of the current one, at most
 AS_AT_LABEL = "Law as it stood on"
 
 
-def _kb():
-    return current_app.extensions["kb"].current()
+_kb = resources.current_version
 
 
-def _settings():
-    return current_app.config["KB_SETTINGS"]
-
-
-def search_url(base: str = "/", **changes) -> str:
+def search_url(base: str, **changes) -> str:
     """This search's URL with some parameters changed (None removes one)."""
     params = {k: request.args.getlist(k) for k in request.args}
     for key, value in changes.items():
@@ -52,7 +41,7 @@ def facet_param(name: str) -> str:
     return FACET_FILTERS.get(name, name)
 
 
-def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: str = "/"):
+def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: str):
     """Every facet the engine returned, in a stable order, with links that add or remove it."""
     facets = response.get("facets") or {}
     names = [n for n in FACET_ORDER if n in facets] + sorted(
@@ -102,7 +91,7 @@ def _stale_values(values: list[str]) -> list[str]:
     return ["stale"] if given & set(STALE_VALUES) else []
 
 
-def pagination(total: int, limit: int, offset: int, base: str = "/") -> dict[str, Any] | None:
+def pagination(total: int, limit: int, offset: int, base: str) -> dict[str, Any] | None:
     if total <= limit:
         return None
     last_offset = min((total - 1) // limit * limit, MAX_OFFSET // limit * limit)
@@ -148,11 +137,13 @@ def cited_of(response: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(cited, dict) or not cited.get("id"):
         return None
     in_index = cited.get("in_index", True)
-    href = f"/p/{cited['id']}" if in_index else cited.get("url")
+    href = resources.passage_url(cited["id"]) if in_index else cited.get("url")
     return {**cited, "in_index": in_index, "href": href}
 
 
-def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
+def search_context(endpoint: str = "pages.search_page") -> tuple[dict[str, Any], int]:
+    """The search page's (or the embed page's) template context and status."""
+    template_base = url_for(endpoint)
     version = _kb()
     q = request.args.get("q", "").strip()
     filters = filter_args(request.args)
@@ -178,7 +169,7 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
     params = request.args.copy()
     params["as_at"] = as_at.value  # the three fields, or the as_at=YYYY-MM-DD of a link
     try:
-        response = run_search(version, params, slot=gate().slot, **filters)
+        response = resources.search(params, filters)
     except RequestError as exc:
         context["error"] = exc.message
         return context, exc.status
@@ -193,7 +184,7 @@ def search_context(template_base: str = "/") -> tuple[dict[str, Any], int]:
         suggestion=suggestion_of(response),
         cited=cited_of(response),
         json_url=search_url(
-            "/api/v1/search", as_at=as_at.value or None, **_no_date_fields("as_at")
+            url_for("api.search"), as_at=as_at.value or None, **_no_date_fields("as_at")
         ),
     )
     return context, 200
@@ -232,22 +223,21 @@ def change_flags(changes: list[dict[str, Any]], nodes: list[dict[str, Any]]):
 
 @bp.get("/p/<path:passage_id>")
 def passage_page(passage_id: str):
-    version = _kb()
-    found = version.provision(passage_id)
+    found = resources.provision(passage_id)
     if found is None:
-        missing = cite_path(passage_id, version.registry, _settings().legislation_url)
+        missing = resources.missing_legislation(passage_id)
         if not missing:
             abort(404, description=f"There is no passage with the id “{passage_id}”.")
         page = render_template("error.html", code=404, missing=missing, passage_id=passage_id)
         return page, 404
-    nodes = found["record"]["nodes"]
-    changes = changes_json(version, found["document"]["id"])
+    document, nodes = found.found["document"], found.found["record"]["nodes"]
+    changes = resources.changes_json(_kb(), document["id"])
     return render_template(
         "reader.html",
-        document=found["document"],
+        document=document,
         nodes=nodes,
-        target=provision_json(found),
-        highlight=set(found["members"]) | {found["id"]},
+        target=found.json,
+        highlight=set(found.found["members"]) | {found.json["id"]},
         changes=changes,
         flags=change_flags(changes, nodes),
     )
@@ -255,28 +245,22 @@ def passage_page(passage_id: str):
 
 @bp.get("/d/<path:document_id>")
 def document_page(document_id: str):
-    version = _kb()
-    if document_id not in version.by_id:
+    found = resources.document(document_id)
+    if found is None:
         abort(404, description=f"There is no document with the id “{document_id}”.")
-    record = version.document_record(document_id)
-    changes = changes_json(version, document_id)
+    changes = found.json["outstanding_changes"]
     return render_template(
         "reader.html",
-        document=version.by_id[document_id],
-        nodes=record["nodes"],
+        document=found.document,
+        nodes=found.nodes,
         target=None,
         highlight=set(),
         changes=changes,
-        flags=change_flags(changes, record["nodes"]),
-        earlier_versions=earlier_versions_json(version, document_id),
+        flags=change_flags(changes, found.nodes),
+        earlier_versions=found.json["earlier_versions"],
     )
 
 
 @bp.get("/documents")
 def documents_page():
-    version = _kb()
-    documents = [
-        {**doc, "versions": version.versions_summary(doc["id"])}
-        for doc in version.current_documents
-    ]
-    return render_template("documents.html", documents=documents)
+    return render_template("documents.html", documents=resources.documents()["documents"])
