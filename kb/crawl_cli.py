@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -51,13 +52,19 @@ from kb.update import record_crawl, watermark_path
 def crawl(ctx, sources_file, mirror, only, out, delay, deadline):
     """Fetch the sources manifest's legislation and guidance into the corpus."""
     settings = command_settings(ctx)
-    # SIGTERM (a service manager's stop, `kill`) ends the crawl as Ctrl-C does: through every
-    # cleanup, so no partial download is left in the cache; the exit code is 143.
+    with sigterm_as_exit():
+        _crawl(settings, sources_file, mirror, only, out, delay, deadline)
+
+
+@contextmanager
+def sigterm_as_exit():
+    """SIGTERM (a service manager's stop, `kill`) ends a crawl or update as Ctrl-C does:
+    through every cleanup, so no partial download is left in the cache; the exit code is 143."""
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        _crawl(settings, sources_file, mirror, only, out, delay, deadline)
+        yield
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)

@@ -29,9 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import tempfile
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -472,17 +470,11 @@ def format_update(report: UpdateReport, settings: Settings) -> list[str]:
 @click.pass_context
 def update(ctx, sources_file, full, since, delay, as_json, no_build):
     """Fetch what legislation.gov.uk changed since the last update, then rebuild."""
-    from kb.crawl_cli import _terminate, command_settings
+    from kb.crawl_cli import command_settings, sigterm_as_exit
 
     settings = command_settings(ctx)
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
+    with sigterm_as_exit():
         _update(settings, sources_file, full, since, delay, as_json, no_build)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _update(settings, sources_file, full, since, delay, as_json, no_build):
