@@ -328,6 +328,10 @@ class Ctx:
     amends: list[list[Change]] = field(default_factory=list)  # targets, per open provision
 
 
+# (status, status_date, status_note, (valid_from, valid_to)), as _own_status gives them
+_Status = tuple[str | None, str | None, str | None, tuple[str | None, str | None]]
+
+
 @dataclass(frozen=True)
 class Frame:
     """Where a handler is: the enclosing pin, heading level, scope and inherited status."""
@@ -648,9 +652,7 @@ def pins_keywords() -> set[str]:
     return set(PROVISION_KEYWORDS)
 
 
-def _own_status(
-    el: etree._Element, ctx: Ctx, frame: Frame, text: str = ""
-) -> tuple[str | None, str | None, str | None, tuple[str | None, str | None]]:
+def _own_status(el: etree._Element, ctx: Ctx, frame: Frame, text: str = "") -> _Status:
     """(status, status_date, status_note, (valid_from, valid_to)) from the element's attributes.
 
     `Status` says what the provision is at the version's date; `Match="false"` that it is not
@@ -661,14 +663,8 @@ def _own_status(
     end = _date(el.get("RestrictEndDate")) or frame.valid[1]
     status = _status_of(el, text, None)
     date = note = None
-    at = ctx.meta.valid_from
     if status is None and el.get("Match") == "false":
-        if end and (at is None or end <= at):
-            status = "repealed"
-        elif start and at and start > at:
-            status = "prospective"
-        else:
-            note = "Not valid at the date of this version."
+        status, note = _not_valid_at(ctx.meta.valid_from, start, end)
     if status is None:
         status = frame.status
     elif status == "repealed":
@@ -676,6 +672,18 @@ def _own_status(
     if status is None and frame.status is None and not frame.loose:
         status = _IN_FORCE
     return status, date, note, (start, end)
+
+
+def _not_valid_at(
+    at: str | None, start: str | None, end: str | None
+) -> tuple[str | None, str | None]:
+    """(status, note) of text not valid at the version's date `at`: ended, not yet begun, or
+    (no dates to tell) just said to be not valid."""
+    if end and (at is None or end <= at):
+        return "repealed", None
+    if start and at and start > at:
+        return "prospective", None
+    return None, "Not valid at the date of this version."
 
 
 def _validity_attrs(ctx: Ctx, valid: tuple[str | None, str | None]) -> dict[str, str]:
@@ -799,20 +807,27 @@ def outstanding_changes(root: etree._Element, ctx: Ctx) -> list[dict]:
         pin = _effect_pin(effect, ctx)
         if ctx.scope is not None and pin is not None and not in_scope(pin, ctx.scope):
             continue
-        item = {
-            "affected": _clean(effect.get("AffectedProvisions") or "") or None,
-            "pin": pin,
-            "type": _clean(effect.get("Type") or "") or None,
-            "by": document_path(effect.get("AffectingURI") or "")
-            or legislation_path(effect.get("AffectingURI") or "")
-            or None,
-            "by_provisions": _clean(effect.get("AffectingProvisions") or "") or None,
-        }
-        if _clean(effect.get("Notes") or ""):
-            item["note"] = _clean(effect.get("Notes") or "")
+        item = _effect_item(effect, pin)
         if item not in out:
             out.append(item)
     return out
+
+
+def _effect_item(effect: etree._Element, pin: str | None) -> dict:
+    def attr(name: str) -> str:
+        return _clean(effect.get(name) or "")
+
+    by = effect.get("AffectingURI") or ""
+    item = {
+        "affected": attr("AffectedProvisions") or None,
+        "pin": pin,
+        "type": attr("Type") or None,
+        "by": document_path(by) or legislation_path(by) or None,
+        "by_provisions": attr("AffectingProvisions") or None,
+    }
+    if attr("Notes"):
+        item["note"] = attr("Notes")
+    return item
 
 
 # --- rendering: block amendments ------------------------------------------------------------
@@ -848,17 +863,7 @@ def _amend_kind(intro: etree._Element) -> str | None:
 
 def _amend_target(block: etree._Element, intro: etree._Element, ctx: Ctx) -> str | None:
     """Where a BlockAmendment's text goes: 'ukpga/1999/27/section/3A' or '…/section/3/4'."""
-    cites: list[str] = []
-    subs: list[str] = []
-    named = None
-    for context in _amend_contexts(intro):
-        if not cites and not subs:
-            cites = [c.get("URI") for e in context for c in e.iter(q("Citation")) if c.get("URI")]
-            subs = [
-                c.get("URI") for e in context for c in e.iter(q("CitationSubRef")) if c.get("URI")
-            ]
-        if named is None:
-            named = _TARGET.search(" ".join(t for e in context for t in e.itertext()))
+    cites, subs, named = _amend_citations(intro)
     if not cites and not subs:
         return None
     doc = document_path((cites or subs)[-1]) or legislation_path((cites or subs)[-1])
@@ -874,46 +879,44 @@ def _amend_target(block: etree._Element, intro: etree._Element, ctx: Ctx) -> str
     return doc
 
 
+def _amend_citations(intro: etree._Element) -> tuple[list[str], list[str], re.Match | None]:
+    """(Citation URIs, CitationSubRef URIs) of the nearest words that cite anything, and the
+    first provision ("section 3") the words name, nearest first."""
+    cites: list[str] = []
+    subs: list[str] = []
+    named = None
+    for context in _amend_contexts(intro):
+        if not cites and not subs:
+            cites = [c.get("URI") for e in context for c in e.iter(q("Citation")) if c.get("URI")]
+            subs = [
+                c.get("URI") for e in context for c in e.iter(q("CitationSubRef")) if c.get("URI")
+            ]
+        if named is None:
+            named = _TARGET.search(" ".join(t for e in context for t in e.itertext()))
+    return cites, subs, named
+
+
+_QUOTE_HEADS = ("Number", "Title", "Subtitle", "TitleBlock", "Pnumber", "Reference")
+
+
 def _quote_lines(el: etree._Element, pending: str = "") -> list[str]:
-    """The quoted text, line by line, in reading order: numbers, headings, text, tables."""
+    """The quoted text, line by line, in reading order: numbers, headings, text, tables.
+
+    `pending` is a number or title waiting to be written with the next line of text.
+    """
     lines: list[str] = []
     for child in el:
         name = local(child)
-        if not name or name in _NO_TEXT:
-            continue
+        if not name or name in _NO_TEXT or name in _QUOTE_HEADS:
+            continue  # notes, or numbers and titles written with their parent
         if name == "Tabular":
             lines += _tabular(child)
         elif name in DIVISIONS or name in GROUPS:
-            number = (
-                _clean(_inline(child.find(q("Number"))))
-                if child.find(q("Number")) is not None
-                else ""
-            )
-            title = _clean(_title(child))
-            if name == "P1group" and child.find(q("P1")) is not None:
-                pending = title  # "3A Title": written with the number
-            elif number or title:
-                lines.append(f"{number} {title}".strip())
-            reference = child.find(q("Reference"))
-            if reference is not None and _clean(_inline(reference)):
-                lines.append(_clean(_inline(reference)))
-            lines += _quote_lines(child, "" if name != "P1group" else pending)
-            if name == "P1group":
-                pending = ""
+            more, pending = _quote_division(child, pending)
+            lines += more
         elif name in PROVISIONS:
-            pnumber = child.find(q("Pnumber"))
-            num = _clean(_inline(pnumber)) if pnumber is not None else ""
-            if name != "P1" and num and not num.startswith("("):
-                num = f"({num})"
-            if name == "P1" and pending:  # "3A Title" is a line of its own
-                lines.append(f"{num} {pending}".strip())
-                num = ""
-            elif pending:
-                lines.append(pending)
+            lines += _quote_provision(child, pending)
             pending = ""
-            lines += _quote_lines(child, num)
-        elif name in ("Number", "Title", "Subtitle", "TitleBlock", "Pnumber", "Reference"):
-            continue  # written with their parent
         elif name in ("UnorderedList", "OrderedList"):
             lines += _list(child, None, None)
         elif len(child) and not _is_mixed(child):
@@ -921,14 +924,49 @@ def _quote_lines(el: etree._Element, pending: str = "") -> list[str]:
             pending = ""
         else:
             text = _clean(_inline(child))
-            if pending:
-                text = f"{pending} {text}".strip()
-                pending = ""
+            text = f"{pending} {text}".strip() if pending else text
+            pending = ""
             if text:
                 lines.append(text)
     if pending:
         lines.append(pending)
     return lines
+
+
+def _quote_division(child: etree._Element, pending: str) -> tuple[list[str], str]:
+    """A quoted Part, cross-heading or group: its heading line(s), then its content; and what
+    is still pending after it."""
+    name = local(child)
+    lines: list[str] = []
+    number_el = child.find(q("Number"))
+    number = _clean(_inline(number_el)) if number_el is not None else ""
+    title = _clean(_title(child))
+    if name == "P1group" and child.find(q("P1")) is not None:
+        pending = title  # "3A Title": written with the number
+    elif number or title:
+        lines.append(f"{number} {title}".strip())
+    reference = child.find(q("Reference"))
+    if reference is not None and _clean(_inline(reference)):
+        lines.append(_clean(_inline(reference)))
+    if name != "P1group":
+        return lines + _quote_lines(child, ""), pending
+    return lines + _quote_lines(child, pending), ""
+
+
+def _quote_provision(child: etree._Element, pending: str) -> list[str]:
+    """A quoted P1 … P6: its number leads its first line ("(a) …"), after any pending title."""
+    name = local(child)
+    lines: list[str] = []
+    pnumber = child.find(q("Pnumber"))
+    num = _clean(_inline(pnumber)) if pnumber is not None else ""
+    if name != "P1" and num and not num.startswith("("):
+        num = f"({num})"
+    if name == "P1" and pending:  # "3A Title" is a line of its own
+        lines.append(f"{num} {pending}".strip())
+        num = ""
+    elif pending:
+        lines.append(pending)
+    return lines + _quote_lines(child, num)
 
 
 def _quote(block: etree._Element) -> str:
@@ -1109,26 +1147,12 @@ def _heading_text(el: etree._Element) -> str:
 
 
 def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
-    name = local(el)
-    num = _number(el)
+    """Part, Chapter, Schedule, cross-heading, EU division: a heading, its notes, its content."""
     status, status_date, status_note, valid = _own_status(el, ctx, frame)
-    parent = frame.pin
-    if name == "Part":
-        base = f"{parent}/part" if parent.startswith("schedule") else "part"
-        pin = _pin(el, ctx, f"{base}/{num}")
-    elif name == "Chapter":
-        pin = _pin(el, ctx, f"{parent}/chapter/{num}" if parent else f"chapter/{num}")
-    elif name == "Schedule":
-        # A sole Schedule is numbered 'SCHEDULE' in print; legislation.gov.uk pins it 'schedule'.
-        num = "" if num.lower() == "schedule" else num
-        pin = _pin(el, ctx, f"schedule/{num}" if num else "schedule")
-    elif name in EU_DIVISIONS:
-        pin = _pin(el, ctx, "")  # EU divisions are pinned only where the CLML names them
-    else:
-        pin = ""  # cross-headings take no pin of their own
+    pin = _division_pin(el, ctx, frame.pin)
     included = frame.included or ctx.scope is None or (bool(pin) and in_scope(pin, ctx.scope))
     inner = frame.inside(
-        pin=pin or parent, level=frame.level + 1, included=included, status=status, valid=valid
+        pin=pin or frame.pin, level=frame.level + 1, included=included, status=status, valid=valid
     )
     stop = DIVISIONS + PROVISIONS + ("P1group",)
     notes, _ = _notes(_own_refs(el, stop), ctx) if included else (None, [])  # before its children
@@ -1139,18 +1163,43 @@ def _division(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     if not pin:
         head = heading(min(frame.level, 6), text or "Cross-heading")
     else:
-        attrs = {"status": status} if status and status != frame.status else {}
-        if status_date:
-            attrs["status_date"] = status_date
-        if status_note:
-            attrs["status_note"] = status_note
-        if valid != frame.valid:
-            attrs.update(_validity_attrs(ctx, valid))
-        extent = el.get("RestrictExtent")
-        if extent and extent != ctx.meta.extent:
-            attrs["extent"] = extent
+        attrs = _division_attrs(el, ctx, frame, (status, status_date, status_note, valid))
         head = heading(min(frame.level, 6), text, pin.replace("/", "-"), **attrs)
     return [head] + ([notes] if notes else []) + blocks
+
+
+def _division_pin(el: etree._Element, ctx: Ctx, parent: str) -> str:
+    """The division's pin ('part/1', 'schedule/2/part/1', 'chapter/3'), or '' for none."""
+    name = local(el)
+    num = _number(el)
+    if name == "Part":
+        base = f"{parent}/part" if parent.startswith("schedule") else "part"
+        return _pin(el, ctx, f"{base}/{num}")
+    if name == "Chapter":
+        return _pin(el, ctx, f"{parent}/chapter/{num}" if parent else f"chapter/{num}")
+    if name == "Schedule":
+        # A sole Schedule is numbered 'SCHEDULE' in print; legislation.gov.uk pins it 'schedule'.
+        num = "" if num.lower() == "schedule" else num
+        return _pin(el, ctx, f"schedule/{num}" if num else "schedule")
+    if name in EU_DIVISIONS:
+        return _pin(el, ctx, "")  # EU divisions are pinned only where the CLML names them
+    return ""  # cross-headings take no pin of their own
+
+
+def _division_attrs(el: etree._Element, ctx: Ctx, frame: Frame, said: _Status) -> dict[str, str]:
+    """A division heading's attributes: only what differs from the enclosing division's."""
+    status, status_date, status_note, valid = said
+    attrs = {"status": status} if status and status != frame.status else {}
+    if status_date:
+        attrs["status_date"] = status_date
+    if status_note:
+        attrs["status_note"] = status_note
+    if valid != frame.valid:
+        attrs.update(_validity_attrs(ctx, valid))
+    extent = el.get("RestrictExtent")
+    if extent and extent != ctx.meta.extent:
+        attrs["extent"] = extent
+    return attrs
 
 
 def _group(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
@@ -1177,58 +1226,131 @@ def _group(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
 
 
 def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
+    """P1 … P6: the number and heading, own text, notes, sub-provisions, then closing words."""
     name = local(el)
     num = _number(el)
-    parent = frame.pin
-    if name == "P1":
-        base = f"{parent}/paragraph" if parent.startswith("schedule") else ctx.provision_word
-        pin = _pin(el, ctx, f"{base}/{num}")
-    else:
-        pin = _pin(el, ctx, f"{parent}/{num}")
+    pin = _provision_pin(el, ctx, frame, name, num)
     included = frame.included or ctx.scope is None or in_scope(pin, ctx.scope)
+    group = frame.group if frame.group is not None and local(frame.group) == "P1group" else None
+    said = _provision_status(el, ctx, frame, name, group)
+    status, valid = said[0], said[3]
+    inner = Frame(pin=pin, level=frame.level + 1, included=included, status=status, valid=valid)
+    # Notes first: a note this provision shares with its sub-provisions is shown here.
+    notes, amended_by = _notes(_provision_refs(el, group), ctx) if included else (None, [])
+    ctx.amends.append([])
+    own, rest, closing = _provision_parts(el, ctx, inner, name)
+    amends = ctx.amends.pop()
+    attrs, extent = _provision_attrs(el, ctx, frame, group, said, (amended_by, amends))
+    if not included:
+        return rest + closing  # only sub-provisions named in the scope
+    ctx.matched += 1
+    if name == "P1":
+        ctx.statuses.append((pin, status))
+    # Revised texts can hold two versions of one provision (e.g. for England and for Wales):
+    # the first keeps the anchor, a later one is shown, unanchored, as part of it.
+    anchor = pin.replace("/", "-")
+    duplicate = anchor in ctx.anchors
+    ctx.anchors.add(anchor)
+    if not duplicate:
+        closing = _closing_words(closing, anchor, attrs, ctx)
+    if name == "P1":
+        title = _clean(_title(group)) if group is not None and group.find(q("P1")) is el else ""
+        other_version = (extent or "") if duplicate else None
+        head = _p1_head(el, frame, num, title, anchor, attrs, other_version)
+    else:
+        head, own = _sub_head(num, own, anchor, attrs, duplicate)
+    return [head, *own, *([notes] if notes else []), *rest, *closing]
+
+
+def _provision_pin(el: etree._Element, ctx: Ctx, frame: Frame, name: str, num: str) -> str:
+    if name == "P1":
+        parent = frame.pin
+        base = f"{parent}/paragraph" if parent.startswith("schedule") else ctx.provision_word
+        return _pin(el, ctx, f"{base}/{num}")
+    return _pin(el, ctx, f"{frame.pin}/{num}")
+
+
+def _provision_status(
+    el: etree._Element, ctx: Ctx, frame: Frame, name: str, group: etree._Element | None
+) -> _Status:
+    """A provision's status, dates and note: its own, its P1group's, its text's change marks."""
     first = next(
         (t for p in el.iterchildren(q(f"{name}para")) for t in p.iterchildren(q("Text"))), None
     )
     first_text = _clean("".join(first.itertext())) if first is not None else ""
     status, status_date, status_note, valid = _own_status(el, ctx, frame, first_text)
-    group = frame.group if frame.group is not None and local(frame.group) == "P1group" else None
     if group is not None and name == "P1":
-        group_title = _clean(_title(group)).replace("\\", "")
-        if status in (None, _IN_FORCE, frame.status) and _DOTS.match(group_title):
-            status = _status_of(el, group_title, status)
-        if status == "repealed" and not status_date:
-            status_date = _date(group.get("RestrictEndDate"))
-        if not status_note and group.get("Match") == "false" and frame.status == _IN_FORCE:
-            status_note = _own_status(group, ctx, frame.inside(status=None))[2]
-    status_note = status_note or _text_changes(el, ctx)
-    inner = Frame(pin=pin, level=frame.level + 1, included=included, status=status, valid=valid)
-    # Notes first: a note this provision shares with its sub-provisions is shown here.
+        status, status_date, status_note = _group_status(
+            el, group, ctx, frame, (status, status_date, status_note)
+        )
+    return status, status_date, status_note or _text_changes(el, ctx), valid
+
+
+def _group_status(
+    el: etree._Element,
+    group: etree._Element,
+    ctx: Ctx,
+    frame: Frame,
+    said: tuple[str | None, str | None, str | None],
+) -> tuple[str | None, str | None, str | None]:
+    """What a P1's P1group adds: a dotted title (repealed), its end date, its Match="false"."""
+    status, status_date, status_note = said
+    group_title = _clean(_title(group)).replace("\\", "")
+    if status in (None, _IN_FORCE, frame.status) and _DOTS.match(group_title):
+        status = _status_of(el, group_title, status)
+    if status == "repealed" and not status_date:
+        status_date = _date(group.get("RestrictEndDate"))
+    if not status_note and group.get("Match") == "false" and frame.status == _IN_FORCE:
+        status_note = _own_status(group, ctx, frame.inside(status=None))[2]
+    return status, status_date, status_note
+
+
+def _provision_refs(el: etree._Element, group: etree._Element | None) -> list[tuple[str, str]]:
+    """The notes on the provision itself, and on its P1group's title when it is the first P1."""
     refs = _own_refs(el, PROVISIONS + ("P1group",))
     if group is not None and group.find(q("P1")) is el:
         refs = _own_refs_title(group) + refs
-    notes, amended_by = _notes(refs, ctx) if included else (None, [])
+    return refs
 
-    # Own text up to the first sub-provision, then the sub-provisions, then closing words:
-    # all of it, from every P1para / P2para … in order.
-    ctx.amends.append([])
+
+def _provision_parts(
+    el: etree._Element, ctx: Ctx, inner: Frame, name: str
+) -> tuple[list[str], list[str], list[str]]:
+    """(own text, sub-provisions, closing words) from every P1para / P2para … in order.
+
+    Own text runs up to the first sub-provision; words between sub-provisions stay where they
+    are read; the closing words are those after the last one.
+    """
     own: list[str] = []
     rest: list[str] = []
-    closing: list[str] = []  # words after the last sub-provision (start in `rest`)
-    target = own
-    content = [c for c in el if local(c) not in ("Pnumber", "Title")]
-    for part in content:
+    closing: list[str] = []
+    after_sub = False
+    for part in el:
+        if local(part) in ("Pnumber", "Title"):
+            continue
         for child in part if local(part) == f"{name}para" else [part]:
             cname = local(child)
             if cname in PROVISIONS or cname in GROUPS:
-                rest += closing  # words between sub-provisions stay where they are read
+                rest += closing
                 closing = []
-                target = rest
+                after_sub = True
                 _seq([child], ctx, inner, into=rest)
-            elif target is rest:
-                _seq([child], ctx, inner, into=closing)
             else:
-                _seq([child], ctx, inner, into=own)
-    amends = ctx.amends.pop()
+                _seq([child], ctx, inner, into=closing if after_sub else own)
+    return own, rest, closing
+
+
+def _provision_attrs(
+    el: etree._Element,
+    ctx: Ctx,
+    frame: Frame,
+    group: etree._Element | None,
+    said: _Status,
+    changes: tuple[list[Change], list[Change]],
+) -> tuple[dict[str, str], str | None]:
+    """The anchor's attributes (status, validity, changes, extent …) and the extent it names."""
+    status, status_date, status_note, valid = said
+    amended_by, amends = changes
     attrs: dict[str, str] = {}
     if status:
         attrs["status"] = status
@@ -1244,39 +1366,49 @@ def _provision(el: etree._Element, ctx: Ctx, frame: Frame) -> list[str]:
     _encode(attrs, "amends", amends)
     if frame.loose:
         attrs["operative"] = "false"
+    return attrs, extent
 
-    if not included:
-        return rest + closing  # only sub-provisions named in the scope
-    ctx.matched += 1
-    if name == "P1":
-        ctx.statuses.append((pin, status))
-    # Revised texts can hold two versions of one provision (e.g. for England and for Wales):
-    # the first keeps the anchor, a later one is shown, unanchored, as part of it.
-    anchor = pin.replace("/", "-")
-    duplicate = anchor in ctx.anchors
-    ctx.anchors.add(anchor)
-    if closing and not duplicate and _joins(closing[0]) and f"{anchor}-closing" not in ctx.anchors:
-        # Closing words ("…, it may impose a penalty") are the provision's, after its list:
-        # their own passage, `section/1/1/closing`, cited as "s 1(1), closing words".
-        ctx.anchors.add(f"{anchor}-closing")
-        keep = {k: v for k, v in attrs.items() if k in _CLOSING_ATTRS}
-        closing = [anchored(f"{anchor}-closing", closing[0], **keep), *closing[1:]]
-    if name == "P1":
-        title = _clean(_title(group)) if group is not None and group.find(q("P1")) is el else ""
-        if title and _DOTS.match(title.replace("\\", "")):
-            title = ""
-        pnumber = _clean("".join(el.findtext(q("Pnumber")) or ""))
-        shown = pnumber if " " in pnumber else num  # "Article 1" (EU) as it is printed
-        text = f"{escape_text(shown)} {title}".strip()
-        if duplicate:
-            head = f"**{text}** (another version{', extent ' + extent if extent else ''})\n"
-        else:
-            head = heading(min(frame.level, 6), text, anchor, **attrs)
-    else:
-        lead = own.pop(0) if own and _joins(own[0]) else ""
-        text = f"({escape_text(num)}) {lead}".strip()
-        head = text + "\n" if duplicate else anchored(anchor, text, **attrs)
-    return [head, *own, *([notes] if notes else []), *rest, *closing]
+
+def _closing_words(closing: list[str], anchor: str, attrs: dict[str, str], ctx: Ctx) -> list[str]:
+    """Closing words ("…, it may impose a penalty") are the provision's, after its list: their
+    own passage, `section/1/1/closing`, cited as "s 1(1), closing words"."""
+    if not closing or not _joins(closing[0]) or f"{anchor}-closing" in ctx.anchors:
+        return closing
+    ctx.anchors.add(f"{anchor}-closing")
+    keep = {k: v for k, v in attrs.items() if k in _CLOSING_ATTRS}
+    return [anchored(f"{anchor}-closing", closing[0], **keep), *closing[1:]]
+
+
+def _p1_head(
+    el: etree._Element,
+    frame: Frame,
+    num: str,
+    title: str,
+    anchor: str,
+    attrs: dict[str, str],
+    duplicate_extent: str | None,
+) -> str:
+    """A P1's heading: its number as printed and its group's title. A second version of a
+    provision already shown (`duplicate_extent` not None, maybe "") is a bold line, unanchored."""
+    if title and _DOTS.match(title.replace("\\", "")):
+        title = ""
+    pnumber = _clean("".join(el.findtext(q("Pnumber")) or ""))
+    shown = pnumber if " " in pnumber else num  # "Article 1" (EU) as it is printed
+    text = f"{escape_text(shown)} {title}".strip()
+    if duplicate_extent is not None:
+        extent = f", extent {duplicate_extent}" if duplicate_extent else ""
+        return f"**{text}** (another version{extent})\n"
+    return heading(min(frame.level, 6), text, anchor, **attrs)
+
+
+def _sub_head(
+    num: str, own: list[str], anchor: str, attrs: dict[str, str], duplicate: bool
+) -> tuple[str, list[str]]:
+    """A sub-provision's anchored first line, "(a) its first words", and the rest of its text."""
+    joins = bool(own) and _joins(own[0])
+    lead, rest = (own[0], own[1:]) if joins else ("", own)
+    text = f"({escape_text(num)}) {lead}".strip()
+    return (text + "\n" if duplicate else anchored(anchor, text, **attrs)), rest
 
 
 _CLOSING_ATTRS = ("status", "status_date", "valid_from", "valid_to", "extent", "operative")
@@ -1395,8 +1527,6 @@ def _provision_word(meta: Meta) -> str:
 
 
 def _document_status(meta: Meta, statuses: list[tuple[str, str | None]]) -> tuple[str, str | None]:
-    from kb.core import pins
-
     root = (meta.status or "").lower()
     if root == "repealed":
         return "repealed", None
@@ -1409,6 +1539,13 @@ def _document_status(meta: Meta, statuses: list[tuple[str, str | None]]) -> tupl
         return "repealed", None
     if values and all(s in ("prospective", "repealed") for s in values):
         return "prospective", "Not yet in force."
+    return _partly_in_force(statuses)
+
+
+def _partly_in_force(statuses: list[tuple[str, str | None]]) -> tuple[str, str | None]:
+    """Partially in force, naming the first ten provisions not yet in force; else in force."""
+    from kb.core import pins
+
     waiting = [pins.label(p) for p, s in statuses if s == "prospective"]
     if waiting:
         shown = ", ".join(waiting[:10]) + (" …" if len(waiting) > 10 else "")
@@ -1432,19 +1569,7 @@ def parse_clml(
     root = parse_xml(data)
     main = main_content(root)
     meta = read_meta(root, path)
-    commentaries = {c.get("id"): c for c in root.iter(q("Commentary")) if c.get("id")}
-    ctx = Ctx(
-        meta=meta,
-        own_path=own_path(root) or document_path(meta.path) or meta.path,
-        provision_word=_provision_word(meta),
-        scope=[s for s in scope] if scope else None,
-        commentaries=commentaries,
-        labels=_label_commentaries(root, commentaries),
-        footnotes={f.get("id"): f for f in root.iter(q("Footnote")) if f.get("id")},
-    )
-    for ref in (r.get("Ref") for r in root.iter(q("FootnoteRef"))):
-        if ref and ref not in ctx.footnote_labels:
-            ctx.footnote_labels[ref] = str(len(ctx.footnote_labels) + 1)
+    ctx = _context(root, meta, scope)
     blocks = _seq(main, ctx, Frame(pin="", level=1, included=False))
     if ctx.scope is not None and not ctx.matched:
         raise CLMLError(f"the scope {', '.join(ctx.scope)} matched no provision")
@@ -1454,17 +1579,6 @@ def parse_clml(
     text = "\n".join(b.rstrip("\n") + "\n" for b in blocks)
     shown = ' status="in_force"' if status != "in_force" else ""
     text = text.replace(f' status="{_IN_FORCE}"', shown)
-    info = dict(extra or {})
-    changes = outstanding_changes(root, ctx)
-    if changes:
-        info["outstanding_changes"] = changes
-    info["version"] = version
-    if meta.enacted:
-        info["enacted"] = meta.enacted
-    if meta.made:
-        info["made"] = meta.made
-    if ctx.scope is not None:
-        info["scope"] = list(ctx.scope)
     document = Document(
         id=meta.path,
         title=meta.title,
@@ -1482,11 +1596,45 @@ def parse_clml(
         attribution=ATTRIBUTION,
         valid_from=meta.valid_from or meta.enacted or meta.made,
         extent=meta.extent,
-        extra=info,
+        extra=_document_extra(root, ctx, extra, version),
         language=meta.language,
         subsidiary_number=meta.subsidiary_number,
     )
     return document, text
+
+
+def _context(root: etree._Element, meta: Meta, scope: list[str] | None) -> Ctx:
+    """The rendering context: the document's notes, their labels, the scope."""
+    commentaries = {c.get("id"): c for c in root.iter(q("Commentary")) if c.get("id")}
+    ctx = Ctx(
+        meta=meta,
+        own_path=own_path(root) or document_path(meta.path) or meta.path,
+        provision_word=_provision_word(meta),
+        scope=[s for s in scope] if scope else None,
+        commentaries=commentaries,
+        labels=_label_commentaries(root, commentaries),
+        footnotes={f.get("id"): f for f in root.iter(q("Footnote")) if f.get("id")},
+    )
+    for ref in (r.get("Ref") for r in root.iter(q("FootnoteRef"))):
+        if ref and ref not in ctx.footnote_labels:
+            ctx.footnote_labels[ref] = str(len(ctx.footnote_labels) + 1)
+    return ctx
+
+
+def _document_extra(root: etree._Element, ctx: Ctx, extra: dict | None, version: str) -> dict:
+    """The document's `extra`: the caller's, then outstanding changes, version, dates, scope."""
+    info = dict(extra or {})
+    changes = outstanding_changes(root, ctx)
+    if changes:
+        info["outstanding_changes"] = changes
+    info["version"] = version
+    if ctx.meta.enacted:
+        info["enacted"] = ctx.meta.enacted
+    if ctx.meta.made:
+        info["made"] = ctx.meta.made
+    if ctx.scope is not None:
+        info["scope"] = list(ctx.scope)
+    return info
 
 
 def data_url(base_url: str, path: str, version: str = "latest") -> str:

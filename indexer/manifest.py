@@ -163,72 +163,35 @@ def _load_file(path: Path, settings: Settings) -> list[Source]:
     return [_entry(path, i, entry, settings) for i, entry in enumerate(entries, 1)]
 
 
+class _Problem(ValueError):
+    """What is wrong with one manifest entry; _entry names the file and the entry."""
+
+
 def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
     name = entry.get("id") if isinstance(entry, dict) else None
     where = f"{path}: source #{number}" + (f" ({name})" if name else "")
+    try:
+        return _source(path, entry, settings)
+    except _Problem as problem:
+        raise ManifestError(f"{where}: {problem}") from None
 
-    def fail(problem: str) -> ManifestError:
-        return ManifestError(f"{where}: {problem}")
 
-    if not isinstance(entry, dict):
-        raise fail("each source must be a mapping of fields")
-    for required in ("id", "kind"):
-        if not entry.get(required):
-            raise fail(f"'{required}' is required")
-    source_id, kind = str(entry["id"]), str(entry["kind"])
-    if not _ID.match(source_id):
-        raise fail("'id' must be lower-case letters, digits, '.', '_' or '-'")
+def _source(path: Path, entry: Any, settings: Settings) -> Source:
+    """One checked entry as a Source; raises _Problem, checking in the order the fields matter."""
+    source_id, kind = _identity(entry)
     if isinstance(entry.get("version"), dt.date):  # YAML reads an unquoted 2008-04-01 as a date
         entry = {**entry, "version": entry["version"].isoformat()}
-    strings = ("path", "url", "title", "short_title", "notes", "parser", "version")
-    for key in strings:
-        if key in entry and entry[key] is not None and not isinstance(entry[key], (str, int)):
-            raise fail(f"'{key}' must be a string")
-    source_path = _str(entry.get("path"))
-    url = _str(entry.get("url"))
-    if kind in BASES:
-        variable = "KB_" + BASES[kind].upper()
-        if url:
-            raise fail(f"give 'path', not 'url': the base comes from {variable}")
-        if not source_path:
-            raise fail(f"'path' is required (it is appended to {variable})")
-        source_path = source_path.strip("/")
-        url = f"{getattr(settings, BASES[kind]).rstrip('/')}/{source_path}"
-    elif url and urlparse(url).scheme not in ("http", "https"):
-        raise fail(f"'url' must be an http(s) URL, got {url!r}")
-    if kind == "legislation":
-        problem = legislation_path_problem(source_path or "")
-        if problem:
-            raise fail(problem)
-
-    version = str(entry.get("version") or "latest")
-    if version not in VERSIONS and not _DATE.match(version):
-        raise fail(f"'version' must be one of {', '.join(VERSIONS)} or a date YYYY-MM-DD")
+    _check_strings(entry)
+    source_path, url = _location(entry, kind, settings)
+    version = _version(entry)
     versions = versions_problem(entry.get("versions", "all"))
     if versions.startswith("'versions'"):
-        raise fail(versions)
-    aliases = entry.get("aliases") or []
-    if isinstance(aliases, str):
-        aliases = [aliases]
-    if not isinstance(aliases, list) or not all(isinstance(a, (str, int)) for a in aliases):
-        raise fail("'aliases' must be a list of strings")
-    scope = entry.get("scope")
-    if scope in (None, "all", "whole"):
-        scope = None
-    elif isinstance(scope, list) and scope and all(isinstance(s, str) for s in scope):
-        for item in scope:
-            problem = scope_pin_problem(item.strip("/"))
-            if problem:
-                raise fail(
-                    f"scope items must be pins like 'part/1', 'part/1/chapter/2', 'section/3A' "
-                    f"or 'section/137-139': {item!r} {problem}"
-                )
-        scope = [s.strip("/") for s in scope]
-    else:
-        raise fail("'scope' must be 'all' or a list of pins ('part/1', 'section/3A')")
+        raise _Problem(versions)
+    aliases = _aliases(entry)
+    scope = _scope(entry.get("scope"))
     parser = _str(entry.get("parser"))
     if parser and ":" not in parser:
-        raise fail("'parser' must be 'module:function'")
+        raise _Problem("'parser' must be 'module:function'")
     return Source(
         id=source_id,
         kind=kind,
@@ -236,7 +199,7 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
         url=url,
         title=_str(entry.get("title")),
         short_title=_str(entry.get("short_title")),
-        aliases=[str(a) for a in aliases],
+        aliases=aliases,
         scope=scope,
         version=version,
         versions=versions,
@@ -245,6 +208,76 @@ def _entry(path: Path, number: int, entry: Any, settings: Settings) -> Source:
         file=str(path),
         extra={k: v for k, v in entry.items() if k not in KNOWN},
     )
+
+
+def _identity(entry: Any) -> tuple[str, str]:
+    if not isinstance(entry, dict):
+        raise _Problem("each source must be a mapping of fields")
+    for required in ("id", "kind"):
+        if not entry.get(required):
+            raise _Problem(f"'{required}' is required")
+    source_id, kind = str(entry["id"]), str(entry["kind"])
+    if not _ID.match(source_id):
+        raise _Problem("'id' must be lower-case letters, digits, '.', '_' or '-'")
+    return source_id, kind
+
+
+def _check_strings(entry: dict) -> None:
+    for key in ("path", "url", "title", "short_title", "notes", "parser", "version"):
+        if key in entry and entry[key] is not None and not isinstance(entry[key], (str, int)):
+            raise _Problem(f"'{key}' must be a string")
+
+
+def _location(entry: dict, kind: str, settings: Settings) -> tuple[str | None, str | None]:
+    """(path, url): a based kind's path on its configured base URL, else the entry's URL."""
+    source_path = _str(entry.get("path"))
+    url = _str(entry.get("url"))
+    if kind in BASES:
+        variable = "KB_" + BASES[kind].upper()
+        if url:
+            raise _Problem(f"give 'path', not 'url': the base comes from {variable}")
+        if not source_path:
+            raise _Problem(f"'path' is required (it is appended to {variable})")
+        source_path = source_path.strip("/")
+        url = f"{getattr(settings, BASES[kind]).rstrip('/')}/{source_path}"
+    elif url and urlparse(url).scheme not in ("http", "https"):
+        raise _Problem(f"'url' must be an http(s) URL, got {url!r}")
+    if kind == "legislation":
+        problem = legislation_path_problem(source_path or "")
+        if problem:
+            raise _Problem(problem)
+    return source_path, url
+
+
+def _version(entry: dict) -> str:
+    version = str(entry.get("version") or "latest")
+    if version not in VERSIONS and not _DATE.match(version):
+        raise _Problem(f"'version' must be one of {', '.join(VERSIONS)} or a date YYYY-MM-DD")
+    return version
+
+
+def _aliases(entry: dict) -> list[str]:
+    aliases = entry.get("aliases") or []
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, list) or not all(isinstance(a, (str, int)) for a in aliases):
+        raise _Problem("'aliases' must be a list of strings")
+    return [str(a) for a in aliases]
+
+
+def _scope(scope: Any) -> list[str] | None:
+    if scope in (None, "all", "whole"):
+        return None
+    if not (isinstance(scope, list) and scope and all(isinstance(s, str) for s in scope)):
+        raise _Problem("'scope' must be 'all' or a list of pins ('part/1', 'section/3A')")
+    for item in scope:
+        problem = scope_pin_problem(item.strip("/"))
+        if problem:
+            raise _Problem(
+                f"scope items must be pins like 'part/1', 'part/1/chapter/2', 'section/3A' "
+                f"or 'section/137-139': {item!r} {problem}"
+            )
+    return [s.strip("/") for s in scope]
 
 
 def versions_problem(value: Any) -> str:
@@ -299,28 +332,36 @@ def scope_pin_problem(pin: str) -> str | None:
         return f"does not start with a keyword ({', '.join(sorted(SCOPE_KEYWORDS))})"
     i = 0
     while i < len(steps):
-        word = steps[i]
-        if word in SCOPE_KEYWORDS:
-            value = steps[i + 1] if i + 1 < len(steps) else None
-            if word == "crossheading":
-                if value is None or not _SCOPE_SLUG.match(value):
-                    return "needs a lower-case slug after 'crossheading'"
-                i += 2
-            elif (
-                value is not None
-                and value not in SCOPE_KEYWORDS
-                and (_SCOPE_NUMBER.match(value) or _SCOPE_ROMAN.match(value))
-            ):
-                i += 2
-            elif word == "schedule":  # a sole Schedule has no number: 'schedule/paragraph/1'
-                i += 1
-            else:
-                return f"needs a number after '{word}' (got {value!r})"
-        elif i and _SCOPE_SUB.match(word) and steps[i - 1] not in ("crossheading",):
-            i += 1  # an unnamed sub-level: 'section/3/2/a'
-        else:
-            return f"has {word!r} where a keyword or a sub-level like '2' or 'a' was expected"
+        taken, problem = _scope_step(steps, i)
+        if problem:
+            return problem
+        i += taken
     return None
+
+
+def _scope_step(steps: list[str], i: int) -> tuple[int, str | None]:
+    """How many steps the one at `i` takes (a keyword and its number, or a sub-level), or why
+    it is not a step."""
+    word = steps[i]
+    if word in SCOPE_KEYWORDS:
+        value = steps[i + 1] if i + 1 < len(steps) else None
+        return _keyword_step(word, value)
+    if i and _SCOPE_SUB.match(word) and steps[i - 1] not in ("crossheading",):
+        return 1, None  # an unnamed sub-level: 'section/3/2/a'
+    return 0, f"has {word!r} where a keyword or a sub-level like '2' or 'a' was expected"
+
+
+def _keyword_step(word: str, value: str | None) -> tuple[int, str | None]:
+    if word == "crossheading":
+        if value is None or not _SCOPE_SLUG.match(value):
+            return 0, "needs a lower-case slug after 'crossheading'"
+        return 2, None
+    numbered = value is not None and (_SCOPE_NUMBER.match(value) or _SCOPE_ROMAN.match(value))
+    if numbered and value not in SCOPE_KEYWORDS:
+        return 2, None
+    if word == "schedule":  # a sole Schedule has no number: 'schedule/paragraph/1'
+        return 1, None
+    return 0, f"needs a number after '{word}' (got {value!r})"
 
 
 def _str(value: Any) -> str | None:

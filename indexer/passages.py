@@ -166,68 +166,196 @@ def _parse(
     numbered from a counter.
     """
     legislation = document.is_legislation
-    warnings = warnings if warnings is not None else []
-    notes: dict[str, list[str]] = {}
     body = _quote_anchor_ids(body)
-    source_lines = body.splitlines()
-    tokens = _md.parse(body)
-    nodes: list[Node] = []
-    by_pin: dict[str, Node] = {}
-    position: dict[str, int] = {}  # pin -> index in nodes
-    markdown: dict[str, list[str]] = {}  # pin -> the node's Markdown pieces
-    texts: dict[str, list[str]] = {}  # pin -> the node's plain text pieces
-    headings: list[tuple[int, str, Node | None]] = []  # (level, display text, node)
-    current: Node | None = None
-    used_slugs: set[str] = set()
-    next_suffix: dict[str, int] = {}
+    blocks = _blocks(_md.parse(body))
+    builder = _Builder(
+        legislation=legislation,
+        counted=_unnumbered(blocks, legislation),
+        warnings=warnings if warnings is not None else [],
+        source_lines=body.splitlines(),
+    )
+    for block in blocks:
+        builder.block(block)
+    return builder.finish(), builder.notes
 
-    def add(node: Node) -> Node:
-        if node.pin in by_pin:
+
+def _block_anchor(opener: Token) -> tuple[str | None, dict[str, str]]:
+    """A block's anchor (checked) and its other attributes."""
+    attrs = {k: str(v) for k, v in (opener.attrs or {}).items()}
+    anchor = attrs.pop("id", None)
+    if anchor is not None and not _ANCHOR_OK.match(anchor):
+        raise BodyError(f"anchor '{anchor[:80]}' may use only letters, digits, '.', '_' and '-'")
+    if anchor is not None and len(anchor) > MAX_ANCHOR_CHARS:
+        raise BodyError(f"anchor '{anchor[:40]}…' is longer than {MAX_ANCHOR_CHARS} characters")
+    return anchor, attrs
+
+
+@dataclass
+class _Builder:
+    """One pass over a body's blocks: the nodes so far, with their Markdown and text gathered."""
+
+    legislation: bool
+    counted: bool  # an unnumbered body: its paragraphs are counted (para/1, para/2 …)
+    warnings: list[str]
+    source_lines: list[str]
+    nodes: list[Node] = field(default_factory=list)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # pin -> its notes' plain text
+    by_pin: dict[str, Node] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)  # pin -> index in nodes
+    markdown: dict[str, list[str]] = field(default_factory=dict)  # pin -> Markdown pieces
+    texts: dict[str, list[str]] = field(default_factory=dict)  # pin -> plain text pieces
+    headings: list[tuple[int, str, Node | None]] = field(default_factory=list)  # open headings
+    current: Node | None = None  # the node running text belongs to
+    used_slugs: set[str] = field(default_factory=set)
+    next_suffix: dict[str, int] = field(default_factory=dict)
+    paragraphs: list[Node] = field(default_factory=list)  # counted paragraphs
+    pending: list[tuple[str, str]] = field(default_factory=list)  # short blocks waiting
+
+    def add(self, node: Node) -> Node:
+        if node.pin in self.by_pin:
             raise BodyError(f"two provisions share the anchor '{node.anchor}'")
-        position[node.pin] = len(nodes)
-        nodes.append(node)
-        by_pin[node.pin] = node
-        markdown[node.pin] = [node.markdown] if node.markdown else []
-        texts[node.pin] = [node.text] if node.text else []
+        self.position[node.pin] = len(self.nodes)
+        self.nodes.append(node)
+        self.by_pin[node.pin] = node
+        self.markdown[node.pin] = [node.markdown] if node.markdown else []
+        self.texts[node.pin] = [node.text] if node.text else []
         return node
 
-    def append(node: Node, source: str, text: str) -> None:
+    def append(self, node: Node, source: str, text: str) -> None:
         if source:
-            markdown[node.pin].append(source)
+            self.markdown[node.pin].append(source)
         if text:
-            texts[node.pin].append(text)
+            self.texts[node.pin].append(text)
 
-    def unique_slug(prefix: str, text: str) -> str:
+    def unique_slug(self, prefix: str, text: str) -> str:
         base = f"{prefix}-{pins.slugify(text)}"
         anchor = base
-        if anchor in used_slugs:
-            n = next_suffix.get(base, 2)
+        if anchor in self.used_slugs:
+            n = self.next_suffix.get(base, 2)
             anchor = f"{base}-{n}"
-            while anchor in used_slugs:
+            while anchor in self.used_slugs:
                 n += 1
                 anchor = f"{base}-{n}"
-            next_suffix[base] = n + 1
-        used_slugs.add(anchor)
+            self.next_suffix[base] = n + 1
+        self.used_slugs.add(anchor)
         return anchor
 
-    def status_of(anchor: str, attrs: dict[str, str]) -> str | None:
+    def status_of(self, anchor: str, attrs: dict[str, str]) -> str | None:
         status = attrs.pop("status", None)
         if status is None or status in PROVISION_STATUSES:
             return status
-        warnings.append(
+        self.warnings.append(
             f"anchor '{anchor}': status {status[:40]!r} is not one of "
             f"{', '.join(PROVISION_STATUSES)}; the enclosing provision's or document's is used"
         )
         return None
 
-    blocks = _blocks(tokens)
-    counted = _unnumbered(blocks, legislation)
-    paragraphs: list[Node] = []  # counted paragraphs (para/1, para/2 …) of an unnumbered body
-    pending: list[tuple[str, str]] = []  # short blocks waiting to join the next paragraph
+    def block(self, block: list[Token]) -> None:
+        """One top-level block: a note, a heading, an anchored provision or running text."""
+        opener = block[0]
+        anchor, attrs = _block_anchor(opener)
+        text = plain_text(block)
+        lines = opener.map or (0, 0)
+        source = "\n".join(self.source_lines[lines[0] : lines[1]]).strip()
+        current = self.current
+        if anchor is None and current is not None:
+            if _is_note(opener, attrs, text, self.legislation):
+                self.append(current, source, "")
+                self.notes.setdefault(current.pin, []).append(text)
+                return
+        if opener.type == "heading_open":
+            self.heading(int(opener.tag[1]), anchor, attrs, text)
+            return
+        if anchor is None:
+            anchor = self.paragraph_anchor(opener, text)
+        if anchor is not None:
+            self.provision(anchor, attrs, source, text)
+        elif self.counted and (current is None or current in self.paragraphs):
+            self.counted_paragraph(opener, source, text)
+        else:
+            self.running_text(source, text)
 
-    def new_paragraph() -> Node:
-        number = str(len(paragraphs) + 1)
-        node = add(
+    def heading(self, level: int, anchor: str | None, attrs: dict[str, str], text: str) -> None:
+        self.flush_pending()
+        anchor = anchor if anchor is not None else self.heading_anchor(text)
+        pin = pins.anchor_to_pin(anchor)
+        title = _strip_number(text, pin)
+        display = _display(pin, title, self.legislation)
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        parent = next((n for _, _, n in reversed(self.headings) if n is not None), None)
+        node = self.add(
+            Node(
+                pin=pin,
+                anchor=anchor,
+                label=pins.display_label(pin) if self.legislation else _para_label(pin),
+                title=title,
+                depth=len(self.headings),
+                parent=parent.pin if parent else None,
+                heading_path=[h for _, h, _ in self.headings] + [display],
+                is_heading=True,
+                status=self.status_of(anchor, attrs),
+                status_note=attrs.pop("status_note", None),
+                attrs=attrs,
+            )
+        )
+        self.headings.append((level, display, node))
+        self.current = node
+
+    def heading_anchor(self, text: str) -> str:
+        """An unanchored heading: `para-3` for "3 Title" outside legislation, else a slug."""
+        numbered = _NUMBERED_HEADING.match(text)
+        if not self.legislation and numbered:
+            return "para-" + numbered.group(1)
+        return self.unique_slug("crossheading" if self.legislation else "heading", text)
+
+    def paragraph_anchor(self, opener: Token, text: str) -> str | None:
+        """Outside legislation, a paragraph numbered '2.3' is anchored `para-2.3`."""
+        if self.legislation or opener.type != "paragraph_open":
+            return None
+        number = dotted_paragraph_number(text)
+        # A repeated number (a quoted paragraph, a typo) stays part of the text before it.
+        if number and pins.anchor_to_pin("para-" + number) not in self.by_pin:
+            return "para-" + number
+        return None
+
+    def provision(self, anchor: str, attrs: dict[str, str], source: str, text: str) -> None:
+        pin = pins.anchor_to_pin(anchor)
+        parent = _parent_for(pin, self.nodes, self.position, self.headings)
+        node = self.add(
+            Node(
+                pin=pin,
+                anchor=anchor,
+                label=pins.label(pin) if self.legislation else _para_label(pin),
+                title="",
+                depth=(parent.depth + 1) if parent else 0,
+                parent=parent.pin if parent else None,
+                heading_path=[h for _, h, _ in self.headings],
+                status=self.status_of(anchor, attrs),
+                status_note=attrs.pop("status_note", None),
+                attrs=attrs,
+            )
+        )
+        self.append(node, source, text)
+        self.current = node
+
+    def running_text(self, source: str, text: str) -> None:
+        """Text with no anchor of its own: the current node's, else the preamble's."""
+        if self.current is None:
+            preamble = Node(
+                pin="preamble",
+                anchor="preamble",
+                label="",
+                title="Introductory text",
+                depth=0,
+                heading_path=[],
+            )
+            self.current = self.add(preamble)
+        self.append(self.current, source, text)
+
+    def new_paragraph(self) -> Node:
+        number = str(len(self.paragraphs) + 1)
+        node = self.add(
             Node(
                 pin=f"para/{number}",
                 anchor=f"para-{number}",
@@ -237,133 +365,38 @@ def _parse(
                 heading_path=[],
             )
         )
-        paragraphs.append(node)
+        self.paragraphs.append(node)
         return node
 
-    def flush_pending() -> None:
-        """Short blocks left over (closing lines, or lines before a heading): the last
-        paragraph's, else a paragraph of their own."""
-        if pending:
-            node = paragraphs[-1] if paragraphs else new_paragraph()
-            for waiting in pending:
-                append(node, *waiting)
-            pending.clear()
-
-    def counted_paragraph(opener: Token, source: str, text: str) -> None:
-        nonlocal current
-        if opener.type in _FOLLOWERS and paragraphs and not pending:
-            append(paragraphs[-1], source, text)
+    def counted_paragraph(self, opener: Token, source: str, text: str) -> None:
+        if opener.type in _FOLLOWERS and self.paragraphs and not self.pending:
+            self.append(self.paragraphs[-1], source, text)
             return
         if len(text) < SHORT_BLOCK_CHARS:
-            pending.append((source, text))
+            self.pending.append((source, text))
             return
-        node = new_paragraph()
-        for waiting in pending:
-            append(node, *waiting)
-        pending.clear()
-        append(node, source, text)
-        current = node
+        node = self.new_paragraph()
+        for waiting in self.pending:
+            self.append(node, *waiting)
+        self.pending.clear()
+        self.append(node, source, text)
+        self.current = node
 
-    for block in blocks:
-        opener = block[0]
-        attrs = {k: str(v) for k, v in (opener.attrs or {}).items()}
-        anchor = attrs.pop("id", None)
-        if anchor is not None and not _ANCHOR_OK.match(anchor):
-            raise BodyError(
-                f"anchor '{anchor[:80]}' may use only letters, digits, '.', '_' and '-'"
-            )
-        if anchor is not None and len(anchor) > MAX_ANCHOR_CHARS:
-            raise BodyError(f"anchor '{anchor[:40]}…' is longer than {MAX_ANCHOR_CHARS} characters")
-        text = plain_text(block)
-        lines = opener.map or (0, 0)
-        source = "\n".join(source_lines[lines[0] : lines[1]]).strip()
+    def flush_pending(self) -> None:
+        """Short blocks left over (closing lines, or lines before a heading): the last
+        paragraph's, else a paragraph of their own."""
+        if self.pending:
+            node = self.paragraphs[-1] if self.paragraphs else self.new_paragraph()
+            for waiting in self.pending:
+                self.append(node, *waiting)
+            self.pending.clear()
 
-        if anchor is None and current is not None and _is_note(opener, attrs, text, legislation):
-            append(current, source, "")
-            notes.setdefault(current.pin, []).append(text)
-            continue
-
-        if opener.type == "heading_open":
-            flush_pending()
-            level = int(opener.tag[1])
-            if anchor is None:
-                numbered = _NUMBERED_HEADING.match(text)
-                if not legislation and numbered:
-                    anchor = "para-" + numbered.group(1)
-                else:
-                    anchor = unique_slug("crossheading" if legislation else "heading", text)
-            pin = pins.anchor_to_pin(anchor)
-            title = _strip_number(text, pin)
-            display = _display(pin, title, legislation)
-            while headings and headings[-1][0] >= level:
-                headings.pop()
-            parent = next((n for _, _, n in reversed(headings) if n is not None), None)
-            node = add(
-                Node(
-                    pin=pin,
-                    anchor=anchor,
-                    label=pins.display_label(pin) if legislation else _para_label(pin),
-                    title=title,
-                    depth=len(headings),
-                    parent=parent.pin if parent else None,
-                    heading_path=[h for _, h, _ in headings] + [display],
-                    is_heading=True,
-                    status=status_of(anchor, attrs),
-                    status_note=attrs.pop("status_note", None),
-                    attrs=attrs,
-                )
-            )
-            headings.append((level, display, node))
-            current = node
-            continue
-
-        if anchor is None and not legislation and opener.type == "paragraph_open":
-            number = dotted_paragraph_number(text)
-            # A repeated number (a quoted paragraph, a typo) stays part of the text before it.
-            if number and pins.anchor_to_pin("para-" + number) not in by_pin:
-                anchor = "para-" + number
-        if anchor is not None:
-            pin = pins.anchor_to_pin(anchor)
-            parent = _parent_for(pin, nodes, position, headings)
-            node = add(
-                Node(
-                    pin=pin,
-                    anchor=anchor,
-                    label=pins.label(pin) if legislation else _para_label(pin),
-                    title="",
-                    depth=(parent.depth + 1) if parent else 0,
-                    parent=parent.pin if parent else None,
-                    heading_path=[h for _, h, _ in headings],
-                    status=status_of(anchor, attrs),
-                    status_note=attrs.pop("status_note", None),
-                    attrs=attrs,
-                )
-            )
-            append(node, source, text)
-            current = node
-            continue
-
-        if counted and (current is None or current in paragraphs):
-            counted_paragraph(opener, source, text)
-            continue
-
-        if current is None:
-            current = add(
-                Node(
-                    pin="preamble",
-                    anchor="preamble",
-                    label="",
-                    title="Introductory text",
-                    depth=0,
-                    heading_path=[],
-                )
-            )
-        append(current, source, text)
-    flush_pending()
-    for node in nodes:
-        node.markdown = "\n\n".join(markdown[node.pin])
-        node.text = " ".join(texts[node.pin])
-    return nodes, notes
+    def finish(self) -> list[Node]:
+        self.flush_pending()
+        for node in self.nodes:
+            node.markdown = "\n\n".join(self.markdown[node.pin])
+            node.text = " ".join(self.texts[node.pin])
+        return self.nodes
 
 
 def _para_label(pin: str) -> str:
