@@ -77,49 +77,9 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
     known = {f"{item.document.id}/{node.pin}" for item in parsed for node in item.nodes}
     indexed_docs = {item.document.id for item in parsed}
     cites: dict[str, list[str]] = {}
-    amends: dict[str, list[str]] = defaultdict(list)
-    amended_by: dict[str, list[str]] = defaultdict(list)
-    detail: dict[str, dict] = {"amends": {}, "amended_by": {}}
-    quoted: list[tuple[str, str, str | None, str | None]] = []  # from `amends`, merged last
     for item in parsed:
-        doc = item.document
-        default = doc.id if doc.is_legislation and registry.get(doc.id) else None
-        if not doc.is_legislation:
-            default = _issued_under(doc, registry)
-        for passage in item.passages:
-            if not _HINT.search(passage.text):
-                continue
-            found = find_citations(passage.text, registry, default_instrument=default)
-            if not doc.is_legislation:
-                # "the Act" and a bare "section 2(2)" in guidance mean the Act it last named
-                # ("issued under section 5 of the Example Commissioning Act 2031").
-                default = _last_named(found, registry) or default
-            targets = []
-            for ref in found:
-                if not ref.pin or ref.id == passage.id or ref.id in targets:
-                    continue
-                # A provision of an indexed instrument that does not exist is a misreading
-                # ("in section 9" of some other Act); citations of other instruments stay.
-                if ref.instrument in indexed_docs and ref.id not in known:
-                    continue
-                targets.append(ref.id)
-            if targets:
-                passage.cites = targets
-                cites[passage.id] = targets
-        for node in item.nodes:
-            node_id = f"{doc.id}/{node.pin}"
-            for target, change, date in amendments(node.attrs, "amends"):
-                amends[node_id].append(target)
-                amended_by[target].append(node_id)
-                quoted.append((node_id, target, change, date))
-            for source, change, date in amendments(node.attrs, "amended_by"):
-                amended_by[node_id].append(source)
-                amends[source].append(node_id)
-                _merge(detail["amended_by"], node_id, source, change, date)
-                _merge(detail["amends"], source, node_id, change, date)
-    for source, target, change, date in quoted:  # after the F notes: their words win
-        _merge(detail["amends"], source, target, change, date)
-        _merge(detail["amended_by"], target, source, change, date)
+        cites.update(_cite_passages(item, registry, known, indexed_docs))
+    amends, amended_by, detail = _amendment_maps(parsed)
     for item in parsed:
         found = effects(item.document.extra.get("effects"))
         if found:
@@ -136,6 +96,67 @@ def collect(parsed: list[ParsedDocument], registry: Registry) -> dict[str, dict[
         # {"amends"|"amended_by": {passage: {other: {"change": …, "date": …}}}}
         "changes": {kind: detail[kind] for kind in ("amends", "amended_by")},
     }
+
+
+def _cite_passages(
+    item: ParsedDocument, registry: Registry, known: set[str], indexed_docs: set[str]
+) -> dict[str, list[str]]:
+    """Fill `cites` on the document's passages; {passage id: cited ids} for those citing any."""
+    doc = item.document
+    default = doc.id if doc.is_legislation and registry.get(doc.id) else None
+    if not doc.is_legislation:
+        default = _issued_under(doc, registry)
+    cites = {}
+    for passage in item.passages:
+        if not _HINT.search(passage.text):
+            continue
+        found = find_citations(passage.text, registry, default_instrument=default)
+        if not doc.is_legislation:
+            # "the Act" and a bare "section 2(2)" in guidance mean the Act it last named
+            # ("issued under section 5 of the Example Commissioning Act 2031").
+            default = _last_named(found, registry) or default
+        targets = _targets(found, passage.id, known, indexed_docs)
+        if targets:
+            passage.cites = targets
+            cites[passage.id] = targets
+    return cites
+
+
+def _targets(found, passage_id: str, known: set[str], indexed_docs: set[str]) -> list[str]:
+    targets: list[str] = []
+    for ref in found:
+        if not ref.pin or ref.id == passage_id or ref.id in targets:
+            continue
+        # A provision of an indexed instrument that does not exist is a misreading
+        # ("in section 9" of some other Act); citations of other instruments stay.
+        if ref.instrument in indexed_docs and ref.id not in known:
+            continue
+        targets.append(ref.id)
+    return targets
+
+
+def _amendment_maps(parsed: list[ParsedDocument]):
+    """amends, amended_by and their detail ({change, date}) from the nodes' attributes."""
+    amends: dict[str, list[str]] = defaultdict(list)
+    amended_by: dict[str, list[str]] = defaultdict(list)
+    detail: dict[str, dict] = {"amends": {}, "amended_by": {}}
+    quoted: list[tuple[str, str, str | None, str | None]] = []  # from `amends`, merged last
+    for item in parsed:
+        for node in item.nodes:
+            node_id = f"{item.document.id}/{node.pin}"
+            for target, change, date in amendments(node.attrs, "amends"):
+                amends[node_id].append(target)
+                amended_by[target].append(node_id)
+                quoted.append((node_id, target, change, date))
+            for source, change, date in amendments(node.attrs, "amended_by"):
+                amended_by[node_id].append(source)
+                amends[source].append(node_id)
+                _merge(detail["amended_by"], node_id, source, change, date)
+                _merge(detail["amends"], source, node_id, change, date)
+    for source, target, change, date in quoted:  # after the F notes: their words win
+        _merge(detail["amends"], source, target, change, date)
+        _merge(detail["amended_by"], target, source, change, date)
+    return amends, amended_by, detail
 
 
 def _nearest(pin: str, pins: set[str]) -> str | None:
