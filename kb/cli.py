@@ -212,6 +212,14 @@ def search(
     if as_json:
         click.echo(json.dumps(response, indent=2, ensure_ascii=False))
         return
+    _print_header(response)
+    for n, hit in enumerate(response["results"], start=response["offset"] + 1):
+        click.echo("")
+        _print_hit(n, hit)
+
+
+def _print_header(response: dict) -> None:
+    """The citation found, notes about as_at, the count, a suggestion, a relaxed search."""
     cited = response.get("citation")
     if cited:
         where = cited["id"] if cited["in_index"] else "not in this index"
@@ -225,40 +233,35 @@ def search(
         click.echo(f"Did you mean: {response['suggestion']}?")
     if response["relaxed"]:
         click.echo("No passage has all your words; showing passages with any of them.")
-    for n, hit in enumerate(response["results"], start=response["offset"] + 1):
-        click.echo("")
-        status_flag = "" if hit["status"] in ("in_force",) else f" [{hit['status'].upper()}]"
-        duty = (
-            f" [{hit['duty'].upper()}: {', '.join(hit['holders']) or '?'}]"
-            if hit["duty"] != "none"
-            else ""
-        )
-        operative = (
-            ""
-            if hit.get("operative", True)
-            else f" [NOT OPERATIVE TEXT: {non_operative_kind(hit['pin']).upper()}]"
-        )
-        changes = (
-            f" [OUTSTANDING CHANGES: {hit['outstanding_changes']}]"
-            if hit.get("outstanding_changes")
-            else ""
-        )
-        stale_flag = (
-            f" [STALE CITATIONS: {len(hit['stale_citations'])}]"
-            if hit.get("stale_citations")
-            else ""
-        )
-        flags = f"{status_flag}{operative}{duty}{changes}{stale_flag}"
-        click.secho(f"{n}. {hit['citation']}{flags}", bold=True)
-        if hit["heading"]:
-            click.echo(f"   {_plain(hit.get('heading_html') or html.escape(hit['heading']))}")
-        click.echo(f"   {_plain(hit['snippet_html'])}")
-        for effect in hit.get("effects") or []:
-            click.echo(f"   {effect_sentence(effect)}")
-        for item in hit.get("stale_citations") or []:
-            click.echo(f"   {stale_sentence(item, hit['doc_type'])}")
-        extent = f"  (extent {extent_text(hit['extent'])})" if hit.get("extent") else ""
-        click.echo(f"   {hit['id']}{extent}")
+
+
+def _flags(hit: dict) -> str:
+    """' [WITHDRAWN] [DUTY: employer] …': what a reader must know before relying on it."""
+    flags = []
+    if hit["status"] != "in_force":
+        flags.append(hit["status"].upper())
+    if not hit.get("operative", True):
+        flags.append(f"NOT OPERATIVE TEXT: {non_operative_kind(hit['pin']).upper()}")
+    if hit["duty"] != "none":
+        flags.append(f"{hit['duty'].upper()}: {', '.join(hit['holders']) or '?'}")
+    if hit.get("outstanding_changes"):
+        flags.append(f"OUTSTANDING CHANGES: {hit['outstanding_changes']}")
+    if hit.get("stale_citations"):
+        flags.append(f"STALE CITATIONS: {len(hit['stale_citations'])}")
+    return "".join(f" [{flag}]" for flag in flags)
+
+
+def _print_hit(n: int, hit: dict) -> None:
+    click.secho(f"{n}. {hit['citation']}{_flags(hit)}", bold=True)
+    if hit["heading"]:
+        click.echo(f"   {_plain(hit.get('heading_html') or html.escape(hit['heading']))}")
+    click.echo(f"   {_plain(hit['snippet_html'])}")
+    for effect in hit.get("effects") or []:
+        click.echo(f"   {effect_sentence(effect)}")
+    for item in hit.get("stale_citations") or []:
+        click.echo(f"   {stale_sentence(item, hit['doc_type'])}")
+    extent = f"  (extent {extent_text(hit['extent'])})" if hit.get("extent") else ""
+    click.echo(f"   {hit['id']}{extent}")
 
 
 def _plain(snippet_html: str) -> str:
