@@ -204,6 +204,15 @@ class IndexVersion:
             return {"cites": {}, "cited_by": {}, "amends": {}, "amended_by": {}, "changes": {}}
         return self._read_verified("links.json")
 
+    @functools.cached_property
+    def change_log(self) -> list[dict[str, Any]]:
+        """changes.json (indexer/index/changes.py), read and verified once: a version never
+        changes. Empty for a version built before the change log existed."""
+        if "changes.json" not in self.files:
+            return []
+        log = self._read_verified("changes.json")
+        return log if isinstance(log, list) else []
+
     def _read_verified(self, relative: str) -> Any:
         """A JSON file of this version, checked against its manifest's checksum as it is read;
         a missing or changed file marks the version damaged and is IndexMissing (a 503)."""

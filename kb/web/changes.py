@@ -35,11 +35,7 @@ class BadRequest(ValueError):
 
 
 def _log() -> list[dict[str, Any]]:
-    version = current_app.extensions["kb"].current()
-    if "changes.json" not in version.files:  # a version built before the change log existed
-        return []
-    log = version._read_verified("changes.json")
-    return log if isinstance(log, list) else []
+    return current_app.extensions["kb"].current().change_log
 
 
 def _since(raw: str | None) -> str | None:
