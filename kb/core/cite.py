@@ -41,6 +41,22 @@ _PARENS = re.compile(r"\s*\([^)]*\)")
 _MIN_YEARLESS_WORDS = 5
 
 
+# What an Instrument and a Document share, field for field (aliases aside: a tuple here).
+_DOCUMENT_FIELDS = (
+    "id",
+    "title",
+    "short_title",
+    "doc_type",
+    "identifier",
+    "source_url",
+    "language",
+    "subsidiary_number",
+    "publisher",
+    "published",
+    "valid_from",
+)
+
+
 @dataclass(frozen=True)
 class Instrument:
     id: str  # document id in the index: "ukpga/1999/27"
@@ -78,38 +94,13 @@ class Instrument:
         return found.group(1) if found else None
 
     def to_document(self) -> Document:
-        return Document(
-            id=self.id,
-            title=self.title,
-            doc_type=self.doc_type,
-            status="in_force",
-            short_title=self.short_title,
-            identifier=self.identifier,
-            aliases=list(self.aliases),
-            source_url=self.source_url,
-            language=self.language,
-            subsidiary_number=self.subsidiary_number,
-            publisher=self.publisher,
-            published=self.published,
-            valid_from=self.valid_from,
-        )
+        fields = {name: getattr(self, name) for name in _DOCUMENT_FIELDS}
+        return Document(status="in_force", aliases=list(self.aliases), **fields)
 
     @classmethod
     def from_document(cls, doc: Document) -> Instrument:
-        return cls(
-            id=doc.id,
-            title=doc.title,
-            short_title=doc.short_title,
-            doc_type=doc.doc_type,
-            aliases=tuple(doc.aliases),
-            identifier=doc.identifier,
-            source_url=doc.source_url,
-            language=doc.language,
-            subsidiary_number=doc.subsidiary_number,
-            publisher=doc.publisher,
-            published=doc.published,
-            valid_from=doc.valid_from,
-        )
+        fields = {name: getattr(doc, name) for name in _DOCUMENT_FIELDS}
+        return cls(aliases=tuple(doc.aliases), **fields)
 
     @classmethod
     def from_dict(cls, entry: dict[str, Any]) -> Instrument:
