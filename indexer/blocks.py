@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from indexer.corpus import anchored, dotted_paragraph_number, escape_text, heading
@@ -68,55 +68,74 @@ def render_blocks(blocks: Iterable[Block], *, page_anchors: bool = False) -> str
     With `page_anchors` (PDFs), text that is not inside a numbered paragraph gets a `page-N`
     anchor where a new page starts, so it can be cited by page.
     """
-    out: list[str] = []
-    used: set[str] = set()
-    next_plain = 1
-    in_numbered = False
+    renderer = _Renderer(page_anchors)
+    for block in blocks:
+        renderer.block(block)
+    return "\n".join(renderer.out)
+
+
+@dataclass
+class _Renderer:
+    """The Markdown so far, the anchors used, and where the current node stands."""
+
+    page_anchors: bool
+    out: list[str] = field(default_factory=list)
+    used: set[str] = field(default_factory=set)
+    next_plain: int = 1  # the plain paragraph number ("12.") that would continue the sequence
+    in_numbered: bool = False
     node_page: int | None = None
 
-    def unique(base: str) -> str:
+    def unique(self, base: str) -> str:
         anchor, n = base, 2
-        while anchor in used:
+        while anchor in self.used:
             anchor, n = f"{base}-{n}", n + 1
-        used.add(anchor)
+        self.used.add(anchor)
         return anchor
 
-    for block in blocks:
+    def block(self, block: Block) -> None:
         if block.kind == "heading":
-            match = _NUMBERED_HEADING.match(block.plain)
-            if match and f"para-{match.group(1)}" not in used:
-                anchor = unique(f"para-{match.group(1)}")
-                in_numbered = True
-            else:
-                anchor = unique("heading-" + slugify(block.plain))
-                in_numbered = False
-            node_page = block.page
-            level = min(max(block.level, 1), 6)
-            out.append(heading(level, block.text, anchor, **_pages(block)))
-            continue
-        if block.kind == "para":
-            number = dotted_paragraph_number(block.plain)
-            if number is None:
-                plain = _PLAIN_PARA.match(block.plain)
-                if plain and int(plain.group(1)) == next_plain:
-                    number = plain.group(1)
-            if number and f"para-{number}" not in used:
-                if "." not in number:
-                    next_plain = int(number) + 1
-                in_numbered = True
-                node_page = block.page
-                out.append(anchored(unique(f"para-{number}"), block.text, **_pages(block)))
-                continue
-        new_page = block.page is not None and block.page != node_page
+            self.heading(block)
+        elif not (block.kind == "para" and self.numbered_para(block)):
+            self.unnumbered(block)
+
+    def heading(self, block: Block) -> None:
+        match = _NUMBERED_HEADING.match(block.plain)
+        if match and f"para-{match.group(1)}" not in self.used:
+            anchor = self.unique(f"para-{match.group(1)}")
+            self.in_numbered = True
+        else:
+            anchor = self.unique("heading-" + slugify(block.plain))
+            self.in_numbered = False
+        self.node_page = block.page
+        level = min(max(block.level, 1), 6)
+        self.out.append(heading(level, block.text, anchor, **_pages(block)))
+
+    def numbered_para(self, block: Block) -> bool:
+        """Write a paragraph that has a number not yet used as its own node; False if not."""
+        number = dotted_paragraph_number(block.plain)
+        if number is None:
+            plain = _PLAIN_PARA.match(block.plain)
+            if plain and int(plain.group(1)) == self.next_plain:
+                number = plain.group(1)
+        if not number or f"para-{number}" in self.used:
+            return False
+        if "." not in number:
+            self.next_plain = int(number) + 1
+        self.in_numbered = True
+        self.node_page = block.page
+        self.out.append(anchored(self.unique(f"para-{number}"), block.text, **_pages(block)))
+        return True
+
+    def unnumbered(self, block: Block) -> None:
+        new_page = block.page is not None and block.page != self.node_page
         # A new paragraph on a new page is cited by that page even after a numbered one;
         # a list running on from a numbered paragraph stays with it.
-        if page_anchors and new_page and (not in_numbered or block.kind == "para"):
-            node_page = block.page
-            attrs = _pages(block)
-            out.append(anchored(unique(f"page-{block.page}"), _block_markdown(block), **attrs))
-            continue
-        out.append(_block_markdown(block) + "\n")
-    return "\n".join(out)
+        if self.page_anchors and new_page and (not self.in_numbered or block.kind == "para"):
+            self.node_page = block.page
+            anchor = self.unique(f"page-{block.page}")
+            self.out.append(anchored(anchor, _block_markdown(block), **_pages(block)))
+        else:
+            self.out.append(_block_markdown(block) + "\n")
 
 
 def _block_markdown(block: Block) -> str:

@@ -231,19 +231,23 @@ def own_path(root: etree._Element) -> str:
     return ""
 
 
+def _doc_type(root: etree._Element, path: str) -> str:
+    """'act' or 'si': by the path's type code, else by the CLML's DocumentCategory."""
+    parsed = parse_path(path)
+    kind = parsed.type if parsed else path.split("/")[0]
+    if kind in PRIMARY:
+        return "act"
+    if kind in SECONDARY or kind in EU:  # EU-origin legislation is cited by its articles
+        return "si"
+    category = _first(root, ".//ukm:DocumentCategory/@Value")
+    return "act" if category == "primary" else "si"
+
+
 def read_meta(root: etree._Element, path: str | None = None) -> Meta:
     path = path or own_path(root)
     if not path:
         raise CLMLError("no document URI in the CLML and no path given")
-    parsed = parse_path(path)
-    kind = parsed.type if parsed else path.split("/")[0]
-    if kind in PRIMARY:
-        doc_type = "act"
-    elif kind in SECONDARY or kind in EU:  # EU-origin legislation is cited by its articles
-        doc_type = "si"
-    else:
-        category = _first(root, ".//ukm:DocumentCategory/@Value")
-        doc_type = "act" if category == "primary" else "si"
+    doc_type = _doc_type(root, path)
     title = _first(root, "ukm:Metadata/dc:title") or _first(root, ".//l:PrimaryPrelims/l:Title")
     title = title or _first(root, ".//l:SecondaryPrelims/l:Title")
     if not title:
@@ -438,16 +442,22 @@ def _tabular(el: etree._Element) -> list[str]:
         caption = table.find(xh("caption"))
         if caption is not None and _clean(_inline(caption)):
             blocks.append(_clean(_inline(caption)))
-        rows = []
-        for part in ("thead", "tbody", "tfoot"):
-            for section in table.iterchildren(xh(part)):
-                for tr in section.iterchildren(xh("tr")):
-                    cells = [_cell(c) for c in tr.iterchildren(xh("th"), xh("td"))]
-                    if any(cells):
-                        rows.append(cells)
+        rows = _table_rows(table)
         if rows:
             blocks.append(markdown_table(rows))
     return blocks
+
+
+def _table_rows(table: etree._Element) -> list[list[str]]:
+    """The cells of each row with any text: thead's, tbody's, then tfoot's."""
+    rows = []
+    for part in ("thead", "tbody", "tfoot"):
+        for section in table.iterchildren(xh(part)):
+            for tr in section.iterchildren(xh("tr")):
+                cells = [_cell(c) for c in tr.iterchildren(xh("th"), xh("td"))]
+                if any(cells):
+                    rows.append(cells)
+    return rows
 
 
 # --- rendering: notes (commentaries and footnotes) ------------------------------------------
@@ -611,8 +621,14 @@ def _operative_refs(note: etree._Element) -> list[etree._Element]:
     for text in note.iter(q("Text")):
         visit(text)
     marked = [ref for ref, _ in found if ref.get("Operative") == "true"]
-    if marked:
-        return marked
+    return marked or _amending_refs(found)
+
+
+def _amending_refs(
+    found: list[tuple[etree._Element, etree._Element | None]],
+) -> list[etree._Element]:
+    """Of (CitationSubRef, its Citation) pairs, those that make the change: not a commencement
+    order's, nor an instrument's citation and commencement rule before its other provisions."""
     refs = []
     by_citation: dict[int, list[etree._Element]] = {}
     for ref, citation in found:

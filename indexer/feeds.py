@@ -145,25 +145,31 @@ def _title(el: etree._Element | None) -> tuple[str, str | None]:
 
 def parse_log_entry(el: etree._Element) -> LogEntry:
     title, title_cy = _title(el.find("a:title", NS))
-    published = el.findtext("pbl:Item_Published", namespaces=NS)
-    withdrawn = el.findtext("pbl:Item_Withdrawn", namespaces=NS)
-    identifier = (el.findtext("dc:identifier", namespaces=NS) or "").strip()
+    identifier = _field(el, "dc:identifier")
+    item_url = el.findtext("pbl:Item_Published", namespaces=NS) or el.findtext(
+        "pbl:Item_Withdrawn", namespaces=NS
+    )
     return LogEntry(
-        id=(el.findtext("a:id", namespaces=NS) or "").strip(),
+        id=_field(el, "a:id"),
         item=legislation_path(identifier) if identifier else "",
-        updated=(el.findtext("a:updated", namespaces=NS) or "").strip(),
-        published=(el.findtext("a:published", namespaces=NS) or "").strip() or None,
-        content_type=(el.findtext("pbl:ContentType", namespaces=NS) or "").strip(),
-        event=(el.findtext("pbl:Event", namespaces=NS) or "").strip(),
+        updated=_field(el, "a:updated"),
+        published=_field(el, "a:published") or None,
+        content_type=_field(el, "pbl:ContentType"),
+        event=_field(el, "pbl:Event"),
         republished=_bool(el.findtext("pbl:Republished", namespaces=NS)),
-        document=(el.findtext("pbl:Document", namespaces=NS) or "").strip() or None,
-        item_url=((published or withdrawn) or "").strip() or None,
-        format=(el.findtext("pbl:Format", namespaces=NS) or "").strip() or None,
-        direction=(el.findtext("pbl:Direction", namespaces=NS) or "").strip() or None,
-        language=(el.findtext("dc:language", namespaces=NS) or "").strip() or None,
+        document=_field(el, "pbl:Document") or None,
+        item_url=(item_url or "").strip() or None,
+        format=_field(el, "pbl:Format") or None,
+        direction=_field(el, "pbl:Direction") or None,
+        language=_field(el, "dc:language") or None,
         title=title,
         title_cy=title_cy,
     )
+
+
+def _field(el: etree._Element, path: str) -> str:
+    """A child element's text, stripped; "" when it is absent or empty."""
+    return (el.findtext(path, namespaces=NS) or "").strip()
 
 
 # --- effects ----------------------------------------------------------------------------
@@ -182,24 +188,25 @@ def _pin_of(uri: str | None, item: str) -> str | None:
     return parsed.pin
 
 
+_URI_ATTRIBUTES = {"Section": ("URI",), "SectionRange": ("URI", "UpTo")}
+_NODE_URI_ATTRIBUTES = {"section": ("uri",), "range": ("uri", "upTo")}
+
+
 def _provision_uris(container: etree._Element | None) -> list[str]:
     """The provision URIs under ukm:AffectedProvisions / ukm:AffectingProvisions, in order:
     each ukm:Section's, and a ukm:SectionRange's two ends (URI, UpTo). The "simple" form has
     `node` elements (type section / range, attributes uri / upTo) instead."""
-    uris: list[str] = []
     if container is None:
-        return uris
-    for el in container.iter():
-        name = local(el)
-        if name == "Section":
-            uris.append(el.get("URI") or "")
-        elif name == "SectionRange":
-            uris += [el.get("URI") or "", el.get("UpTo") or ""]
-        elif name == "node" and el.get("type") == "section":
-            uris.append(el.get("uri") or "")
-        elif name == "node" and el.get("type") == "range":
-            uris += [el.get("uri") or "", el.get("upTo") or ""]
+        return []
+    uris = [el.get(name) or "" for el in container.iter() for name in _uri_attributes(el)]
     return [u for u in uris if u]
+
+
+def _uri_attributes(el: etree._Element) -> tuple[str, ...]:
+    name = local(el)
+    if name == "node":
+        return _NODE_URI_ATTRIBUTES.get(el.get("type") or "", ())
+    return _URI_ATTRIBUTES.get(name, ())
 
 
 def _most_specific(pins: list[str]) -> list[str]:

@@ -9,7 +9,7 @@ import re
 from typing import Any
 from urllib.parse import urljoin
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, NavigableString, Tag
 
 from indexer.blocks import Block, md_escape, render_blocks
 from indexer.corpus import markdown_table
@@ -48,42 +48,35 @@ class _Walker:
 
     # inline ----------------------------------------------------------------------------------
     def inline(self, node: Any) -> tuple[str, str]:
-        if isinstance(node, Comment) or not isinstance(node, (NavigableString, Tag)):
-            return "", ""
         if isinstance(node, NavigableString):
-            if type(node) is not NavigableString:  # CData, Doctype, ProcessingInstruction
-                return "", ""
-            text = _SPACE.sub(" ", str(node))
-            return md_escape(text), text
-        name = node.name
-        if name in _SKIP:
+            return _string_inline(node)
+        if not isinstance(node, Tag) or node.name in _SKIP:
             return "", ""
-        if name == "br":
+        if node.name == "br":
             return "\n", "\n"
-        if name == "img":
-            alt = (node.get("alt") or "").strip()
-            inside_fraction = node.find_parent(class_="fraction") is not None
-            return (md_escape(alt), alt) if alt and inside_fraction else ("", "")
+        if node.name == "img":
+            return _image_inline(node)
         parts = [self.inline(child) for child in node.children]
         md = "".join(p[0] for p in parts)
         plain = "".join(p[1] for p in parts)
-        if name in ("p", "div", "li", "td", "th", "dt", "dd") or name in _HEADINGS:
+        if node.name in _SPACED or node.name in _HEADINGS:
             md, plain = f" {md} ", f" {plain} "
-        if name == "a" and "reversefootnote" in _classes(node):
+        if node.name == "a":
+            return self._anchor(node, md, plain)
+        return md, plain
+
+    def _anchor(self, tag: Tag, md: str, plain: str) -> tuple[str, str]:
+        classes = _classes(tag)
+        if "reversefootnote" in classes:
             return "", ""  # the "↩" back to where a footnote is cited
-        if name == "a" and "footnote" in _classes(node):
-            # A footnote mark: "taxpayer[18]", not "taxpayer18" (one unsearchable word).
-            number = " ".join(plain.split())
-            if number and not number.startswith("["):
-                number = f"[{number}]"
-            return md_escape(number), number
-        if name == "a":
-            href = self._href(node.get("href"))
-            label = " ".join(md.split())
-            if href and label and "\n" not in md:
-                lead = " " if md[:1].isspace() else ""
-                tail = " " if md[-1:].isspace() else ""
-                md = f"{lead}[{label}](<{href}>){tail}"
+        if "footnote" in classes:
+            return _footnote_mark(plain)
+        href = self._href(tag.get("href"))
+        label = " ".join(md.split())
+        if href and label and "\n" not in md:
+            lead = " " if md[:1].isspace() else ""
+            tail = " " if md[-1:].isspace() else ""
+            md = f"{lead}[{label}](<{href}>){tail}"
         return md, plain
 
     def _href(self, href: Any) -> str | None:
@@ -111,55 +104,51 @@ class _Walker:
     def walk(self, element: Tag) -> None:
         for child in element.children:
             if isinstance(child, NavigableString):
-                md, plain = self.inline(child)
-                self.md.append(md)
-                self.plain.append(plain)
-                continue
-            if not isinstance(child, Tag) or child.name in _SKIP:
-                continue
-            name = child.name
-            if name in _HEADINGS:
-                self.flush()
-                self.heading(child)
-            elif name == "p":
-                self.flush()
                 self._take_inline(child)
-                self.flush()
-            elif name in ("ul", "ol"):
-                self.flush()
-                lines = self.list_lines(child, 0)
-                if lines:
-                    plain = " ".join(p for _, p in lines)
-                    self.blocks.append(Block("list", "\n".join(m for m, _ in lines), plain))
-            elif name == "table":
-                self.flush()
-                self.table(child)
-            elif name == "blockquote":
-                self.flush()
-                self.quote += 1
-                self.walk(child)
-                self.flush()
-                self.quote -= 1
-            elif name == "pre":
-                self.flush()
-                text = child.get_text()
-                if text.strip():
-                    fence = "~~~~"
-                    self.blocks.append(Block("code", f"{fence}\n{text.strip()}\n{fence}", text))
-            elif name == "hr":
-                self.flush()
-            elif _is_attachment_block(child):
-                self.flush()
-                self.attachment(child)
-            elif name in _CONTAINERS:
-                self.flush()
-                self.walk(child)
-                self.flush()
-            else:
-                md, plain = self.inline(child)
-                self.md.append(md)
-                self.plain.append(plain)
-        return None
+            elif isinstance(child, Tag) and child.name not in _SKIP:
+                self._child(child)
+
+    def _child(self, tag: Tag) -> None:
+        """A block-level element ends the paragraph being gathered; anything else joins it."""
+        method = _BLOCK_METHODS.get(tag.name)
+        if method is None and _is_attachment_block(tag):
+            method = "attachment"
+        elif method is None and tag.name in _CONTAINERS:
+            method = "_container"
+        if method is None:
+            self._take_inline(tag)
+            return
+        self.flush()
+        getattr(self, method)(tag)
+
+    def _container(self, tag: Tag) -> None:
+        self.walk(tag)
+        self.flush()
+
+    def _paragraph(self, tag: Tag) -> None:
+        self._take_inline(tag)
+        self.flush()
+
+    def _blockquote(self, tag: Tag) -> None:
+        self.quote += 1
+        self.walk(tag)
+        self.flush()
+        self.quote -= 1
+
+    def _rule(self, tag: Tag) -> None:
+        return None  # a <hr> only ends the paragraph before it
+
+    def _list(self, tag: Tag) -> None:
+        lines = self.list_lines(tag, 0)
+        if lines:
+            plain = " ".join(p for _, p in lines)
+            self.blocks.append(Block("list", "\n".join(m for m, _ in lines), plain))
+
+    def _pre(self, tag: Tag) -> None:
+        text = tag.get_text()
+        if text.strip():
+            fence = "~~~~"
+            self.blocks.append(Block("code", f"{fence}\n{text.strip()}\n{fence}", text))
 
     def _take_inline(self, tag: Tag) -> None:
         md, plain = self.inline(tag)
@@ -229,6 +218,41 @@ class _Walker:
             )
         )
         self.blocks.append(Block("para", md, plain))
+
+
+_SPACED = {"p", "div", "li", "td", "th", "dt", "dd"}  # and headings: words never run on
+_BLOCK_METHODS = {
+    **{h: "heading" for h in _HEADINGS},
+    "p": "_paragraph",
+    "ul": "_list",
+    "ol": "_list",
+    "table": "table",
+    "blockquote": "_blockquote",
+    "pre": "_pre",
+    "hr": "_rule",
+}
+
+
+def _string_inline(node: NavigableString) -> tuple[str, str]:
+    if type(node) is not NavigableString:  # Comment, CData, Doctype, ProcessingInstruction
+        return "", ""
+    text = _SPACE.sub(" ", str(node))
+    return md_escape(text), text
+
+
+def _image_inline(tag: Tag) -> tuple[str, str]:
+    """An image's alt text counts only inside a fraction (its digits); elsewhere it is decor."""
+    alt = (tag.get("alt") or "").strip()
+    inside_fraction = tag.find_parent(class_="fraction") is not None
+    return (md_escape(alt), alt) if alt and inside_fraction else ("", "")
+
+
+def _footnote_mark(plain: str) -> tuple[str, str]:
+    """A footnote mark: "taxpayer[18]", not "taxpayer18" (one unsearchable word)."""
+    number = " ".join(plain.split())
+    if number and not number.startswith("["):
+        number = f"[{number}]"
+    return md_escape(number), number
 
 
 def _is_attachment_block(tag: Tag) -> bool:

@@ -181,20 +181,7 @@ def _prefer_effects(
     effect names, the effect's affecting provisions are its `amended_by` links from that
     affecting item (a commentary link to another provision of the same item is dropped, a
     missing one added), with the effect's type and first in-force date as change and date."""
-    doc_id = item.document.id
-    node_pins = {node.pin for node in item.nodes}
-    wanted: dict[str, dict[str, Effect]] = {}  # node id -> affecting path -> effect
-    for effect in found:
-        if effect.outstanding or not effect.changes_text:
-            continue  # not (yet) in the text, or not a change to its words
-        for pin in effect.affected_pins:
-            node_pin = _nearest(pin, node_pins)
-            if node_pin is None:
-                continue
-            sources = wanted.setdefault(f"{doc_id}/{node_pin}", {})
-            for source in affecting_paths(effect):
-                sources.setdefault(source, effect)
-    for node_id, sources in wanted.items():
+    for node_id, sources in _wanted_links(item, found).items():
         items = {effect.affecting for effect in sources.values()}
         for other in list(amended_by.get(node_id, [])):
             if other not in sources and any(_of_item(other, i) for i in items):
@@ -206,6 +193,24 @@ def _prefer_effects(
             known = {"change": effect.type, "date": earliest_in_force(effect)}
             detail["amended_by"].setdefault(node_id, {})[source] = dict(known)
             detail["amends"].setdefault(source, {})[node_id] = dict(known)
+
+
+def _wanted_links(item: ParsedDocument, found: list[Effect]) -> dict[str, dict[str, Effect]]:
+    """Node id -> affecting path -> the first applied textual effect linking them."""
+    doc_id = item.document.id
+    node_pins = {node.pin for node in item.nodes}
+    wanted: dict[str, dict[str, Effect]] = {}
+    for effect in found:
+        if effect.outstanding or not effect.changes_text:
+            continue  # not (yet) in the text, or not a change to its words
+        for pin in effect.affected_pins:
+            node_pin = _nearest(pin, node_pins)
+            if node_pin is None:
+                continue
+            sources = wanted.setdefault(f"{doc_id}/{node_pin}", {})
+            for source in affecting_paths(effect):
+                sources.setdefault(source, effect)
+    return wanted
 
 
 def _unlink(node_id: str, other: str, amends, amended_by, detail) -> None:

@@ -188,38 +188,10 @@ def add(
     failed = 0
     for path in files:
         try:
-            converted = convert_file(path, options)
-            check_local_id(converted.document)
-            target = target_path(out, converted.document)
-            rel = target.relative_to(out)
-            if skipped_name(rel) or "samples" in rel.parts[:-1]:
-                raise LocalError(
-                    f"id {converted.document.id!r} would be written to {rel}, a name `kb build` "
-                    "leaves out; give another with --id"
-                )
-            if target in written:
-                raise LocalError(
-                    f"same id as {shown(written[target])} ({converted.document.id}); use --id"
-                )
-            taken = existing.get(converted.document.id)
-            if taken is not None and not _same_file(taken, target):
-                raise LocalError(
-                    f"id {converted.document.id!r} is already used by {shown(taken)}; "
-                    "give another with --id"
-                )
-            _check_passages(converted)
-            write_document(target, converted.document, converted.body)
-        except (LocalError, DocumentError, OSError) as exc:
-            failed += 1
-            click.echo(f"failed: {shown(path)}: {shown(exc)}", err=True)
-            continue
+            converted, target = _add_file(path, options, out, written, existing)
         except Exception as exc:  # one bad file never stops the others
             failed += 1
-            click.echo(
-                f"failed: {shown(path)}: could not be converted ({type(exc).__name__}: "
-                f"{shown(exc)})",
-                err=True,
-            )
+            click.echo(f"failed: {shown(path)}: {_failure(exc)}", err=True)
             continue
         written[target] = path
         existing[converted.document.id] = target
@@ -231,3 +203,49 @@ def add(
         click.echo(f"Written to {shown(out)}. Run `kb build` to index them.")
     if failed:
         ctx.exit(1)
+
+
+def _add_file(
+    path: Path,
+    options: Options,
+    out: Path,
+    written: dict[Path, Path],
+    existing: dict[str, Path],
+) -> tuple[Converted, Path]:
+    """Convert one file, check it as `kb build` would, and write it; where it went."""
+    converted = convert_file(path, options)
+    check_local_id(converted.document)
+    target = _free_target(out, converted.document, written, existing)
+    _check_passages(converted)
+    write_document(target, converted.document, converted.body)
+    return converted, target
+
+
+def _free_target(
+    out: Path, document: Document, written: dict[Path, Path], existing: dict[str, Path]
+) -> Path:
+    """Where a document goes: a name `kb build` reads, not taken by a file added in this run,
+    and an id no other corpus file has (a file may replace its own earlier copy)."""
+    target = target_path(out, document)
+    rel = target.relative_to(out)
+    if skipped_name(rel) or "samples" in rel.parts[:-1]:
+        raise LocalError(
+            f"id {document.id!r} would be written to {rel}, a name `kb build` "
+            "leaves out; give another with --id"
+        )
+    if target in written:
+        raise LocalError(f"same id as {shown(written[target])} ({document.id}); use --id")
+    taken = existing.get(document.id)
+    if taken is not None and not _same_file(taken, target):
+        raise LocalError(
+            f"id {document.id!r} is already used by {shown(taken)}; give another with --id"
+        )
+    return target
+
+
+def _failure(exc: Exception) -> str:
+    """Why a file failed: the reason for what we check, the error's type for what we did not
+    foresee."""
+    if isinstance(exc, (LocalError, DocumentError, OSError)):
+        return shown(exc)
+    return f"could not be converted ({type(exc).__name__}: {shown(exc)})"

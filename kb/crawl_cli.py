@@ -11,9 +11,15 @@ from pathlib import Path
 
 import click
 
-from indexer.crawl import format_report, run_crawl
+from indexer.crawl import SourceReport, format_report, run_crawl
 from indexer.http import Fetcher
-from indexer.manifest import ManifestError, allowed_hosts, load_manifest, manifest_files
+from indexer.manifest import (
+    ManifestError,
+    Source,
+    allowed_hosts,
+    load_manifest,
+    manifest_files,
+)
 from kb.core.config import Settings
 from kb.update import record_crawl, watermark_path
 
@@ -84,16 +90,7 @@ def command_settings(ctx: click.Context) -> Settings:
 
 
 def _crawl(settings, sources_file, mirror, only, out, delay, deadline):
-    try:
-        sources = load_manifest(manifest_files(sources_file, settings), settings)
-    except ManifestError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if only:
-        unknown = sorted(set(only) - {s.id for s in sources})
-        if unknown:
-            known = ", ".join(s.id for s in sources)
-            raise click.ClickException(f"unknown source id {', '.join(unknown)} (known: {known})")
-        sources = [s for s in sources if s.id in only]
+    sources = _sources(settings, sources_file, only)
     complete = not (only or mirror or out)  # every source, from the site, into the corpus
     out = out or settings.corpus / "crawled"
     started = dt.datetime.now(dt.UTC)
@@ -108,6 +105,29 @@ def _crawl(settings, sources_file, mirror, only, out, delay, deadline):
     reports = run_crawl(sources, settings, out, fetcher)
     for line in format_report(reports):
         click.echo(line)
+    _exit_if_failed(reports, out, earlier)
+    if complete:  # `kb update` can carry on from here
+        record_crawl(settings, sources, started)
+        click.echo(f"update watermark set in {watermark_path(settings)}; run `kb build` next")
+
+
+def _sources(settings: Settings, sources_file: Path | None, only: tuple[str, ...]) -> list[Source]:
+    """The manifest's sources, or only those `--only` names (each of which must be one)."""
+    try:
+        sources = load_manifest(manifest_files(sources_file, settings), settings)
+    except ManifestError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not only:
+        return sources
+    unknown = sorted(set(only) - {s.id for s in sources})
+    if unknown:
+        known = ", ".join(s.id for s in sources)
+        raise click.ClickException(f"unknown source id {', '.join(unknown)} (known: {known})")
+    return [s for s in sources if s.id in only]
+
+
+def _exit_if_failed(reports: list[SourceReport], out: Path, earlier: bool) -> None:
+    """Exit 1, saying what was kept, when any source failed or was only partly fetched."""
     failed = sum(r.status == "failed" for r in reports)
     partial = sum(r.status == "partial" for r in reports)
     kept = (
@@ -125,6 +145,3 @@ def _crawl(settings, sources_file, mirror, only, out, delay, deadline):
     if failed:
         click.echo(f"crawl finished with {failed} failed source(s); {kept}.", err=True)
         raise SystemExit(1)
-    if complete:  # `kb update` can carry on from here
-        record_crawl(settings, sources, started)
-        click.echo(f"update watermark set in {watermark_path(settings)}; run `kb build` next")

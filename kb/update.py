@@ -358,40 +358,51 @@ def _finish(report: UpdateReport, settings: Settings, watermark: dict | None, bu
     if needs_build and not build:
         report.build = "skipped"
     elif needs_build:
-        from indexer.index.build import BuildFailed
-        from indexer.index.build import build as run_build
-
-        try:
-            built = run_build(settings, progress=False)
-        except BuildFailed as exc:
-            report.build, report.build_message = "failed", str(exc)
-        else:
-            report.build = "built"
-            report.build_message = (
-                f"version {built.version}: {built.documents} documents, {built.passages} passages"
-            )
+        _build(report, settings)
     if report.exit_code:
         return
-    items = dict((watermark or {}).get("items", {}))
-    for update in report.items:
-        earlier = items.get(update.item, {})
-        items[update.item] = {
-            "source": update.source.id,
-            "checked": _iso(report.started),
-            "changed": _iso(update.changed_at or report.started)
-            if update.status == "fetched"
-            else earlier.get("changed"),
-            "why": "; ".join(update.why) if update.status == "fetched" else earlier.get("why"),
-        }
     write_watermark(
         settings,
         {
             "last_success": _iso(report.started),
             "needs_build": report.build == "skipped",
-            "items": items,
+            "items": _watermark_items(report, watermark),
         },
     )
     report.watermark_written = True
+
+
+def _build(report: UpdateReport, settings: Settings) -> None:
+    from indexer.index.build import BuildFailed
+    from indexer.index.build import build as run_build
+
+    try:
+        built = run_build(settings, progress=False)
+    except BuildFailed as exc:
+        report.build, report.build_message = "failed", str(exc)
+    else:
+        report.build = "built"
+        report.build_message = (
+            f"version {built.version}: {built.documents} documents, {built.passages} passages"
+        )
+
+
+def _watermark_items(report: UpdateReport, watermark: dict | None) -> dict[str, dict]:
+    """Each item's entry in the watermark: checked now; changed (and why) when it was fetched
+    now, else as the watermark had it."""
+    items = dict((watermark or {}).get("items", {}))
+    for update in report.items:
+        earlier = items.get(update.item, {})
+        fetched = update.status == "fetched"
+        items[update.item] = {
+            "source": update.source.id,
+            "checked": _iso(report.started),
+            "changed": _iso(update.changed_at or report.started)
+            if fetched
+            else earlier.get("changed"),
+            "why": "; ".join(update.why) if fetched else earlier.get("why"),
+        }
+    return items
 
 
 def format_update(report: UpdateReport, settings: Settings) -> list[str]:

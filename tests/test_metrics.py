@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from kb.core.config import PROJECT_ROOT
+from kb.core.config import PROJECT_ROOT, Settings
 from kb.web import create_app
 from tests.conftest import make_settings
 
@@ -201,3 +201,10 @@ def test_processes_sharing_a_multiproc_dir_are_counted_together(tmp_path, sample
     assert samples["kb_search_slots"] == 4 and samples["kb_search_running"] == 0
     assert samples['kb_search_refused_total{reason="queue_full"}'] == 0
     assert samples["kb_index_up"] == 1 and samples["kb_index_passages"] == 47
+
+
+def test_the_shared_metrics_directory_is_a_setting(tmp_path):
+    shared = tmp_path / "prometheus"
+    assert Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": str(shared)}).metrics_dir == shared
+    assert Settings.from_env({"PROMETHEUS_MULTIPROC_DIR": ""}).metrics_dir is None
+    assert Settings.from_env({}).metrics_dir is None

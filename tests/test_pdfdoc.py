@@ -8,8 +8,16 @@ import re
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from indexer.blocks import Block, para, render_blocks
 from indexer.passages import parse_document
-from indexer.sources.pdf import PdfError, parse_source, pdf_to_markdown, read_pdf
+from indexer.sources.pdf import (
+    PdfError,
+    lines_to_blocks,
+    parse_source,
+    pdf_to_markdown,
+    read_pdf,
+    strip_running_lines,
+)
 from kb.core.config import Settings
 
 
@@ -185,3 +193,59 @@ def test_not_a_pdf_and_damaged_pdf():
         read_pdf(b"PK\x03\x04 a zip file")
     with pytest.raises(PdfError):
         read_pdf(b"%PDF-1.4\n1 0 obj garbage")
+
+
+# --- the line-level steps, on lines as pypdf gives them --------------------------------------
+
+
+def test_a_running_head_needs_most_of_three_or_more_pages():
+    head, number = "Example Council guidance", "Page 1 of 3"
+    pages = [
+        [head, "Intro text one.", number],
+        [head, "More text that", "carries on here.", "Page 2 of 3"],
+        [head, "Closing text.", "3"],
+    ]
+    assert strip_running_lines(pages) == [
+        ["Intro text one."],
+        ["More text that", "carries on here."],
+        ["Closing text."],
+    ]
+    # Two pages are too few to tell a running head from a repeated first line: only the page
+    # numbers go.
+    assert strip_running_lines(pages[:2]) == [
+        [head, "Intro text one."],
+        [head, "More text that", "carries on here."],
+    ]
+
+
+def test_lines_regroup_into_nested_headings_paragraphs_and_lists_by_page():
+    blocks = lines_to_blocks(
+        [
+            ["1 Duties", "1.1 The council must publish a register.", "2.3 Scope"],
+            ["A sentence broken", "across two lines.", "• a bullet", "• another bullet"],
+            ["• a bullet on the next page"],
+        ]
+    )
+    assert [(b.kind, b.plain, b.level if b.kind == "heading" else b.page) for b in blocks] == [
+        ("heading", "1 Duties", 2),
+        ("para", "1.1 The council must publish a register.", 1),
+        ("heading", "2.3 Scope", 3),  # nested by its number
+        ("para", "A sentence broken across two lines.", 2),
+        ("list", "a bullet another bullet", 2),  # one list per page
+        ("list", "a bullet on the next page", 3),
+    ]
+
+
+def test_text_on_a_new_page_is_anchored_by_page_unless_it_continues_a_numbered_paragraph():
+    md = render_blocks(
+        [
+            para("1. The council must keep a list.", page=1),
+            Block("list", "- an item", "an item", page=2),  # runs on from paragraph 1
+            para("Closing words.", page=2),
+            para("2. The council may charge.", page=3),
+            para("4. Out of sequence, so not a paragraph number.", page=3),
+        ],
+        page_anchors=True,
+    )
+    assert list(anchors(md)) == ["para-1", "page-2", "para-2"]
+    assert md.index("- an item") < md.index("{#page-2")

@@ -24,11 +24,11 @@ from indexer.index.build import build
 from indexer.manifest import ManifestError, load_manifest
 from kb.cli import cli
 from kb.core.legislation import parse_path
-from kb.crawl_cli import crawl
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings
-from tests.test_http import LocalServer, ok, status
+from tests.pointintime import crawl_entry, serve_fixtures
+from tests.test_http import LocalServer, status
 from tests.test_openapi import conformance_errors
 
 FIXTURES = Path(__file__).parent / "fixtures" / "versions"
@@ -43,27 +43,12 @@ VERSION_URLS = [path for path in ROUTES if path != f"/{ACT}/data.xml"]
 
 
 def serve(server: LocalServer, **overrides) -> None:
-    server.route("/robots.txt", ok(b"User-agent: *\nAllow: /\n"))
-    for path, name in ROUTES.items():
-        server.route(path, overrides.get(path) or ok((FIXTURES / name).read_bytes()))
+    serve_fixtures(server, FIXTURES, ROUTES, overrides)
 
 
 def crawl_act(tmp_path: Path, server: LocalServer, extra: str = ""):
-    manifest = tmp_path / "sources.yaml"
-    manifest.write_text(
-        "sources:\n"
-        f"  - {{id: example-registers, kind: legislation, path: {ACT},"
-        f" short_title: ERA 2031{extra}}}\n"
-    )
-    out = tmp_path / "corpus"
-    env = {
-        "KB_HOME": str(tmp_path / "kb"),
-        "KB_CRAWL_DELAY": "0",
-        "KB_SOURCES": "",
-        "KB_LEGISLATION_URL": server.url(""),
-    }
-    args = ["--sources", str(manifest), "--out", str(out)]
-    return CliRunner().invoke(crawl, args, env=env, catch_exceptions=False), out
+    entry = f"id: example-registers, kind: legislation, path: {ACT}, short_title: ERA 2031{extra}"
+    return crawl_entry(tmp_path, server, entry)
 
 
 @pytest.fixture(scope="module")

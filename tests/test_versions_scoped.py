@@ -16,15 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from indexer.corpus import read_document
 from indexer.index.build import build
-from kb.crawl_cli import crawl
 from kb.service import KnowledgeBase
 from kb.web import create_app
 from tests.conftest import make_settings
-from tests.test_http import LocalServer, ok
+from tests.pointintime import crawl_entry, serve_fixtures
+from tests.test_http import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures" / "versions" / "scoped"
 ACT = "ukpga/2031/14"
@@ -47,24 +46,12 @@ def crawl_scoped(tmp_path: Path, scope: str):
     """Crawl the Act with this scope from a local server: (result, corpus, data.xml asked)."""
     server = LocalServer()
     try:
-        server.route("/robots.txt", ok(b"User-agent: *\nAllow: /\n"))
-        for path, name in ROUTES.items():
-            server.route(path, ok((FIXTURES / name).read_bytes()))
-        manifest = tmp_path / "sources.yaml"
-        manifest.write_text(
-            "sources:\n"
-            f"  - {{id: example-inspections, kind: legislation, path: {ACT},"
-            f" short_title: EIA 2031, scope: {scope}}}\n"
+        serve_fixtures(server, FIXTURES, ROUTES)
+        entry = (
+            f"id: example-inspections, kind: legislation, path: {ACT},"
+            f" short_title: EIA 2031, scope: {scope}"
         )
-        out = tmp_path / "corpus"
-        env = {
-            "KB_HOME": str(tmp_path / "kb"),
-            "KB_CRAWL_DELAY": "0",
-            "KB_SOURCES": "",
-            "KB_LEGISLATION_URL": server.url(""),
-        }
-        args = ["--sources", str(manifest), "--out", str(out)]
-        result = CliRunner().invoke(crawl, args, env=env, catch_exceptions=False)
+        result, out = crawl_entry(tmp_path, server, entry)
         asked = sorted(path for path, _ in server.requests if path.endswith("/data.xml"))
         return result, out, asked
     finally:

@@ -121,6 +121,37 @@ def _write_version(
     started: float,
     note: Callable[[str], None] | None = None,
 ) -> str:
+    parsed_docs, summaries = _read_corpus(paths, roots, report, progress)
+    report.documents = len(parsed_docs)
+    total = sum(len(d.passages) for d in parsed_docs)
+    with _stage("Linking cross-references and effects", progress):
+        link_maps = _link(parsed_docs)
+    if settings.engine == "whoosh" and total > LARGE_CORPUS and note:
+        note(
+            f"Note: {total:,} passages is a large corpus for Whoosh. Building with "
+            "KB_ENGINE=tantivy gives the same results much faster (README: Speed, measured)."
+        )
+    report.passages = _write_engine(settings, build_dir, parsed_docs, total, progress)
+    if strict and report.problems:
+        raise BuildFailed(
+            f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
+            "the index being served was left as it was."
+        )
+    if not report.documents:
+        raise BuildFailed("No documents could be indexed; the index being served was kept.")
+    store.write_json(build_dir / "documents.json", summaries)
+    store.write_json(build_dir / "links.json", link_maps)
+    _write_changes(settings, build_dir, parsed_docs, report)
+    report.seconds = time.perf_counter() - started
+    with _stage("Checking and switching to the new version", progress):
+        return _publish(settings, build_dir, report)
+
+
+def _read_corpus(
+    paths: list[Path], roots: list[Path], report: BuildReport, progress: bool
+) -> tuple[list[ParsedDocument], list[dict]]:
+    """Each corpus file parsed into passages, with its summary for documents.json; a file that
+    cannot be read, repeats an id or holds no text is a problem in the report instead."""
     summaries: list[dict] = []
     seen: dict[str, str] = {}
     parsed_docs: list[ParsedDocument] = []
@@ -141,33 +172,49 @@ def _write_version(
             report.problems.append(Problem(name, "no text to index (empty body)"))
             continue
         parsed_docs.append(result)
-        summaries.append(
-            {
-                **{k: v for k, v in doc.to_dict().items() if k != "extra"},
-                "passage_count": len(result.passages),
-                "source_file": name,
-                # legislation.gov.uk's effects not yet applied to the text (Document.extra)
-                "outstanding_changes": outstanding_changes(doc.extra.get("outstanding_changes")),
-                # every effect legislation.gov.uk lists on it (the crawler's changes feed)
-                "effects": [e.to_dict() for e in effects(doc.extra.get("effects"))],
-                # point in time (indexer/sources/legislation/versions.py): what this is an earlier version of
-                **{k: doc.extra[k] for k in ("version_of", "version_date") if doc.extra.get(k)},
-            }
-        )
-    report.documents = len(parsed_docs)
-    total = sum(len(d.passages) for d in parsed_docs)
-    with _stage("Linking cross-references and effects", progress):
-        # An earlier version is the same instrument: it is neither cited by name nor a source
-        # of cross-references of its own (those are the current text's).
-        current = [d for d in parsed_docs if not d.document.extra.get("version_of")]
-        registry = Registry.from_documents(d.document for d in current)
-        link_maps = links.collect(current, registry)
-        mark_stale(current, registry)
-    if settings.engine == "whoosh" and total > LARGE_CORPUS and note:
-        note(
-            f"Note: {total:,} passages is a large corpus for Whoosh. Building with "
-            "KB_ENGINE=tantivy gives the same results much faster (README: Speed, measured)."
-        )
+        summaries.append(_summary(result, name))
+    return parsed_docs, summaries
+
+
+def _summary(result: ParsedDocument, name: str) -> dict:
+    """A document's entry in documents.json."""
+    doc = result.document
+    return {
+        **{k: v for k, v in doc.to_dict().items() if k != "extra"},
+        "passage_count": len(result.passages),
+        "source_file": name,
+        # legislation.gov.uk's effects not yet applied to the text (Document.extra)
+        "outstanding_changes": outstanding_changes(doc.extra.get("outstanding_changes")),
+        # every effect legislation.gov.uk lists on it (the crawler's changes feed)
+        "effects": [e.to_dict() for e in effects(doc.extra.get("effects"))],
+        # point in time (indexer/sources/legislation/versions.py): what this is an earlier version of
+        **{k: doc.extra[k] for k in ("version_of", "version_date") if doc.extra.get(k)},
+    }
+
+
+def _link(parsed_docs: list[ParsedDocument]) -> dict[str, dict[str, list[str]]]:
+    """links.json's maps; marks passages citing provisions changed since (mark_stale)."""
+    # An earlier version is the same instrument: it is neither cited by name nor a source
+    # of cross-references of its own (those are the current text's).
+    current = [d for d in parsed_docs if not d.document.extra.get("version_of")]
+    registry = Registry.from_documents(d.document for d in current)
+    link_maps = links.collect(current, registry)
+    mark_stale(current, registry)
+    return link_maps
+
+
+def _write_engine(
+    settings: Settings,
+    build_dir: Path,
+    parsed_docs: list[ParsedDocument],
+    total: int,
+    progress: bool,
+) -> int:
+    """The engine's index and each document's record; the number of passages written."""
+    try:
+        write_index = writer_for(settings.engine)
+    except UnknownEngine as exc:
+        raise BuildFailed(str(exc)) from None
 
     def passages() -> Iterator[Passage]:
         bar = tqdm(total=total, desc="Writing", unit="passage", disable=not progress)
@@ -179,28 +226,12 @@ def _write_version(
         if progress:  # the engine now commits: at tens of thousands of passages, a while
             tqdm.write("Committing the index…", file=sys.stderr)
 
-    try:
-        write_index = writer_for(settings.engine)
-    except UnknownEngine as exc:
-        raise BuildFailed(str(exc)) from None
     write_started = time.perf_counter()
-    report.passages = write_index(build_dir / "engine", passages(), None)
+    written = write_index(build_dir / "engine", passages(), None)
     if progress:
         elapsed = time.perf_counter() - write_started
         tqdm.write(f"Index written in {elapsed:.1f}s", file=sys.stderr)
-    if strict and report.problems:
-        raise BuildFailed(
-            f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
-            "the index being served was left as it was."
-        )
-    if not report.documents:
-        raise BuildFailed("No documents could be indexed; the index being served was kept.")
-    store.write_json(build_dir / "documents.json", summaries)
-    store.write_json(build_dir / "links.json", link_maps)
-    _write_changes(settings, build_dir, parsed_docs, report)
-    report.seconds = time.perf_counter() - started
-    with _stage("Checking and switching to the new version", progress):
-        return _publish(settings, build_dir, report)
+    return written
 
 
 def _publish(settings: Settings, build_dir: Path, report: BuildReport) -> str:

@@ -212,26 +212,10 @@ def verify_version(path: Path, states: dict[str, Any] | None = None) -> dict[str
     manifest = _read_json(path, MANIFEST)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("version"), str):
         raise damaged(path, f"{MANIFEST} is not a version's manifest")
-    documents = _read_json(path, "documents.json")
-    if not isinstance(documents, list) or not all(
-        isinstance(d, dict) and isinstance(d.get("id"), str) for d in documents
-    ):
-        raise damaged(path, "documents.json is not a list of documents")
-    records = {f"docs/{doc_key(d['id'])}.json" for d in documents}
+    records = _record_files(path)
     files = manifest.get("files")
     if files is None:  # written before checksums: the structure is all there is to check
-        for relative in sorted(records):
-            _read_json(path, relative)
-        if (path / "links.json").exists():
-            _read_json(path, "links.json")
-        manifest = {**manifest, "files": {}}
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            relative = file.relative_to(path).as_posix()
-            if _checked(relative):
-                if states is not None:
-                    states[relative] = file_state(file)
-                manifest["files"][relative] = sha256(file)
-        return manifest
+        return {**manifest, "files": _unlisted_checksums(path, records, states)}
     if not isinstance(files, dict):
         raise damaged(path, f"{MANIFEST} lists no files")
     unlisted = sorted(records - set(files))
@@ -245,6 +229,35 @@ def verify_version(path: Path, states: dict[str, Any] | None = None) -> dict[str
         if states is not None:
             states[relative] = state
     return manifest
+
+
+def _record_files(path: Path) -> set[str]:
+    """The document records documents.json names ('docs/<key>.json')."""
+    documents = _read_json(path, "documents.json")
+    if not isinstance(documents, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("id"), str) for d in documents
+    ):
+        raise damaged(path, "documents.json is not a list of documents")
+    return {f"docs/{doc_key(d['id'])}.json" for d in documents}
+
+
+def _unlisted_checksums(
+    path: Path, records: set[str], states: dict[str, Any] | None
+) -> dict[str, str]:
+    """A version written before manifests carried checksums: each document record and
+    links.json read as JSON, and the checksums of its files as found."""
+    for relative in sorted(records):
+        _read_json(path, relative)
+    if (path / "links.json").exists():
+        _read_json(path, "links.json")
+    files: dict[str, str] = {}
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        relative = file.relative_to(path).as_posix()
+        if _checked(relative):
+            if states is not None:
+                states[relative] = file_state(file)
+            files[relative] = sha256(file)
+    return files
 
 
 def check_file(path: Path, relative: str, expected: str) -> str | None:

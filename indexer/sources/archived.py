@@ -63,10 +63,19 @@ def decode_html(
     """
     if b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise ArchivedError("binary data, not an HTML page")
+    return _by_bom(data) or _by_declaration(data, declared) or _undeclared(data, detect)
+
+
+def _by_bom(data: bytes) -> tuple[str, str] | None:
     for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                       (codecs.BOM_UTF16_BE, "utf-16")):  # fmt: skip
         if data.startswith(bom):
             return data.decode(name), name
+    return None
+
+
+def _by_declaration(data: bytes, declared: str | None) -> tuple[str, str] | None:
+    """Decoded by the HTTP charset or the page's <meta charset>, if either is right."""
     candidates = [declared] if declared else []
     meta = _META_CHARSET.search(data[:4096])
     if meta:
@@ -83,6 +92,11 @@ def decode_html(
                 return data.decode(encoding), encoding
             except UnicodeDecodeError:
                 continue  # a wrong declaration: fall back to UTF-8, then to detection
+    return None
+
+
+def _undeclared(data: bytes, detect: bool) -> tuple[str, str]:
+    """UTF-8, else (with `detect`) what charset-normalizer makes of the bytes."""
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:

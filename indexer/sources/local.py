@@ -329,19 +329,25 @@ def docx_blocks(word: Any) -> tuple[str | None, list[Block]]:
         style = (item.style.name if item.style is not None else "") or ""
         if style == "Title" and title is None:
             title = text
-            continue
-        heading_level = re.match(r"Heading (\d)", style)
-        numbered = _num_pr(item)
-        label = numbering.label(*numbered) if numbered else None
-        if label and label[1] and label[0] not in ("bullet", "none"):
-            text = f"{label[1]} {text}"
-        if heading_level:
-            blocks.append(head(text, min(int(heading_level.group(1)) + 1, 6)))
-        elif (label and label[0] == "bullet") or style.startswith("List Bullet"):
-            _list_item(blocks, "- " + md_escape(text), text)
         else:
-            blocks.append(para(text))
+            _paragraph(blocks, item, text, style, numbering)
     return title, blocks
+
+
+def _paragraph(blocks: list[Block], item: Any, text: str, style: str, numbering: Any) -> None:
+    """A paragraph as a heading (by its style), a list item (bulleted) or a paragraph, with
+    its number ("3.2") when Word numbers it."""
+    heading_level = re.match(r"Heading (\d)", style)
+    numbered = _num_pr(item)
+    label = numbering.label(*numbered) if numbered else None
+    if label and label[1] and label[0] not in ("bullet", "none"):
+        text = f"{label[1]} {text}"
+    if heading_level:
+        blocks.append(head(text, min(int(heading_level.group(1)) + 1, 6)))
+    elif (label and label[0] == "bullet") or style.startswith("List Bullet"):
+        _list_item(blocks, "- " + md_escape(text), text)
+    else:
+        blocks.append(para(text))
 
 
 def _list_item(blocks: list[Block], line: str, plain: str) -> None:

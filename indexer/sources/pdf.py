@@ -68,44 +68,54 @@ def open_pdf(data: bytes) -> PdfReader:
 def read_pdf(data: bytes, *, max_pages: int | None = DEFAULT_MAX_PAGES) -> PdfText:
     """Text of a PDF as blocks, page by page, reading at most `max_pages` pages."""
     reader = open_pdf(data)
+    count = _page_count(reader)
+    limit = count if not max_pages else min(count, max_pages)
+    warnings: list[str] = []
+    if limit < count:
+        warnings.append(f"read the first {limit} of {count} pages (page cap {max_pages})")
+    pages = _page_lines(reader, limit, warnings)
+    if not any(line for lines in pages for line in lines):
+        raise PdfError("no text layer: needs OCR (a scanned or image-only PDF)")
+    blank = sum(1 for lines in pages if not any(lines))
+    if blank:
+        warnings.append(f"{blank} page(s) without a text layer (scanned pages need OCR)")
+    blocks = lines_to_blocks(strip_running_lines(pages))
+    if not any(block.plain for block in blocks):
+        raise PdfError(
+            "no text left once running heads, footers and page numbers are taken out "
+            "(the only text repeats at the edge of every page)"
+        )
+    return PdfText(
+        blocks=blocks,
+        page_count=count,
+        pages_read=limit,
+        title=_metadata_title(reader),
+        warnings=warnings,
+    )
+
+
+def _page_count(reader: PdfReader) -> int:
     try:
         count = len(reader.pages)
     except (PdfReadError, PyPdfError, ValueError, KeyError) as exc:
         raise PdfError(f"damaged PDF: cannot read its page tree ({exc})") from exc
     if count == 0:
         raise PdfError("the PDF has no pages")
-    limit = count if not max_pages else min(count, max_pages)
-    warnings: list[str] = []
-    if limit < count:
-        warnings.append(f"read the first {limit} of {count} pages (page cap {max_pages})")
+    return count
+
+
+def _page_lines(reader: PdfReader, limit: int, warnings: list[str]) -> list[list[str]]:
+    """The stripped lines of the first `limit` pages; a page that cannot be read is empty
+    (and warned of), since one bad page should not lose the document."""
     pages: list[list[str]] = []
     for number in range(limit):
         try:
             text = reader.pages[number].extract_text() or ""
-        except Exception as exc:  # one bad page should not lose the document
+        except Exception as exc:
             warnings.append(f"page {number + 1}: text could not be read ({exc})")
             text = ""
         pages.append([line.strip() for line in text.splitlines()])
-    if not any(line for lines in pages for line in lines):
-        raise PdfError("no text layer: needs OCR (a scanned or image-only PDF)")
-    blank = sum(1 for lines in pages if not any(lines))
-    if blank:
-        warnings.append(f"{blank} page(s) without a text layer (scanned pages need OCR)")
-    pages = strip_running_lines(pages)
-    blocks = lines_to_blocks(pages)
-    if not any(block.plain for block in blocks):
-        raise PdfError(
-            "no text left once running heads, footers and page numbers are taken out "
-            "(the only text repeats at the edge of every page)"
-        )
-    title = _metadata_title(reader)
-    return PdfText(
-        blocks=blocks,
-        page_count=count,
-        pages_read=limit,
-        title=title,
-        warnings=warnings,
-    )
+    return pages
 
 
 def _metadata_title(reader: PdfReader) -> str | None:
@@ -133,24 +143,30 @@ def _key(line: str) -> str:
 def strip_running_lines(pages: list[list[str]]) -> list[list[str]]:
     """Drop page numbers and lines repeated at the top or bottom of most pages."""
     pages = [[line for line in lines if line] for lines in pages]
+    running = _running_keys(pages)
+    return [_strip_edges(lines, running) for lines in pages]
+
+
+def _running_keys(pages: list[list[str]]) -> set[str]:
+    """Keys of the lines at the edge of more than half the pages with text (of three or more)."""
     seen: Counter[str] = Counter()
     for lines in pages:
         seen.update({_key(line) for line in lines[:EDGE_LINES] + lines[-EDGE_LINES:]})
     with_text = sum(1 for lines in pages if lines)
-    threshold = max(2, with_text // 2 + 1) if with_text >= 3 else None
-    running = {key for key, n in seen.items() if threshold and n >= threshold}
-    cleaned: list[list[str]] = []
-    for lines in pages:
-        edge = set(range(min(EDGE_LINES, len(lines))))
-        edge |= set(range(max(0, len(lines) - EDGE_LINES), len(lines)))
-        cleaned.append(
-            [
-                line
-                for i, line in enumerate(lines)
-                if not (i in edge and (_key(line) in running or _PAGE_NUMBER.match(line)))
-            ]
-        )
-    return cleaned
+    if with_text < 3:
+        return set()
+    threshold = max(2, with_text // 2 + 1)
+    return {key for key, n in seen.items() if n >= threshold}
+
+
+def _strip_edges(lines: list[str], running: set[str]) -> list[str]:
+    edge = set(range(min(EDGE_LINES, len(lines))))
+    edge |= set(range(max(0, len(lines) - EDGE_LINES), len(lines)))
+    return [
+        line
+        for i, line in enumerate(lines)
+        if not (i in edge and (_key(line) in running or _PAGE_NUMBER.match(line)))
+    ]
 
 
 def _join(text: str, line: str) -> str:
@@ -181,67 +197,93 @@ def _looks_like_heading(line: str, previous: str | None, following: str | None) 
 def lines_to_blocks(pages: list[list[str]]) -> list[Block]:
     """Regroup cleaned page lines into headings and paragraphs, carrying page numbers."""
     widths = sorted(len(line) for lines in pages for line in lines)
-    typical = widths[int(len(widths) * 0.9)] if widths else 80
-    blocks: list[Block] = []
-    text, start, end, kind = "", 0, 0, "para"
-    last_line: str | None = None
-    seen_numbered_heading = False
-
-    def close() -> None:
-        nonlocal text
-        if text and kind == "list":
-            plain = " ".join(text.split())
-            item = "- " + md_escape(plain)
-            if blocks and blocks[-1].kind == "list" and blocks[-1].page == start:
-                blocks[-1].text += "\n" + item
-                blocks[-1].plain += " " + plain
-            else:
-                blocks.append(Block("list", item, plain, page=start))
-        elif text:
-            blocks.append(para(text, page=start, page_end=end))
-        text = ""
-
+    regroup = _Regroup(typical=widths[int(len(widths) * 0.9)] if widths else 80)
     for page_no, lines in enumerate(pages, start=1):
+        regroup.page(page_no, lines)
+    regroup.close()
+    return regroup.blocks
+
+
+@dataclass
+class _Regroup:
+    """The blocks so far and the paragraph or list item being gathered (from page `start`)."""
+
+    typical: int  # the width of a full line
+    blocks: list[Block] = field(default_factory=list)
+    text: str = ""
+    start: int = 0
+    end: int = 0
+    kind: str = "para"
+    last_line: str | None = None
+    seen_numbered_heading: bool = False
+
+    def page(self, page_no: int, lines: list[str]) -> None:
         for i, line in enumerate(lines):
-            previous = lines[i - 1] if i else last_line
+            previous = lines[i - 1] if i else self.last_line
             following = lines[i + 1] if i + 1 < len(lines) else None
-            continues = bool(text) and not text.endswith(_TERMINAL) and line[:1].islower()
+            continues = bool(self.text) and not self.text.endswith(_TERMINAL) and line[:1].islower()
             if not continues and _looks_like_heading(
-                line, previous if text or i else None, following
+                line, previous if self.text or i else None, following
             ):
-                close()
-                numbered = bool(_NUMBERED_HEADING.match(line))
-                seen_numbered_heading |= numbered
-                level = (
-                    2 + line.split()[0].rstrip(".").count(".")
-                    if numbered
-                    else (3 if seen_numbered_heading else 2)
-                )
-                blocks.append(head(line, min(level, 4), page=page_no))
-                last_line = line + "."  # what follows a heading starts afresh
-                continue
-            bullet = _BULLET.match(line)
-            new_block = (
-                not text
-                or bool(bullet)
-                or bool(_NUMBERED_PARA.match(line))
-                or (i == 0 and not continues)
-                or (
-                    previous is not None
-                    and previous.endswith(_TERMINAL)
-                    and len(previous) < 0.7 * typical
-                )
+                self.heading(line, page_no)
+            else:
+                self.take(line, page_no, previous, first=i == 0, continues=continues)
+
+    def heading(self, line: str, page_no: int) -> None:
+        self.close()
+        numbered = bool(_NUMBERED_HEADING.match(line))
+        self.seen_numbered_heading |= numbered
+        if numbered:  # "2.3 Scope" sits below "2 Duties"
+            level = 2 + line.split()[0].rstrip(".").count(".")
+        else:  # below the numbered headings, once there are any
+            level = 3 if self.seen_numbered_heading else 2
+        self.blocks.append(head(line, min(level, 4), page=page_no))
+        self.last_line = line + "."  # what follows a heading starts afresh
+
+    def take(
+        self, line: str, page_no: int, previous: str | None, *, first: bool, continues: bool
+    ) -> None:
+        bullet = _BULLET.match(line)
+        if self._starts_block(line, previous, bool(bullet), first and not continues):
+            self.close()
+            self.start = page_no
+            self.kind = "list" if bullet else "para"
+            line = line[bullet.end() :] if bullet else line
+        self.text = _join(self.text, line)
+        self.end = page_no
+        self.last_line = line
+
+    def _starts_block(self, line: str, previous: str | None, bullet: bool, new_page: bool) -> bool:
+        """A bullet, a numbered paragraph, a new page not carrying a sentence over, or a line
+        after a short one that ended a sentence."""
+        return (
+            not self.text
+            or bullet
+            or bool(_NUMBERED_PARA.match(line))
+            or new_page
+            or (
+                previous is not None
+                and previous.endswith(_TERMINAL)
+                and len(previous) < 0.7 * self.typical
             )
-            if new_block:
-                close()
-                start = page_no
-                kind = "list" if bullet else "para"
-                line = line[bullet.end() :] if bullet else line
-            text = _join(text, line)
-            end = page_no
-            last_line = line
-    close()
-    return blocks
+        )
+
+    def close(self) -> None:
+        if self.text and self.kind == "list":
+            self._list_item()
+        elif self.text:
+            self.blocks.append(para(self.text, page=self.start, page_end=self.end))
+        self.text = ""
+
+    def _list_item(self) -> None:
+        plain = " ".join(self.text.split())
+        item = "- " + md_escape(plain)
+        last = self.blocks[-1] if self.blocks else None
+        if last is not None and last.kind == "list" and last.page == self.start:
+            last.text += "\n" + item
+            last.plain += " " + plain
+        else:
+            self.blocks.append(Block("list", item, plain, page=self.start))
 
 
 def pdf_to_markdown(pdf: PdfText) -> str:

@@ -312,6 +312,31 @@ def _number_names(path: legislation.LegislationPath) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _name_keys(instruments: Iterable[Instrument]) -> tuple[dict[str, str], dict[str, str]]:
+    """Name key -> instrument id, and key -> a spelling of it. An explicit name (title, short
+    title, alias) goes to the first instrument giving it; a derived one (acronym, number) only
+    to an instrument no other derives it for, and never over an explicit one."""
+    keys: dict[str, str] = {}
+    names: dict[str, str] = {}
+    derived_keys: dict[str, set[str]] = {}
+    for inst in instruments:
+        explicit, derived = _names(inst)
+        for key, name in _keyed(explicit):
+            if key not in keys:
+                keys[key], names[key] = inst.id, name
+        for key, name in _keyed(derived):
+            derived_keys.setdefault(key, set()).add(inst.id)
+            names.setdefault(key, name)
+    for key, ids in derived_keys.items():
+        if key not in keys and len(ids) == 1:  # an ambiguous derived name is dropped
+            keys[key] = next(iter(ids))
+    return keys, names
+
+
+def _keyed(names: list[str]) -> list[tuple[str, str]]:
+    return [(key, name) for name in names if (key := name_key(name))]
+
+
 # --- registry ----------------------------------------------------------------------------
 
 
@@ -364,23 +389,7 @@ class Registry:
         return cls.from_instruments(found)
 
     def _index(self) -> None:
-        keys: dict[str, str] = {}
-        names: dict[str, str] = {}
-        derived_keys: dict[str, set[str]] = {}
-        for inst in self.instruments.values():
-            explicit, derived = _names(inst)
-            for name in explicit:
-                key = name_key(name)
-                if key and key not in keys:
-                    keys[key], names[key] = inst.id, name
-            for name in derived:
-                key = name_key(name)
-                if key:
-                    derived_keys.setdefault(key, set()).add(inst.id)
-                    names.setdefault(key, name)
-        for key, ids in derived_keys.items():
-            if key not in keys and len(ids) == 1:  # an ambiguous derived name is dropped
-                keys[key] = next(iter(ids))
+        keys, names = _name_keys(self.instruments.values())
         self._keys, self._names = keys, {k: names[k] for k in keys}
         self._by_identifier = {}
         for inst in self.instruments.values():
@@ -455,31 +464,38 @@ class Registry:
         return list(seen.values())[:limit]
 
 
-DEFAULT_INSTRUMENTS = (
+DEFAULT_INSTRUMENTS = tuple(
     Instrument(
-        id="ukpga/1999/27",
-        title="Local Government Act 1999",
-        short_title="LGA 1999",
-        doc_type="act",
-        aliases=("LGA 1999", "1999 c. 27"),
-        identifier="ukpga/1999/27",
-    ),
-    Instrument(
-        id="ukpga/2007/28",
-        title="Local Government and Public Involvement in Health Act 2007",
-        short_title="LGPIHA 2007",
-        doc_type="act",
-        aliases=("LGPIHA 2007", "2007 c. 28"),
-        identifier="ukpga/2007/28",
-    ),
-    Instrument(
-        id="uksi/2006/246",
-        title="Transfer of Undertakings (Protection of Employment) Regulations 2006",
-        short_title="TUPE 2006",
-        doc_type="si",
-        aliases=("TUPE", "TUPE 2006", "SI 2006/246"),
-        identifier="uksi/2006/246",
-    ),
+        id=id_,
+        title=title,
+        short_title=short_title,
+        doc_type=doc_type,
+        aliases=aliases,
+        identifier=id_,
+    )
+    for id_, title, short_title, doc_type, aliases in (
+        (
+            "ukpga/1999/27",
+            "Local Government Act 1999",
+            "LGA 1999",
+            "act",
+            ("LGA 1999", "1999 c. 27"),
+        ),
+        (
+            "ukpga/2007/28",
+            "Local Government and Public Involvement in Health Act 2007",
+            "LGPIHA 2007",
+            "act",
+            ("LGPIHA 2007", "2007 c. 28"),
+        ),
+        (
+            "uksi/2006/246",
+            "Transfer of Undertakings (Protection of Employment) Regulations 2006",
+            "TUPE 2006",
+            "si",
+            ("TUPE", "TUPE 2006", "SI 2006/246"),
+        ),
+    )
 )
 DEFAULT_REGISTRY = Registry.from_instruments(DEFAULT_INSTRUMENTS)
 
@@ -541,50 +557,20 @@ def _scan(
     urls = tok.scan_urls(text)
     masked = tok.mask(text, [(u.start, u.end) for u in urls])
     named, masked = _named_in(text, masked, registry, default)
-    phrases = tok.scan_pins(masked, strict)
-
-    def after(end: int) -> _Named | None:
-        for n in named:
-            if n.start >= end:
-                return n if _TRAIL_GAP.fullmatch(text, end, n.start) else None
-        return None
-
-    def before(start: int) -> _Named | None:
-        for n in reversed(named):
-            if n.end <= start:
-                return n if _LEAD_GAP.fullmatch(text, n.end, start) else None
-        return None
-
-    # Phrases joined by "and" / "," share the instrument named after the last or before the first.
-    chains: list[list[tok.PinPhrase]] = []
-    for phrase in phrases:
-        if chains and _CHAIN_GAP.fullmatch(text, chains[-1][-1].end, phrase.start):
-            chains[-1].append(phrase)
-        else:
-            chains.append([phrase])
-
     refs: list[CitationRef] = []
     used: set[int] = set()
-    for chain in chains:
+    for chain in _chains(text, tok.scan_pins(masked, strict)):
         # An instrument named next to the pins wins over the default, even when it is one
         # the registry does not know ("s 149 of the Equality Act 2010": left out).
-        source = after(chain[-1].end) or before(chain[0].start)
+        source = _named_after(text, named, chain[-1].end) or _named_before(
+            text, named, chain[0].start
+        )
         inst = source.instrument if source else default
         if inst is None:
             continue
         if source:
             used.add(source.start)
-        for p_i, phrase in enumerate(chain):
-            for r_i, pin in enumerate(phrase.refs):
-                start, end = pin.start, pin.end
-                first = p_i == 0 and r_i == 0
-                last = p_i == len(chain) - 1 and r_i == len(phrase.refs) - 1
-                if source and source.start >= phrase.end and last:
-                    end = source.end
-                if source and source.end <= phrase.start and first:
-                    start = source.start
-                refs.append(CitationRef(inst.id, _pin_for(pin, inst), start, end, ""))
-
+        refs += _chain_refs(chain, inst, source)
     for url in urls:
         inst = registry.by_identifier(url.identifier)
         if inst:
@@ -594,6 +580,52 @@ def _scan(
             refs.append(CitationRef(n.instrument.id, None, n.start, n.end, ""))
     refs.sort(key=lambda r: (r.start, r.end))
     return [CitationRef(r.instrument, r.pin, r.start, r.end, text[r.start : r.end]) for r in refs]
+
+
+def _chains(text: str, phrases: list[tok.PinPhrase]) -> list[list[tok.PinPhrase]]:
+    """Phrases joined by "and" / "," share the instrument named after the last or before the
+    first."""
+    chains: list[list[tok.PinPhrase]] = []
+    for phrase in phrases:
+        if chains and _CHAIN_GAP.fullmatch(text, chains[-1][-1].end, phrase.start):
+            chains[-1].append(phrase)
+        else:
+            chains.append([phrase])
+    return chains
+
+
+def _named_after(text: str, named: list[_Named], end: int) -> _Named | None:
+    """The instrument named right after a pin ("s 3 of the 2007 Act")."""
+    for n in named:
+        if n.start >= end:
+            return n if _TRAIL_GAP.fullmatch(text, end, n.start) else None
+    return None
+
+
+def _named_before(text: str, named: list[_Named], start: int) -> _Named | None:
+    """The instrument named right before a pin ("LGA 1999, s 3")."""
+    for n in reversed(named):
+        if n.end <= start:
+            return n if _LEAD_GAP.fullmatch(text, n.end, start) else None
+    return None
+
+
+def _chain_refs(
+    chain: list[tok.PinPhrase], inst: Instrument, source: _Named | None
+) -> list[CitationRef]:
+    """A chain's pins in inst; the first or last reaches over the name beside the chain."""
+    refs = []
+    for p_i, phrase in enumerate(chain):
+        for r_i, pin in enumerate(phrase.refs):
+            start, end = pin.start, pin.end
+            first = p_i == 0 and r_i == 0
+            last = p_i == len(chain) - 1 and r_i == len(phrase.refs) - 1
+            if source and source.start >= phrase.end and last:
+                end = source.end
+            if source and source.end <= phrase.start and first:
+                start = source.start
+            refs.append(CitationRef(inst.id, _pin_for(pin, inst), start, end, ""))
+    return refs
 
 
 def _merge_names(named: list[_Named], text: str) -> list[_Named]:

@@ -82,6 +82,18 @@ def _env_query_cache() -> int:
     return _count(os.environ, "KB_QUERY_CACHE", DEFAULT_QUERY_CACHE)
 
 
+def _metrics_dir(env) -> Path | None:
+    value = env.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(value) if value else None
+
+
+# PROMETHEUS_MULTIPROC_DIR is prometheus_client's own variable: when first imported it reads the
+# process environment to decide where every metric keeps its value. So Settings() reads it from
+# there too, however it is built, and /metrics adds up what the library writes.
+def _env_metrics_dir() -> Path | None:
+    return _metrics_dir(os.environ)
+
+
 def _default_corpus() -> Path:
     bundled = PROJECT_ROOT / "corpus"
     return bundled if bundled.is_dir() else Path.cwd() / "corpus"
@@ -111,6 +123,9 @@ class Settings:
     query_cache: int = field(default_factory=_env_query_cache)
     cors_origins: list[str] = field(default_factory=list)
     embed_ancestors: list[str] = field(default_factory=list)
+    # The directory several `kb serve` processes share their metrics in
+    # (PROMETHEUS_MULTIPROC_DIR); None: each process counts for itself
+    metrics_dir: Path | None = field(default_factory=_env_metrics_dir)
 
     @property
     def index_dir(self) -> Path:
@@ -156,4 +171,5 @@ class Settings:
         settings.query_cache = _count(env, "KB_QUERY_CACHE", DEFAULT_QUERY_CACHE)
         settings.cors_origins = _origins(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
+        settings.metrics_dir = _metrics_dir(env)
         return settings

@@ -57,24 +57,42 @@ class LegislationPath:
 
 def parse_path(value: str) -> LegislationPath | None:
     """'ukpga/1999/27/section/3', a legislation.gov.uk URL or /id/ URI -> its parts, else None."""
+    steps = _steps(value)
+    if len(steps) < 3 or steps[0] not in TYPES:
+        return None
+    dated = _year(steps[1:])
+    if dated is None:
+        return None
+    year, rest = dated
+    if not rest or not _NUMBER.match(rest[0]):
+        return None
+    pin, version, language = _pin_version_language(rest[1:])
+    return LegislationPath(steps[0], year, rest[0], pin, version, language)
+
+
+def _steps(value: str) -> list[str]:
+    """A path's or URL's steps, without a leading 'id' or a trailing 'data.xml' and the like."""
     path = urlparse(value).path if "://" in value else value
     steps = [s for s in path.split("/") if s]
     if steps and steps[0] == "id":
         steps = steps[1:]
     if steps and steps[-1] in ("data.xml", "data.feed", "data.htm", "data.pdf"):
         steps = steps[:-1]
-    if len(steps) < 3 or steps[0] not in TYPES:
-        return None
-    kind = steps[0]
-    if _REIGN.match(steps[1]) and len(steps) >= 4 and _SESSION.match(steps[2]):
-        year, rest = f"{steps[1]}/{steps[2]}", steps[3:]
-    elif _YEAR.match(steps[1]):
-        year, rest = steps[1], steps[2:]
-    else:
-        return None
-    if not rest or not _NUMBER.match(rest[0]):
-        return None
-    number, tail = rest[0], rest[1:]
+    return steps
+
+
+def _year(steps: list[str]) -> tuple[str, list[str]] | None:
+    """The year ('1999', or regnal 'Geo6/6-7') the steps after the type start with, and the
+    steps after it; None if they start with neither."""
+    if _REIGN.match(steps[0]) and len(steps) >= 3 and _SESSION.match(steps[1]):
+        return f"{steps[0]}/{steps[1]}", steps[2:]
+    if _YEAR.match(steps[0]):
+        return steps[0], steps[1:]
+    return None
+
+
+def _pin_version_language(tail: list[str]) -> tuple[str, str, str]:
+    """The steps after a document's number as (pin, version, language)."""
     language = version = ""
     # This knowledge base names a point-in-time version of a whole document by its date right
     # after the number ('ukpga/1999/27/2008-10-01', as legislation.gov.uk does), and so its
@@ -85,7 +103,7 @@ def parse_path(value: str) -> LegislationPath | None:
         language, tail = tail[-1], tail[:-1]
     if not version and tail and (tail[-1] in VERSIONS or _DATE.match(tail[-1])):
         version, tail = tail[-1], tail[:-1]
-    return LegislationPath(kind, year, number, "/".join(tail), version, language)
+    return "/".join(tail), version, language
 
 
 def first_path(*values: str | None) -> LegislationPath | None:

@@ -366,17 +366,9 @@ class Document:
         if missing:
             raise DocumentError("front matter is missing " + ", ".join(missing))
         doc_id = check_id(meta["id"])
-        doc_type = str(meta["doc_type"])
-        if doc_type not in DOC_TYPES:
-            raise DocumentError(f"doc_type {doc_type!r} is not one of {', '.join(DOC_TYPES)}")
-        status = str(meta["status"])
-        if status not in STATUSES:
-            raise DocumentError(f"status {status!r} is not one of {', '.join(STATUSES)}")
-        aliases = meta.get("aliases") or []
-        if isinstance(aliases, str):
-            aliases = [aliases]
-        if not isinstance(aliases, list):
-            raise DocumentError("aliases must be a list of strings")
+        doc_type = _one_of(meta["doc_type"], DOC_TYPES, "doc_type")
+        status = _one_of(meta["status"], STATUSES, "status")
+        aliases = _aliases(meta.get("aliases"))
         known = {f.name for f in cls.__dataclass_fields__.values()} - {"extra"}
         extra = {k: v for k, v in meta.items() if k not in known}
         # a point in time (indexer/sources/legislation/versions.py), YAML date or text
@@ -389,7 +381,7 @@ class Document:
             status=status,
             short_title=_str(meta.get("short_title")),
             identifier=_str(meta.get("identifier")),
-            aliases=[str(a) for a in aliases],
+            aliases=aliases,
             publisher=_str(meta.get("publisher")),
             source_url=url_or_none(meta.get("source_url")),
             retrieved_at=_timestamp(meta.get("retrieved_at")),
@@ -418,6 +410,22 @@ class Document:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _one_of(value: Any, allowed: tuple[str, ...], name: str) -> str:
+    text = str(value)
+    if text not in allowed:
+        raise DocumentError(f"{name} {text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+def _aliases(value: Any) -> list[str]:
+    aliases = value or []
+    if isinstance(aliases, str):
+        aliases = [aliases]
+    if not isinstance(aliases, list):
+        raise DocumentError("aliases must be a list of strings")
+    return [str(a) for a in aliases]
 
 
 def _str(value: Any) -> str | None:

@@ -41,7 +41,7 @@ def create_app(
     render.install(app)
     headers.install(app, settings.embed_ancestors)
     cors.install(app, settings.cors_origins)
-    metrics.install(app)
+    metrics.install(app, settings.metrics_dir)
     limits.install(app, search_gate)  # after metrics, so refused requests are counted too
     metrics.watch_gate(app)
 

@@ -6,7 +6,8 @@ crawler requesting random URLs cannot grow the label set without bound; a URL no
 "<unmatched>".
 
 One process, the default: each app has its own registry. Several `kb serve` processes (one per
-core, as the README advises) share a directory named by PROMETHEUS_MULTIPROC_DIR: prometheus_client
+core, as the README advises) share a directory named by PROMETHEUS_MULTIPROC_DIR (read into
+Settings.metrics_dir, and by prometheus_client itself when first imported): prometheus_client
 then keeps every process's values in files there, and /metrics, whichever process answers it, adds
 them up (counters and histograms over every process that has run since the directory was
 emptied; the search gauges over the processes running now).
@@ -23,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
@@ -42,13 +44,6 @@ REFUSAL_REASONS = ("queue_full", "timeout")  # kb.web.limits.SearchGate.refused
 LABEL_ORDER = {name: i for i, name in enumerate((*REQUEST_LABELS, "reason", "version", "engine"))}
 
 
-def multiproc_dir() -> str | None:
-    """PROMETHEUS_MULTIPROC_DIR: prometheus_client's own variable, which it reads when first
-    imported to decide where every metric keeps its value, so it cannot be a Settings field
-    (a value read later would be too late)."""
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
-
-
 @dataclass
 class Metrics:
     """One app's metrics: the request counter and latency histogram, and the search gauges."""
@@ -60,9 +55,11 @@ class Metrics:
     running: Gauge
     waiting: Gauge
     refused: Counter
+    # Settings.metrics_dir: where every process's values are, when several share them
+    multiproc_dir: Path | None = None
 
     @classmethod
-    def create(cls) -> Metrics:
+    def create(cls, multiproc_dir: Path | None = None) -> Metrics:
         registry = CollectorRegistry()
 
         def gauge(name: str, text: str) -> Gauge:
@@ -95,6 +92,7 @@ class Metrics:
                 ("reason",),
                 registry=registry,
             ),
+            multiproc_dir=multiproc_dir,
         )
         for reason in REFUSAL_REASONS:  # shown at 0 before the first refusal
             metrics.refused.labels(reason=reason)
@@ -145,10 +143,10 @@ class IndexCollector:
 def scrape_registry(metrics: Metrics) -> CollectorRegistry:
     """What /metrics shows: this app's registry, or, with several processes, every process's
     values from the shared directory; the index metrics either way."""
-    if multiproc_dir() is None:
+    if metrics.multiproc_dir is None:
         return metrics.registry
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry, path=str(metrics.multiproc_dir))
     registry.register(IndexCollector(_index_version))
     return registry
 
@@ -212,13 +210,13 @@ def _ensure_log_handler() -> None:
 _marked_for_exit: set[int] = set()
 
 
-def _leave_at_exit() -> None:
+def _leave_at_exit(multiproc_dir: Path) -> None:
     """A process that exits takes its search gauges out of the sum (live gauges); one that is
     killed leaves them until the directory is emptied, which is why it is emptied at start."""
     pid = os.getpid()
     if pid not in _marked_for_exit:
         _marked_for_exit.add(pid)
-        atexit.register(multiprocess.mark_process_dead, pid)
+        atexit.register(multiprocess.mark_process_dead, pid, str(multiproc_dir))
 
 
 def _route() -> str:
@@ -251,14 +249,15 @@ def _log(route: str, status: int, seconds: float, size: int | None) -> None:
     )
 
 
-def install(app: Flask) -> None:
-    """Register /metrics and request logging on the app."""
-    metrics = Metrics.create()
+def install(app: Flask, multiproc_dir: Path | None = None) -> None:
+    """Register /metrics and request logging on the app; `multiproc_dir` is the directory
+    several processes share their metrics in (Settings.metrics_dir), if they do."""
+    metrics = Metrics.create(multiproc_dir)
     metrics.registry.register(IndexCollector(_index_version))
     app.extensions["kb_metrics"] = metrics
     _ensure_log_handler()
-    if multiproc_dir() is not None:
-        _leave_at_exit()
+    if multiproc_dir is not None:
+        _leave_at_exit(multiproc_dir)
 
     @app.before_request
     def start_timer():

@@ -109,28 +109,10 @@ def earlier_versions(
         return []
     base = settings.legislation_url
     meta = read_meta(root, source.path)
-    original = meta.enacted or meta.made
     missing: list[dict[str, str]] = []
     fragment = _single_fragment(source.scope)
-    items = [fragment] if fragment else [s for s in source.scope or [] if "-" not in s]
-    roots = _fragment_roots(source, fetcher, base, items, missing)
-    if not source.scope or any("-" in s for s in source.scope):
-        roots.append(root)
-    listed: dict[str, Version] = {}
-    own_dates = []
-    for each in roots:
-        # Each response's own date (dct:valid) is a point in time too: the current text's for
-        # the latest, and for a scope of several items the day one of them last changed.
-        own = _own_date(each, source.path)
-        own_dates += [own] if own else []
-        extra = [Version(own, own, "")] if own else []
-        for version in listed_versions(each, base, original) + extra:
-            if not fragment:  # the whole document at that point in time, filtered to the scope
-                version = Version(
-                    version.date, version.label, data_url(base, source.path, version.label)
-                )
-            listed.setdefault(version.date, version)
-    versions = [listed[date] for date in sorted(listed)]
+    roots = _version_roots(source, fetcher, base, fragment, root, missing)
+    versions, own_dates = _listed_in(roots, source, base, meta.enacted or meta.made, fragment)
     current_date = max(own_dates, default=None) or (versions[-1].date if versions else None)
     picked = chosen(versions, current_date, setting) if current_date else []
     documents = []
@@ -145,6 +127,48 @@ def earlier_versions(
     if missing:
         current.extra.setdefault("not_fetched", []).extend(missing)
     return _held_once(documents, current, current_body)
+
+
+def _version_roots(
+    source: Source,
+    fetcher: Fetcher,
+    base: str,
+    fragment: str | None,
+    root: etree._Element,
+    missing: list,
+) -> list[etree._Element]:
+    """The responses whose listings give the points in time: the one fragment's, else each
+    scope item's, and the whole document's (`root`) unless every scope item was fetched."""
+    items = [fragment] if fragment else [s for s in source.scope or [] if "-" not in s]
+    roots = _fragment_roots(source, fetcher, base, items, missing)
+    if not source.scope or any("-" in s for s in source.scope):
+        roots.append(root)
+    return roots
+
+
+def _listed_in(
+    roots: list[etree._Element],
+    source: Source,
+    base: str,
+    original: str | None,
+    fragment: str | None,
+) -> tuple[list[Version], list[str]]:
+    """Every version the responses list, oldest first, one per date, and their own dates."""
+    listed: dict[str, Version] = {}
+    own_dates = []
+    for each in roots:
+        # Each response's own date (dct:valid) is a point in time too: the current text's for
+        # the latest, and for a scope of several items the day one of them last changed.
+        own = _own_date(each, source.path)
+        own_dates += [own] if own else []
+        extra = [Version(own, own, "")] if own else []
+        for version in listed_versions(each, base, original) + extra:
+            if not fragment:  # the whole document at that point in time, filtered to the scope
+                version = Version(
+                    version.date, version.label, data_url(base, source.path, version.label)
+                )
+            listed.setdefault(version.date, version)
+    return [listed[date] for date in sorted(listed)], own_dates
 
 
 _VALIDITY_ATTR = re.compile(r' valid_(?:from|to)="[^"]*"')
