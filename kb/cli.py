@@ -210,7 +210,7 @@ def search(
     finally:
         kb.close()
     if as_json:
-        click.echo(json.dumps(response, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(response.to_json(), indent=2, ensure_ascii=False))
         return
     _print_header(response)
     for n, hit in enumerate(response["results"], start=response["offset"] + 1):

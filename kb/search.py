@@ -14,8 +14,8 @@ from kb.core.cite import resolve
 from kb.core.effects import long_date
 from kb.core.models import DOC_TYPES, NATIONS, STATUSES, change_affects
 from kb.core.vocabularies import FACET_FILTERS, HOLDERS, holder_term
+from kb.responses import DUTY_KINDS, SearchResponse, SearchResult
 
-DUTY_KINDS = ("duty", "power", "none")
 STALE_VALUES = ("true", "stale")
 
 DEFAULT_LIMIT = 10
@@ -235,32 +235,66 @@ def _lists(params: Mapping[str, Any], given: dict[str, list[str]]) -> dict[str, 
     return lists
 
 
-def _put_first(version, response: dict[str, Any], cited_id: str, limit: int) -> None:
-    """The cited provision (or the passages it is made of) leads the results."""
+def _cited_first(version, results: list[dict[str, Any]], cited_id: str, limit: int) -> list:
+    """The results with the cited provision (or the passages it is made of) leading them; a
+    passage put first without matching has no score and its text unhighlighted."""
     provision = version.provision(cited_id)
     wanted = provision["members"] if provision else [cited_id]
-    found = {hit["id"]: hit for hit in response["results"]}
+    found = {hit["id"]: hit for hit in results}
     first = []
     for pid in wanted[:limit]:
         hit = found.pop(pid, None) or version.engine.passage(pid)
         if hit is None:
             continue
-        hit.setdefault("score", None)
-        hit.setdefault("snippet_html", html.escape(hit["text"], quote=False))
-        hit.setdefault("heading_html", html.escape(hit["heading"], quote=False))
-        first.append(hit)
-    rest = [hit for hit in response["results"] if hit["id"] in found]
-    response["results"] = (first + rest)[:limit]
+        unmatched = {
+            "score": None,
+            "snippet_html": html.escape(hit["text"], quote=False),
+            "heading_html": html.escape(hit["heading"], quote=False),
+        }
+        first.append(unmatched | hit)
+    rest = [hit for hit in results if hit["id"] in found]
+    return (first + rest)[:limit]
+
+
+def _result(version, hit: dict[str, Any], url: Callable[[str], str]) -> SearchResult:
+    """An engine's hit with what the service adds: its URL, outstanding changes and effects.
+    Effects are few per provision (tens for the most amended), so hits carry them whole; the
+    notes are shown with the passage (/api/v1/passages), not in results."""
+    shown = {key: value for key, value in hit.items() if key != "notes"}
+    return SearchResult.from_dict(
+        shown
+        | {
+            "url": url(hit["id"]),
+            "outstanding_changes": _outstanding_count(version, hit),
+            "effects": version.effects_json(hit["document_id"], hit["pin"]),
+            "stale_citations": hit.get("stale_citations") or [],
+        }
+    )
+
+
+def _facets(version, facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict]]:
+    """The engine's facet counts, each document_id value labelled with its document's title."""
+    labelled = []
+    for item in facets.get("document_id", []):
+        doc = version.by_id.get(item["value"])
+        labelled.append(item | {"label": doc["title"] if doc else item["value"]})
+    return facets | {"document_id": labelled} if "document_id" in facets else facets
+
+
+def passage_path(passage_id: str) -> str:
+    return f"/p/{passage_id}"
 
 
 def run_search(
     version,
     params: Mapping[str, Any],
     slot: Callable[[], AbstractContextManager] | None = None,
+    url: Callable[[str], str] = passage_path,
     **given: list[str],
-) -> dict[str, Any]:
+) -> SearchResponse:
     """Check the request, run it and shape the answer; `slot`, if given, is held around the
-    engine's search only, so a malformed request is refused (400) without waiting for one."""
+    engine's search only, so a malformed request is refused (400) without waiting for one.
+    `url` gives a result's page from its id (kb.web builds it with url_for)."""
     try:
         request = make_request(params, **_lists(params, given))
     except query.QueryError as exc:
@@ -268,26 +302,25 @@ def run_search(
     raw = str(params.get("q") or "").strip()
     try:
         with slot() if slot else nullcontext():
-            response = version.search(request).to_dict()
+            response = version.search(request)
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
-    response["query"] = raw
-    response["as_at"] = request.as_at
-    response["as_at_notes"] = as_at_notes(version, request)
-    response["citation"] = citation_hit(version, raw, request.as_at)
-    cited = response["citation"]
+    cited = citation_hit(version, raw, request.as_at)
+    results = response.results
     if cited and cited["in_index"] and not cited.get("note") and request.offset == 0:
-        _put_first(version, response, cited["id"], request.limit)
-    for item in response["facets"].get("document_id", []):
-        doc = version.by_id.get(item["value"])
-        item["label"] = doc["title"] if doc else item["value"]
-    for hit in response["results"]:
-        hit.pop("notes", None)  # shown with the passage (/api/v1/passages), not in results
-        hit["outstanding_changes"] = _outstanding_count(version, hit)
-        # Effects are few per provision (tens for the most amended), so hits carry them whole.
-        hit["effects"] = version.effects_json(hit["document_id"], hit["pin"])
-        hit["stale_citations"] = hit.get("stale_citations") or []
-    return response
+        results = _cited_first(version, results, cited["id"], request.limit)
+    engine = response.to_dict()
+    return SearchResponse.from_dict(
+        engine
+        | {
+            "query": raw,
+            "results": [_result(version, hit, url) for hit in results],
+            "facets": _facets(version, engine["facets"]),
+            "as_at": request.as_at,
+            "as_at_notes": as_at_notes(version, request),
+            "citation": cited,
+        }
+    )
 
 
 def _outstanding_count(version, hit: dict[str, Any]) -> int:

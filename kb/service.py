@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import hashlib
@@ -91,6 +90,8 @@ class IndexVersion:
         """The engine's answer, from a cache of recent requests to this version.
 
         A version never changes and a new version is a new object, so the cache is never stale.
+        The response is shared by every request that asks the same: nothing may change it
+        (kb.search builds its answer as new records from it).
         """
         if not self.cache_size:
             return self.engine.search(request)
@@ -107,7 +108,7 @@ class IndexVersion:
                 self._cache[key] = cached
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
-        return copy.deepcopy(cached)
+        return cached
 
     @functools.cached_property
     def registry(self) -> Registry:

@@ -3,10 +3,12 @@
 Each test runs against each search engine (the `client` and `engine` fixtures are per engine).
 """
 
+import dataclasses
 import re
 
 import pytest
 
+from kb.responses import PassageLink
 from tests.conftest import page_of
 
 
@@ -148,12 +150,9 @@ def _wrap_search(monkeypatch, **extra):
 
     def fake(*args, **kwargs):
         response = real(*args, **kwargs)
-        for key, value in extra.items():
-            if key == "facets":
-                response["facets"].update(value)
-            else:
-                response[key] = value
-        return response
+        if "facets" in extra:
+            extra["facets"] = {**response["facets"], **extra["facets"]}
+        return dataclasses.replace(response, **extra)
 
     monkeypatch.setattr(resources, "run_search", fake)
 
@@ -243,20 +242,18 @@ def test_reader_side_panel_lists_citing_and_amending_passages(client, monkeypatc
     real = resources.provision_json
 
     def with_links(found):
-        body = real(found)
-        body["cited_by"] = [
-            {
-                "id": "guidance/example/para/2.1",
-                "citation": "Example guidance para 2.1",
-                "short_citation": "Guide para 2.1",
-                "title": "Example guidance",
-                "status": "withdrawn",
-            }
-        ]
-        body["amended_by"] = [
-            {"id": "ukpga/2032/4/section/5", "citation": "Amending Act 2032, s 5"}
-        ]
-        return body
+        cited_by = PassageLink(
+            id="guidance/example/para/2.1",
+            citation="Example guidance para 2.1",
+            in_index=True,
+            short_citation="Guide para 2.1",
+            title="Example guidance",
+            status="withdrawn",
+        )
+        amended_by = PassageLink(
+            id="ukpga/2032/4/section/5", citation="Amending Act 2032, s 5", in_index=False
+        )
+        return dataclasses.replace(real(found), cited_by=[cited_by], amended_by=[amended_by])
 
     monkeypatch.setattr(resources, "provision_json", with_links)
     page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))
@@ -330,6 +327,24 @@ def test_widget_script_is_served_as_javascript_and_never_uses_innerhtml(client):
     assert "innerHTML" not in source and "insertAdjacentHTML" not in source
 
 
+def test_widget_script_shows_the_vocabulary_s_status_labels(client):
+    """The labels are kb.core.vocabularies', written in when the script is served: no copy."""
+    import json
+
+    from kb.core.vocabularies import CURRENT_STATUSES, STATUS_LABELS
+
+    response = client.get("/widget.js")
+    source = response.get_data(as_text=True)
+    line = next(x for x in source.splitlines() if x.strip().startswith("var VOCABULARY = "))
+    words = json.loads(line.strip().removeprefix("var VOCABULARY = ").removesuffix(";"))
+    assert words["status_labels"] == STATUS_LABELS
+    assert words["current_statuses"] == list(CURRENT_STATUSES)
+    assert '"Partially in force"' not in source.replace(line, "")  # no second copy
+    assert response.headers["Cache-Control"] == "public, max-age=3600"
+    again = client.get("/widget.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
 def test_site_navigation_marks_the_current_page(client):
     page = text_of(client.get("/documents"))
     assert '<a href="/documents" aria-current="page">' in page
@@ -361,8 +376,7 @@ def test_reader_side_panel_says_how_and_when_an_amendment_changed_it(client, mon
     real = resources.provision_json
 
     def with_changes(found):
-        body = real(found)
-        body["amended_by"] = [
+        amended_by = [
             {
                 "id": "ukpga/2032/4/section/5",
                 "citation": "Amending Act 2032, s 5",
@@ -378,16 +392,18 @@ def test_reader_side_panel_says_how_and_when_an_amendment_changed_it(client, mon
                 "date": None,
             },
         ]
-        body["amends"] = [
-            {
-                "id": "ukpga/1999/27/section/3A",
-                "citation": "LGA 1999, s 3A",
-                "in_index": False,
-                "change": "<b>words</b> substituted",
-                "date": "2032-01-09",
-            },
-        ]
-        return body
+        amends = {
+            "id": "ukpga/1999/27/section/3A",
+            "citation": "LGA 1999, s 3A",
+            "in_index": False,
+            "change": "<b>words</b> substituted",
+            "date": "2032-01-09",
+        }
+        return dataclasses.replace(
+            real(found),
+            amended_by=[PassageLink.from_dict(link) for link in amended_by],
+            amends=[PassageLink.from_dict(amends)],
+        )
 
     monkeypatch.setattr(resources, "provision_json", with_changes)
     page = text_of(client.get("/p/ukpga/2031/12/section/2/2"))

@@ -26,18 +26,13 @@
   var script = document.currentScript;
   var scriptBase = script && script.src ? new URL(".", script.src).href : "";
 
-  var STATUS_LABELS = {
-    in_force: "In force",
-    partially_in_force: "Partially in force",
-    repealed: "Repealed",
-    prospective: "Prospective",
-    withdrawn: "Withdrawn",
-    superseded: "Superseded"
-  };
-  var CURRENT = ["in_force", "partially_in_force", "prospective"];
-  // Passages that are part of a document but not its law, by their pin's first step.
-  var NOT_OPERATIVE = { introduction: "introductory text", signature: "signature",
-    note: "explanatory note" };
+  // The knowledge base's vocabularies (kb.core.vocabularies), written in when /widget.js is
+  // served (kb.web.embed): status labels, the statuses that are current, and what a passage
+  // that is part of a document but not its law is, by its pin's first step.
+  var VOCABULARY = {};
+  var STATUS_LABELS = VOCABULARY.status_labels || {};
+  var CURRENT = VOCABULARY.current_statuses || [];
+  var NOT_OPERATIVE = VOCABULARY.not_operative || {};
 
   var STYLE = [
     ".kb { all: initial; display: block; box-sizing: border-box;",

@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Rule
 
 from indexer.index.store import IndexMissing
+from kb.responses import Error, PassageNotFound
 from kb.search import RequestError
 from kb.web import changes, cors, headers, openapi, resources
 from kb.web.headers import json_with_etag
@@ -28,21 +29,21 @@ def search():
     try:
         body = resources.search(request.args, resources.filter_args(request.args))
     except RequestError as exc:
-        return jsonify(exc.to_dict()), exc.status
-    return json_with_etag(body)
+        return error_json(exc.error, exc.message), exc.status
+    return json_with_etag(body.to_json())
 
 
 @bp.get("/cite")
 def cite():
     ref = request.args.get("ref", "").strip()
     if not ref:
-        return jsonify(
-            error="bad_request", message="Give a citation as ?ref=, e.g. s 3(2) LGA 1999."
-        ), 400
+        return error_json("bad_request", "Give a citation as ?ref=, e.g. s 3(2) LGA 1999."), 400
     if len(ref) > 300:
-        return jsonify(error="bad_request", message="A citation is at most 300 characters."), 400
+        return error_json("bad_request", "A citation is at most 300 characters."), 400
     body, status = resources.citation(ref)
-    return (json_with_etag(body), 200) if status == 200 else (jsonify(body), status)
+    if status != 200:
+        return jsonify(body.to_json()), status
+    return json_with_etag(body.to_json()), 200
 
 
 @bp.get("/passages/<path:passage_id>")
@@ -53,13 +54,15 @@ def passage(passage_id: str):
         missing = resources.missing_legislation(passage_id)
         if not missing:
             abort(404, description=message)
-        return jsonify(error="not_found", message=message, **missing), 404
-    return jsonify(found.json)
+        return jsonify(
+            PassageNotFound(error="not_found", message=message, **missing).to_json()
+        ), 404
+    return jsonify(found.json.to_json())
 
 
 @bp.get("/documents")
 def documents():
-    return jsonify(resources.documents())
+    return jsonify(resources.documents().to_json())
 
 
 @bp.get("/documents/<path:document_id>")
@@ -67,7 +70,7 @@ def document(document_id: str):
     found = resources.document(document_id)
     if found is None:
         abort(404, description=f"No document with id {document_id!r}.")
-    return jsonify(found.json)
+    return jsonify(found.json.to_json())
 
 
 @bp.get("/changes")
@@ -75,8 +78,8 @@ def changes_api():
     try:
         body = changes.changes_data(request.args)
     except changes.BadRequest as exc:
-        return jsonify(error="bad_request", message=str(exc)), 400
-    return jsonify(body)
+        return error_json("bad_request", str(exc)), 400
+    return jsonify(body.to_json())
 
 
 @bp.get("/openapi.json")
@@ -86,12 +89,17 @@ def openapi_json():
 
 @health.get("/healthz")
 def healthz():
-    return jsonify(resources.health())
+    return jsonify(resources.health().to_json())
+
+
+def error_json(error: str, message: str):
+    """An error body ({error, message}: kb.responses.Error)."""
+    return jsonify(Error(error=error, message=message).to_json())
 
 
 def json_error(exc: HTTPException):
     error = getattr(exc, "error_code", None) or (exc.name or "error").lower()
-    response = jsonify(error=error.replace(" ", "_"), message=exc.description)
+    response = error_json(error.replace(" ", "_"), exc.description)
     response.status_code = exc.code
     retry_after = dict(exc.get_headers()).get("Retry-After")
     if retry_after:  # a 503 from the search gate says when to come back
@@ -100,7 +108,7 @@ def json_error(exc: HTTPException):
 
 
 def index_missing(exc: IndexMissing):
-    return jsonify(error="index_unavailable", message=str(exc)), 503
+    return error_json("index_unavailable", str(exc)), 503
 
 
 for blueprint in (bp, health):

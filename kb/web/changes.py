@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from lxml import etree
 
 from indexer.index.changes import KINDS, since
+from kb.responses import Change, ChangedDocument, ChangedProvision, ChangeList, RemovedProvision
 from kb.web.dateinput import read_date
 
 bp = Blueprint("changes", __name__)
@@ -67,39 +68,42 @@ def _limit(raw: str | None, default: int) -> int:
     return value
 
 
-def entry_json(entry: dict[str, Any]) -> dict[str, Any]:
+def _provisions(doc_id: str, listed: Any) -> list[dict[str, Any]]:
+    """A change's provisions, as {id, label}: those without a pin are not shown."""
+    return [
+        {"id": f"{doc_id}/{p['pin']}", "label": p.get("label") or p["pin"]}
+        for p in listed or []
+        if isinstance(p, dict) and p.get("pin")
+    ]
+
+
+def entry_json(entry: dict[str, Any]) -> Change:
+    """A change log entry as the API gives it: nothing of a removed document is linked."""
     doc_id = entry.get("document_id") or ""
     exists = entry.get("kind") != "removed"
     provisions = [
-        {
-            "id": f"{doc_id}/{p['pin']}",
-            "label": p.get("label") or p["pin"],
-            "url": url_for("pages.passage_page", passage_id=f"{doc_id}/{p['pin']}")
-            if exists
-            else None,
-        }
-        for p in entry.get("provisions") or []
-        if isinstance(p, dict) and p.get("pin")
+        ChangedProvision(
+            **p, url=url_for("pages.passage_page", passage_id=p["id"]) if exists else None
+        )
+        for p in _provisions(doc_id, entry.get("provisions"))
     ]
-    return {
-        "id": entry.get("id"),
-        "date": entry.get("date"),
-        "kind": entry.get("kind"),
-        "document": {
-            "id": doc_id,
-            "title": entry.get("title") or doc_id,
-            "doc_type": entry.get("doc_type"),
-            "status": entry.get("status"),
-            "url": url_for("pages.document_page", document_id=doc_id) if exists else None,
-        },
-        "provisions": provisions,
-        "provisions_total": entry.get("provisions_total", len(provisions)),
-        "removed_provisions": [
-            {"id": f"{doc_id}/{p['pin']}", "label": p.get("label") or p["pin"]}
-            for p in entry.get("removed_provisions") or []
-            if isinstance(p, dict) and p.get("pin")
+    return Change(
+        id=entry.get("id"),
+        date=entry.get("date"),
+        kind=entry.get("kind"),
+        document=ChangedDocument(
+            id=doc_id,
+            title=entry.get("title") or doc_id,
+            doc_type=entry.get("doc_type"),
+            status=entry.get("status"),
+            url=url_for("pages.document_page", document_id=doc_id) if exists else None,
+        ),
+        provisions=provisions,
+        provisions_total=entry.get("provisions_total", len(provisions)),
+        removed_provisions=[
+            RemovedProvision(**p) for p in _provisions(doc_id, entry.get("removed_provisions"))
         ],
-    }
+    )
 
 
 def _selected(args) -> tuple[str | None, list[str], list[dict[str, Any]]]:
@@ -109,20 +113,20 @@ def _selected(args) -> tuple[str | None, list[str], list[dict[str, Any]]]:
     return day, kinds, entries
 
 
-def changes_data(args, limit: int | None = None) -> dict[str, Any]:
+def changes_data(args, limit: int | None = None) -> ChangeList:
     """The changes `since` and of the `kind`s the arguments ask for, newest first, at most
     `limit` of them (by default the arguments' own `limit`): the API's body, which the page and
     the feed show too. Raises BadRequest."""
     day, kinds, entries = _selected(args)
     if limit is None:
         limit = _limit(args.get("limit"), API_LIMIT)
-    return {
-        "since": day,
-        "kind": kinds,
-        "total": len(entries),
-        "limit": limit,
-        "changes": [entry_json(e) for e in entries[:limit]],
-    }
+    return ChangeList(
+        since=day,
+        kind=kinds,
+        total=len(entries),
+        limit=limit,
+        changes=[entry_json(e) for e in entries[:limit]],
+    )
 
 
 @bp.get("/changes")
@@ -136,7 +140,7 @@ def changes_page():
         data = changes_data(args, MAX_LIMIT)
         error = None
     except BadRequest as exc:
-        data = {"since": None, "kind": [], "total": 0, "changes": []}
+        data = ChangeList(since=None, kind=[], total=0, limit=MAX_LIMIT, changes=[])
         error = str(exc)
     days: dict[str, list[dict[str, Any]]] = {}
     for entry in data["changes"]:

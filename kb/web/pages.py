@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
@@ -134,7 +135,7 @@ def suggestion_of(response: dict[str, Any]) -> dict[str, str] | None:
 def cited_of(response: dict[str, Any]) -> dict[str, Any] | None:
     """The provision a query that was itself a citation names, with where to read it."""
     cited = response.get("citation")
-    if not isinstance(cited, dict) or not cited.get("id"):
+    if not isinstance(cited, Mapping) or not cited.get("id"):
         return None
     in_index = cited.get("in_index", True)
     href = resources.passage_url(cited["id"]) if in_index else cited.get("url")

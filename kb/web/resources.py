@@ -19,6 +19,19 @@ from flask import current_app, g, url_for
 from kb.core import legislation, pins
 from kb.core.cite import cite_path, resolve, unresolved
 from kb.core.models import Document, change_affects, extent_codes
+from kb.responses import (
+    CiteError,
+    CiteResult,
+    ContentsEntry,
+    DocumentList,
+    DocumentSummary,
+    EarlierVersion,
+    Health,
+    OutstandingChange,
+    Passage,
+    SearchResponse,
+)
+from kb.responses import Document as DocumentRecord
 from kb.search import make_request, run_search
 from kb.web.limits import gate
 
@@ -61,27 +74,23 @@ def filter_args(args) -> dict[str, list[str]]:
 # --- search ---------------------------------------------------------------------------------
 
 
-def search(params, filters: dict[str, list[str]]) -> dict[str, Any]:
+def search(params, filters: dict[str, list[str]]) -> SearchResponse:
     """A search's response (the API's body), run in one of the server's search slots.
 
     Raises kb.search.RequestError (bad input) and kb.web.limits.SearchBusy (no slot free)."""
-    version = current_version()
-    response = run_search(version, params, slot=gate().slot, **filters)
-    for hit in response["results"]:
-        hit["url"] = passage_url(hit["id"])
-    return response
+    return run_search(current_version(), params, slot=gate().slot, url=passage_url, **filters)
 
 
 # --- citations ------------------------------------------------------------------------------
 
 
-def citation(ref: str) -> tuple[dict[str, Any], int]:
+def citation(ref: str) -> tuple[CiteResult | CiteError, int]:
     """What a citation names ({ref, id, citation, short_citation, url, in_index}) and 200, or the
     instruments it might have meant and 404."""
     version = current_version()
     found = resolve(ref, version.registry)
     if found is None:
-        return unresolved(ref, version.registry), 404
+        return CiteError.from_dict(unresolved(ref, version.registry)), 404
     canonical = version.canonical_id(found.id)
     indexed = version.engine.passage(canonical) if canonical else None
     body = found.to_dict(canonical is not None, _legislation_url(), indexed)
@@ -89,7 +98,7 @@ def citation(ref: str) -> tuple[dict[str, Any], int]:
         body["id"] = canonical
         if body["url"] == passage_url(found.id):
             body["url"] = passage_url(canonical)
-    return body, 200
+    return CiteResult.from_dict(body), 200
 
 
 def missing_legislation(passage_id: str) -> dict[str, Any] | None:
@@ -107,7 +116,7 @@ class Provision:
     reader page draws the rest of the document from."""
 
     found: dict[str, Any]
-    json: dict[str, Any]
+    json: Passage
 
 
 def provision(passage_id: str) -> Provision | None:
@@ -117,13 +126,24 @@ def provision(passage_id: str) -> Provision | None:
     return Provision(found=found, json=provision_json(found))
 
 
-def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
+def provision_json(found: dict[str, Any], version=None) -> Passage:
     """The API shape of a passage or grouping provision (shared with the page's JSON link)."""
+    version = version or current_version()
+    return Passage.from_dict(
+        _naming(found)
+        | _standing(found)
+        | _law(found)
+        | _changes_to(version, found)
+        | _references(version, found)
+    )
+
+
+def _naming(found: dict[str, Any]) -> dict[str, Any]:
+    """Which provision it is, how to cite it and where to read it."""
     document, node = found["document"], found["node"]
-    passage = found["passage"]
     doc = Document.from_front_matter(document)
     heading_title = node["title"] if node.get("is_heading") else ""
-    body = {
+    return {
         "id": found["id"],
         "document_id": document["id"],
         "title": document["title"],
@@ -135,36 +155,60 @@ def provision_json(found: dict[str, Any], version=None) -> dict[str, Any]:
         "url": passage_url(found["id"]),
         "source_url": pins.source_url(doc, node["pin"]),
         "doc_type": document["doc_type"],
-        "status": (passage or {}).get("status") or node.get("status") or document["status"],
-        "status_date": (passage or {}).get("status_date") or document.get("status_date"),
+        "sample": document.get("sample", False),
+    }
+
+
+def _standing(found: dict[str, Any]) -> dict[str, Any]:
+    """Its status, its text and where it sits in its document."""
+    document, node = found["document"], found["node"]
+    passage = found["passage"] or {}
+    return {
+        "status": passage.get("status") or node.get("status") or document["status"],
+        "status_date": passage.get("status_date") or document.get("status_date"),
         "status_note": node.get("status_note") or document.get("status_note"),
-        "indexed": passage is not None,
+        "indexed": found["passage"] is not None,
         "text": passage["text"] if passage else found["text"],
         "markdown": node.get("markdown", ""),
         "contains": [m for m in found["members"] if m != found["id"]],
         "parent": f"{document['id']}/{node['parent']}" if node.get("parent") else None,
         "attributes": node.get("attrs") or {},
-        "sample": document.get("sample", False),
-        "duty": (passage or {}).get("duty", "none"),
-        "holders": (passage or {}).get("holders", []),
-        "operative": (passage or {}).get(
+        "notes": passage.get("notes") or "",
+    }
+
+
+def _law(found: dict[str, Any]) -> dict[str, Any]:
+    """The duty or power it holds, whether it is law at all, and where it extends."""
+    node, passage = found["node"], found["passage"] or {}
+    nodes = (found.get("record") or {}).get("nodes") or []
+    return {
+        "duty": passage.get("duty", "none"),
+        "holders": passage.get("holders", []),
+        "operative": passage.get(
             "operative", (node.get("attrs") or {}).get("operative") != "false"
         ),
-        "extent": (passage or {}).get("extent")
-        or _extent_of(document, node, (found.get("record") or {}).get("nodes") or []),
-        "notes": (passage or {}).get("notes") or "",
+        "extent": passage.get("extent") or _extent_of(found["document"], node, nodes),
     }
-    version = version or current_version()
-    body["outstanding_changes"] = changes_json(version, document["id"], node["pin"])
-    body["effects"] = version.effects_json(document["id"], node["pin"])
-    body["stale_citations"] = (passage or {}).get("stale_citations") or []
-    body["versions"] = version.versions_of(found["id"])
+
+
+def _changes_to(version, found: dict[str, Any]) -> dict[str, Any]:
+    """Changes made or still to be made to it, stale citations in it, and its versions."""
+    document_id, pin = found["document"]["id"], found["node"]["pin"]
+    return {
+        "outstanding_changes": changes_json(version, document_id, pin),
+        "effects": version.effects_json(document_id, pin),
+        "stale_citations": (found["passage"] or {}).get("stale_citations") or [],
+        "versions": version.versions_of(found["id"]),
+    }
+
+
+def _references(version, found: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """What cites it and what it cites, what amended it and what it amends."""
     refs = version.references(found["id"], found["members"])
-    for kind in ("cited_by", "cites", "amended_by", "amends"):
-        body[kind] = [
-            _link(version, other) | version.change_of(refs, kind, other) for other in refs[kind]
-        ]
-    return body
+    return {
+        kind: [_link(version, other) | version.change_of(refs, kind, other) for other in refs[kind]]
+        for kind in ("cited_by", "cites", "amended_by", "amends")
+    }
 
 
 def _extent_of(document: dict[str, Any], node: dict[str, Any], nodes: list[dict]) -> list[str]:
@@ -219,7 +263,7 @@ def _resolve_id(version, passage_id: str) -> dict[str, Any] | None:
 CHANGE_FIELDS = ("affected", "pin", "type", "by", "by_provisions", "note")
 
 
-def changes_json(version, document_id: str, pin: str | None = None) -> list[dict[str, Any]]:
+def changes_json(version, document_id: str, pin: str | None = None) -> list[OutstandingChange]:
     """A document's outstanding changes (legislation.gov.uk's effects not yet made to its text),
     or, given a pin, those shown on that provision (kb.core.models.change_affects). A document
     with an effects feed has its outstanding effects instead (IndexVersion.outstanding_changes)."""
@@ -239,12 +283,12 @@ def changes_json(version, document_id: str, pin: str | None = None) -> list[dict
         else:
             by_url = None
         found.append(
-            {key: change.get(key) for key in CHANGE_FIELDS}
-            | {
-                "by_citation": _by_citation(version, by) if by else None,
-                "by_url": by_url,
-                "by_in_index": in_index,
-            }
+            OutstandingChange(
+                **{key: change.get(key) for key in CHANGE_FIELDS},
+                by_citation=_by_citation(version, by) if by else None,
+                by_url=by_url,
+                by_in_index=in_index,
+            )
         )
     return found
 
@@ -302,25 +346,25 @@ def _summary(doc: dict[str, Any], version) -> dict[str, Any]:
     }
 
 
-def earlier_versions_json(version, document_id: str) -> list[dict[str, Any]]:
+def earlier_versions_json(version, document_id: str) -> list[EarlierVersion]:
     """The earlier versions held of a document (or of the one this version belongs to),
     oldest first: {id, url, valid_from, valid_to}."""
     return [
-        {
-            "id": doc["id"],
-            "url": document_url(doc["id"]),
-            "valid_from": doc.get("version_date") or doc.get("valid_from"),
-            "valid_to": doc.get("valid_to"),
-        }
+        EarlierVersion(
+            id=doc["id"],
+            url=document_url(doc["id"]),
+            valid_from=doc.get("version_date") or doc.get("valid_from"),
+            valid_to=doc.get("valid_to"),
+        )
         for doc in version.earlier_versions(document_id)
     ]
 
 
-def documents() -> dict[str, Any]:
+def documents() -> DocumentList:
     """Every current document (never an earlier version): {total, documents}."""
     version = current_version()
-    docs = [_summary(d, version) for d in version.current_documents]
-    return {"total": len(docs), "documents": docs}
+    docs = [DocumentSummary.from_dict(_summary(d, version)) for d in version.current_documents]
+    return DocumentList(total=len(docs), documents=docs)
 
 
 @dataclass
@@ -330,7 +374,20 @@ class DocumentReading:
 
     document: dict[str, Any]
     nodes: list[dict[str, Any]]
-    json: dict[str, Any]
+    json: DocumentRecord
+
+
+def _contents_entry(document_id: str, node: dict[str, Any]) -> ContentsEntry:
+    return ContentsEntry(
+        id=f"{document_id}/{node['pin']}",
+        pin=node["pin"],
+        label=node["label"],
+        title=node["title"],
+        depth=node["depth"],
+        heading=node.get("is_heading", False),
+        has_text=bool(node.get("text")),
+        operative=(node.get("attrs") or {}).get("operative") != "false",
+    )
 
 
 def document(document_id: str) -> DocumentReading | None:
@@ -338,35 +395,25 @@ def document(document_id: str) -> DocumentReading | None:
     if document_id not in version.by_id:
         return None
     nodes = version.document_record(document_id)["nodes"]
-    contents = [
-        {
-            "id": f"{document_id}/{n['pin']}",
-            "pin": n["pin"],
-            "label": n["label"],
-            "title": n["title"],
-            "depth": n["depth"],
-            "heading": n.get("is_heading", False),
-            "has_text": bool(n.get("text")),
-            "operative": (n.get("attrs") or {}).get("operative") != "false",
+    body = DocumentRecord.from_dict(
+        _summary(version.by_id[document_id], version)
+        | {
+            "earlier_versions": earlier_versions_json(version, document_id),
+            "outstanding_changes": changes_json(version, document_id),
+            "contents": [_contents_entry(document_id, n) for n in nodes],
         }
-        for n in nodes
-    ]
-    body = _summary(version.by_id[document_id], version) | {
-        "earlier_versions": earlier_versions_json(version, document_id),
-        "outstanding_changes": changes_json(version, document_id),
-        "contents": contents,
-    }
+    )
     return DocumentReading(document=version.by_id[document_id], nodes=nodes, json=body)
 
 
-def health() -> dict[str, Any]:
+def health() -> Health:
     """The version being served and its counts (/healthz)."""
     version = current_version()
     manifest = version.manifest
-    return {
-        "status": "ok",
-        "index_version": manifest["version"],
-        "engine": manifest.get("engine"),
-        "documents": manifest["documents"],
-        "passages": version.engine.count(),
-    }
+    return Health(
+        status="ok",
+        index_version=manifest["version"],
+        engine=manifest.get("engine"),
+        documents=manifest["documents"],
+        passages=version.engine.count(),
+    )
