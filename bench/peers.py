@@ -14,11 +14,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from indexer.index.engine import SearchRequest
+from indexer.index.engine import FIELD_BOOSTS, SEARCH_FIELDS, SearchRequest
 from kb.core.models import CURRENT_STATUSES, Passage
 
-TEXT_FIELDS = ("title", "names", "heading", "body", "cite_text")
-BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 1.5}
+# The engines' fields and boosts (indexer.index.engine), so the references weight them alike.
+TEXT_FIELDS = SEARCH_FIELDS
+BOOSTS = FIELD_BOOSTS
 NOT_CURRENT = 0.3
 # The facets the foundation engine computes; Whoosh may compute more (duty, holder) since.
 FACETS = ("document_id", "doc_type", "status")
@@ -101,7 +102,7 @@ class Fts5Engine:
 
     def search(self, request: SearchRequest) -> dict[str, Any]:
         where = ["p MATCH ?"]
-        args: list[Any] = [any_words(request.q)]
+        args: list[Any] = [any_words(str(request.q))]
         for column, values in (
             ("doc_type", request.doc_type),
             ("status", request.status),
@@ -196,7 +197,7 @@ class TantivyEngine:
     def search(self, request: SearchRequest) -> dict[str, Any]:
         tv = self.tantivy
         parsed = self.index.parse_query(
-            any_words(request.q),
+            any_words(str(request.q)),
             list(TEXT_FIELDS),
             field_boosts=BOOSTS,
             conjunction_by_default=True,

@@ -103,6 +103,26 @@ def _flag(params: Mapping[str, Any], name: str) -> bool:
     return str(params.get(name) or "").lower() in ("1", "true", "yes", "on")
 
 
+def _checked_query(params: Mapping[str, Any]) -> query.CheckedQuery:
+    """The query checked (kb.core.query), with no more than MAX_WILDCARDS wildcards."""
+    checked = query.check(str(params.get("q") or ""))
+    wildcards = sum(1 for leaf in query.leaves(checked.tree) if isinstance(leaf, query.Wildcard))
+    if wildcards > MAX_WILDCARDS:
+        raise query.QueryError(
+            f"Your search has {wildcards} wildcards; the limit is {MAX_WILDCARDS}. "
+            "Use whole words for the rest."
+        )
+    return checked
+
+
+def _check_filter_values(given: tuple[list[str] | None, ...]) -> None:
+    values = sum(len(str(v).split(",")) for values in given for v in values or [])
+    if values > MAX_FILTER_VALUES:
+        raise RequestError(
+            f"The search has {values} filter values; the limit is {MAX_FILTER_VALUES}."
+        )
+
+
 def make_request(
     params: Mapping[str, Any],
     doc_type: list[str] | None = None,
@@ -114,24 +134,13 @@ def make_request(
     stale: list[str] | None = None,
 ) -> SearchRequest:
     """Validate search parameters; raises RequestError (400) or query.QueryError."""
-    checked = query.check(str(params.get("q") or ""))
-    wildcards = sum(1 for t in checked.terms if not t.startswith('"') and ("*" in t or "?" in t))
-    if wildcards > MAX_WILDCARDS:
-        raise query.QueryError(
-            f"Your search has {wildcards} wildcards; the limit is {MAX_WILDCARDS}. "
-            "Use whole words for the rest."
-        )
-    given = (doc_type, status, document, duty, holder, extent, stale)
-    values = sum(len(str(v).split(",")) for values in given for v in values or [])
-    if values > MAX_FILTER_VALUES:
-        raise RequestError(
-            f"The search has {values} filter values; the limit is {MAX_FILTER_VALUES}."
-        )
+    checked = _checked_query(params)
+    _check_filter_values((doc_type, status, document, duty, holder, extent, stale))
     duties = _choices(duty or [], (*DUTY_KINDS, "true", "false"), "duty")
     # duty=true is the "duties only" switch; duty=duty/power picks one kind.
     duties = [("duty" if d == "true" else "none" if d == "false" else d) for d in duties]
     return SearchRequest(
-        q=synonyms.expand(checked.text),
+        q=synonyms.expand(checked.tree),
         doc_type=_choices(doc_type or [], DOC_TYPES, "doc_type"),
         status=_choices(status or [], (*STATUSES, "current"), "status"),
         document=[d.strip() for d in (document or []) if d.strip()],
@@ -141,7 +150,7 @@ def make_request(
         # stale=true (or the facet's own value, stale): guidance citing law changed since
         stale=["stale"] if _choices(stale or [], STALE_VALUES, "stale") else [],
         as_at=_as_at(params),
-        typed=checked.text,
+        typed=checked.tree,
         limit=_int(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT),
         offset=_int(params, "offset", 0, 0, MAX_OFFSET),
         facet_size=_int(params, "facet_size", FACET_SIZE, 1, MAX_FACET_SIZE),

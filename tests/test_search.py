@@ -151,7 +151,8 @@ def test_whoosh_facet_counting_finds_exactly_the_matching_passages(q, params, wh
     # The facet pass finds matches with set algebra; it must agree with Whoosh's own matcher.
     from whoosh import query as wq
 
-    from indexer.index.whoosh_engine import _doc_set, _filters
+    from indexer.index.plan import for_request
+    from indexer.index.whoosh_engine import _Compiler, _doc_set, _filters
     from kb.search import make_request
 
     engine = whoosh_kb.current().engine
@@ -161,8 +162,9 @@ def test_whoosh_facet_counting_finds_exactly_the_matching_passages(q, params, wh
         status=params.get("status"),
     )
     searcher = engine._searcher()
-    parsed, loose = engine._parser_all.parse(request.q), engine._parser_any.parse(request.q)
-    matching = wq.Or([parsed, loose, *engine._exact_phrase(request)])
+    schema, planned = engine.ix.schema, for_request(request)
+    parsed, loose = _Compiler(schema, True)(request.q), _Compiler(schema, False)(request.q)
+    matching = wq.Or([parsed, loose, *engine._exact_phrase(planned.exact)])
     if (filter_q := _filters(request)) is not None:
         matching = wq.And([matching, filter_q])
     assert _doc_set(searcher, matching) == set(searcher.docs_for_query(matching))
@@ -196,8 +198,8 @@ def test_only_common_words_are_refused_and_find_nothing_if_sent(sample_kb):
 
 @pytest.mark.parametrize("q", ["(duty", "duty)", "duty AND", "AND duty", "duty OR ) x"])
 def test_an_engine_given_a_malformed_query_does_not_crash(q, sample_kb):
-    # kb.core.query.check refuses these first; an engine given them directly may refuse them too
-    # (tantivy's parser does) or read them leniently (Whoosh's does), but must not crash.
+    # kb.core.query.check refuses these first; an engine given them directly (the string parsed
+    # by kb.core.query.parse) refuses them with a QueryError, or reads them, but never crashes.
     try:
         response = sample_kb.current().engine.search(SearchRequest(q=q))
     except QueryError:

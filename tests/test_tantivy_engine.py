@@ -2,7 +2,7 @@
 
 The API, page and search tests run against both engines through the parametrised `engine`
 fixture (tests/conftest.py); this file keeps the direct comparisons (stored passages, results,
-facets, relevance, API shape, speed) and tantivy's own query parser and analysers.
+facets, relevance, API shape, speed) and tantivy's own analysers.
 """
 
 from __future__ import annotations
@@ -174,13 +174,13 @@ def test_filter_parity_with_whoosh(q, kw, tantivy_kb, whoosh_kb):
     assert tantivy.facets == whoosh.facets
 
 
-# --- tantivy's query parser ---------------------------------------------------------------
+# --- Queries an engine is handed directly ---------------------------------------------------
 
 
 @pytest.mark.parametrize("q", ["(duty", "duty)", "duty AND", "AND duty", "duty OR ) x"])
 def test_malformed_raw_queries_raise_query_error(q, tantivy_kb):
-    # kb.core.query.check refuses these first; tantivy's own parser refuses them too (Whoosh's
-    # reads them leniently: tests/test_search.py only asks that an engine not crash).
+    # kb.core.query.check refuses these first; a SearchRequest given them as a string parses
+    # them (kb.core.query.parse) and refuses them too, whichever engine it goes to.
     with pytest.raises(QueryError):
         tantivy_kb.current().engine.search(SearchRequest(q=q))
 

@@ -17,7 +17,12 @@ from typing import Any, Protocol
 
 from kb.core import vocabularies
 from kb.core.models import Passage
+from kb.core.query import Group, parse
 
+# The fields a word without a field is searched in, and how much a match in each counts (both
+# engines score with these; bench/peers.py weights its references the same way).
+FIELD_BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 1.5}
+SEARCH_FIELDS = tuple(FIELD_BOOSTS)
 MAX_LIMIT = 100
 MAX_OFFSET = 1000
 # The facets, and the SearchRequest filter picking each one's values: kb.core.vocabularies.
@@ -64,7 +69,9 @@ def truncated_prefix(shown: str, matched: int) -> dict[str, Any]:
 
 @dataclass
 class SearchRequest:
-    q: str  # checked and expanded with synonyms (kb.search)
+    # The query tree (kb.core.query), checked and expanded with synonyms (kb.search). A string
+    # is parsed (kb.core.query.parse), for callers that search an engine directly.
+    q: Group
     doc_type: list[str] = field(default_factory=list)
     status: list[str] = field(default_factory=list)  # may include "current"
     document: list[str] = field(default_factory=list)
@@ -75,8 +82,14 @@ class SearchRequest:
     as_at: str | None = None  # YYYY-MM-DD: only text that applied on that date
     limit: int = 10
     offset: int = 0
-    typed: str | None = None  # the words as typed, before synonyms: what spelling checks
+    typed: Group | None = None  # the tree as typed, before synonyms (a string is parsed)
     facet_size: int = FACET_SIZE
+
+    def __post_init__(self):
+        if isinstance(self.q, str):
+            self.q = parse(self.q)
+        if isinstance(self.typed, str):
+            self.typed = parse(self.typed)
 
 
 @dataclass
@@ -111,6 +124,23 @@ class SearchResponse:
             "truncated_prefixes": self.truncated_prefixes,
             "partial": self.partial,
         }
+
+
+def filter_values(request: SearchRequest) -> list[tuple[str, list[str]]]:
+    """The request's filters as (index field, values it may have), "current" as the current
+    statuses; each engine ANDs the fields that have values, a passage matching any value."""
+    statuses: list[str] = []
+    for status in request.status:
+        statuses.extend(vocabularies.CURRENT_STATUSES if status == "current" else [status])
+    return [
+        ("doc_type", request.doc_type),
+        ("status", statuses),
+        ("document_id", request.document),
+        ("duty", request.duty),
+        ("holder", request.holder),
+        ("extent", request.extent),
+        ("stale", request.stale),
+    ]
 
 
 # Facet counts are disjunctive: a facet is counted with every other filter applied but not its

@@ -14,10 +14,10 @@ Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (
   ``weight_by_field`` multiplies a score by log2(2 + w) for a fast field w, so each passage
   stores w = 2 ** (RANK_SCALE * factor) - 2 and scores are divided by RANK_SCALE again.
   No re-ranking of a candidate set is needed, so paging and totals are exact.
-- The query string (already checked by kb.core.query, maybe expanded by kb.core.synonyms) is parsed
-  here with Whoosh's precedence, so a query means the same in both engines: NOT binds
-  tightest, then AND, then OR, and words side by side are the loosest group (all words for
-  the strict query, any word for the relaxed one).
+- The query tree (parsed and checked by kb.core.query with Whoosh's precedence, maybe
+  expanded by kb.core.synonyms) is analysed here with the shared analyser and compiled, and
+  the trees run are those of indexer/index/plan.py, as in Whoosh, so a query means the same
+  in both engines.
 - Facets are tantivy terms aggregations over every match (not just the page), counted on a
   second thread while the ranked search runs; a facet with a filter of its own is counted
   without it (indexer.index.engine.FACET_FILTERS), one more aggregation beside them.
@@ -47,41 +47,37 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
+from indexer.index import plan
 from indexer.index.engine import (
     FACETS,
+    FIELD_BOOSTS,
     MAX_PREFIX_TERMS,
+    SEARCH_FIELDS,
     Deadline,
     SearchRequest,
     SearchResponse,
     cap_expansion,
-    facet_lists,
+    filter_values,
     filtered_facets,
     truncated_prefix,
 )
 from indexer.index.whoosh_engine import (
-    ALL_WORDS_BOOST,
     EARLIEST,
-    EXACT_PHRASE_BOOST,
     LATEST,
     SHORT_PASSAGE_CHARS,
     STORED_ONLY,
     _day,
-    _explicit,
-    _lead,
-    exact_phrase,
     rank_factor,
     spell_words_analyzer,
-    typed_units,
     version_value,
 )
 from indexer.index.whoosh_engine import (
     _analyzer as whoosh_analyzer,
 )
 from kb.core.models import CURRENT_STATUSES, Passage
-from kb.core.query import QueryError
+from kb.core.query import And, Group, Node, Not, Or, Phrase, QueryError, Wildcard
 
-FIELD_BOOSTS = {"title": 3.0, "names": 2.5, "heading": 2.0, "body": 1.0, "cite_text": 1.5}
-TEXT_FIELDS = tuple(FIELD_BOOSTS)
+TEXT_FIELDS = SEARCH_FIELDS
 # Whoosh applies a field boost to the term frequency (weight = tf x boost) before BM25
 # saturates it, so a title match counts ~1.6x a body match, not 3x. Tantivy cannot weight
 # frequencies, so a field is indexed FIELD_COPIES times (tf and length both scale, so the
@@ -305,74 +301,34 @@ def write_index(
     return count
 
 
-# --- Parsing: the checked query syntax, with Whoosh's precedence -------------------------
+# --- The query tree (kb.core.query), analysed ----------------------------------------------
 #
-# A parsed query is a small tree of tuples, compared to decide whether the all-words and
-# any-words readings differ (as WhooshEngine compares its two parses):
+# The tree is analysed into a small tree of tuples, compared to decide whether the all-words
+# and any-words readings differ (as WhooshEngine compares its two compiled queries):
 #   ("term", field, stem)  ("phrase", field, ((pos, stem), ...))  ("wild", field, regex)
 #   ("and", (children,))   ("or", (children,))   ("not", child)
-# field None means the default fields (title, names, heading, body, cite_text).
+# field None means the default fields (title, names, heading, body, cite_text). Words side
+# by side (a Group), and a word the analyser splits in several, are `default`: "and" for the
+# strict reading, "or" for the relaxed one. Stop words drop out, as in Whoosh.
 
-_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-_QUERY_FIELDS = set(TEXT_FIELDS) | set(KEYWORD_FIELDS) - {"id"}
 
-
-class _Parser:
-    def __init__(self, text: str, default: str):
-        self.tokens = _TOKEN.findall(text)
-        self.at = 0
-        self.default = default  # "and" or "or": the group for words side by side
-
-    def parse(self):
-        node = self._sequence()
-        if self.at != len(self.tokens):
-            raise QueryError("A closing bracket ')' has no opening bracket '('.")
-        return node
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def _sequence(self):
-        items = []
-        while self._peek() not in (None, ")"):
-            items.append(self._or())
-        return _group(self.default, items)
-
-    def _or(self):
-        items = [self._and()]
-        while self._peek() == "OR":
-            self.at += 1
-            items.append(self._and())
-        return _group("or", items)
-
-    def _and(self):
-        items = [self._unary()]
-        while self._peek() == "AND":
-            self.at += 1
-            items.append(self._unary())
-        return _group("and", items)
-
-    def _unary(self):
-        if self._peek() == "NOT":
-            self.at += 1
-            inner = self._unary()
-            return None if inner is None else ("not", inner)
-        return self._atom()
-
-    def _atom(self):
-        token = self._peek()
-        if token is None or token in ("AND", "OR", ")"):
-            raise QueryError(
-                "We could not understand that search. Check the operators and brackets."
-            )
-        self.at += 1
-        if token == "(":
-            node = self._sequence()
-            if self._peek() != ")":
-                raise QueryError("A bracket '(' is not closed.")
-            self.at += 1
-            return node
-        return _word(token, self.default)
+def _analysed(node: Node, default: str):
+    if isinstance(node, Group):
+        return _group(default, [_analysed(child, default) for child in node.children])
+    if isinstance(node, And | Or):
+        kind = "and" if isinstance(node, And) else "or"
+        return _group(kind, [_analysed(child, default) for child in node.children])
+    if isinstance(node, Not):
+        inner = _analysed(node.child, default)
+        return None if inner is None else ("not", inner)
+    if isinstance(node, Phrase):
+        return _phrase(node.field, " ".join(node.words))
+    if isinstance(node, Wildcard):
+        return _wildcard(node.field, node.pattern)
+    if node.field in KEYWORD_FIELDS:
+        return ("term", node.field, node.word)
+    stems = [word for word, *_ in _tokens(_STEM, node.word)]
+    return _group(default, [("term", node.field, stem) for stem in stems])
 
 
 def _group(kind: str, items: list):
@@ -384,21 +340,6 @@ def _group(kind: str, items: list):
     if not flat:
         return None
     return flat[0] if len(flat) == 1 else (kind, tuple(flat))
-
-
-def _word(token: str, default: str):
-    field = None
-    name, colon, value = token.partition(":")
-    if colon and value and name in _QUERY_FIELDS:
-        field, token = name, value
-    if token.startswith('"'):
-        return _phrase(field, token.strip('"'))
-    if "*" in token or "?" in token:
-        return _wildcard(field, token)
-    if field in KEYWORD_FIELDS:
-        return ("term", field, token)
-    stems = [word for word, *_ in _tokens(_STEM, token)]
-    return _group(default, [("term", field, stem) for stem in stems])
 
 
 def _phrase(field: str | None, text: str):
@@ -551,22 +492,7 @@ def _term_set(schema: tantivy.Schema, field: str, values: list[str]) -> Query:
 def _filters(schema: tantivy.Schema, request: SearchRequest, versions: bool = False) -> list[Query]:
     """As WhooshEngine's: without as_at, an index holding earlier versions searches the
     current text only."""
-    statuses: list[str] = []
-    for status in request.status:
-        statuses.extend(CURRENT_STATUSES if status == "current" else [status])
-    parts = [
-        _term_set(schema, field, values)
-        for field, values in (
-            ("doc_type", request.doc_type),
-            ("status", statuses),
-            ("document_id", request.document),
-            ("duty", request.duty),
-            ("holder", request.holder),
-            ("extent", request.extent),
-            ("stale", request.stale),
-        )
-        if values
-    ]
+    parts = [_term_set(schema, name, values) for name, values in filter_values(request) if values]
     if request.as_at:
         day = _day(request.as_at, LATEST)
         integer = tantivy.FieldType.Integer
@@ -614,120 +540,109 @@ class TantivyEngine:
     def search(self, request: SearchRequest) -> SearchResponse:
         started = time.perf_counter()
         deadline = Deadline()
-        partial = False
-        searcher = self._searcher
-        parsed = _Parser(request.q, "and").parse()
-        any_words = _Parser(request.q, "or").parse()
-        filters = _filters(self.schema, request, self._has_versions)
-        hybrid = not (parsed == any_words or _explicit(request.typed or request.q))
-        relaxed = False
+        planned = plan.for_request(request)
+        strict_tree = _analysed(planned.tree, "and")
+        loose_tree = _analysed(planned.tree, "or")
+        hybrid = not (strict_tree == loose_tree or planned.explicit)
+        compile_ = _Compiler(self.schema, self._searcher)
         try:
-            compile_ = _Compiler(self.schema, searcher)
-            strict = compile_(parsed)
-            if not hybrid:
-                base = strict
-            else:
-                # Passages with all the words rank first; passages with some of them follow.
-                compile_.leaves = 0
-                loose = compile_(any_words)
-                if any_words is not None and any_words[0] == "or" and compile_.leaves > 1:
-                    # Whoosh's OrGroup.factory(0.9) coordination: score x (terms - 1) / terms
-                    # (its small bonus per extra matched term is left out).
-                    loose = Query.boost_query(loose, (compile_.leaves - 1) / compile_.leaves)
-                clauses = [
-                    (Occur.Should, Query.boost_query(strict, ALL_WORDS_BOOST)),
-                    (Occur.Should, loose),
-                ]
-                phrase = exact_phrase(request.typed or request.q)
-                if phrase is not None:
-                    exact = compile_(_Parser(phrase, "and").parse())
-                    if exact is not None:
-                        clauses.append((Occur.Should, Query.boost_query(exact, EXACT_PHRASE_BOOST)))
-                base = Query.boolean_query(clauses)
-            query = _with(base, filters)
-            # Facets are counted in an unscored pass over every match, beside the ranking
-            # (tantivy lets go of the GIL, so the two passes run on two cores); a facet with
-            # a filter of its own is counted in one more pass, without that filter.
-            facets_job = _POOL.submit(self._facet_counts, searcher, query)
-            wider_jobs = [
-                _POOL.submit(
-                    self._facet_counts,
-                    searcher,
-                    _with(base, _filters(self.schema, wider, self._has_versions)),
-                    (name,),
-                )
-                for name, wider in filtered_facets(request).items()
-            ]
-            try:
-                wanted = request.offset + max(request.limit, 1)
-                found = searcher.search(query, limit=wanted, count=True, weight_by_field="rank_w")
-                total = found.count
-                ranked = found.hits
-                # tantivy cannot stop a pass part way: out of time, the passes after the
-                # ranking and the facets are skipped (the relaxed check, "did you mean").
-                partial = deadline.expired()
-                if total and not partial:
-                    ranked = self._in_rank_groups(query, request, wanted, total) or ranked
-                    partial = deadline.expired()
-                if hybrid and total and not partial:
-                    # Does any passage have every word? The best one answers (no count).
-                    strict_hits = searcher.search(_with(strict, filters), limit=1, count=False)
-                    relaxed = not strict_hits.hits
-            finally:
-                counts = facets_job.result()
-                for job in wider_jobs:
-                    counts.update(job.result())
-                facets, truncated = facet_lists(counts, request.facet_size)
+            strict = compile_(strict_tree)
+            base = self._hybrid(compile_, strict, loose_tree, planned) if hybrid else strict
+            found, ranked = self._run(base, strict if hybrid else None, request, planned, deadline)
         except ValueError as exc:  # tantivy refuses the query: the query's fault, not ours
             raise QueryError(
                 "We could not understand that search. Check the operators and brackets."
             ) from exc
-        suggestion = None
-        partial = partial or deadline.expired()
-        if (relaxed or min(total, request.offset + request.limit) < 3) and not partial:
-            suggestion = self._suggest(searcher, request.typed or request.q)
+        found.partial = found.partial or deadline.expired()
+        if plan.wants_suggestion(request, found):
+            found.suggestion = self._suggest(self._searcher, planned.typed)
+        found.hits = self._hits(ranked[request.offset : request.offset + request.limit], loose_tree)
+        found.cut = list(compile_.cut.values())
+        return plan.response(request, found, started)
+
+    @staticmethod
+    def _hybrid(compile_: _Compiler, strict: Query, loose_tree, planned: plan.Plan) -> Query:
+        """Passages with all the words rank first; passages with some of them follow, and
+        passages with the words typed as one phrase rank higher."""
+        compile_.leaves = 0
+        loose = compile_(loose_tree)
+        if loose_tree is not None and loose_tree[0] == "or" and compile_.leaves > 1:
+            # Whoosh's OrGroup.factory(0.9) coordination: score x (terms - 1) / terms
+            # (its small bonus per extra matched term is left out).
+            loose = Query.boost_query(loose, (compile_.leaves - 1) / compile_.leaves)
+        clauses = [
+            (Occur.Should, Query.boost_query(strict, plan.ALL_WORDS_BOOST)),
+            (Occur.Should, loose),
+        ]
+        if planned.exact is not None:
+            exact = compile_(_analysed(planned.exact, "and"))
+            clauses.append((Occur.Should, Query.boost_query(exact, plan.EXACT_PHRASE_BOOST)))
+        return Query.boolean_query(clauses)
+
+    def _run(self, base: Query, strict: Query | None, request, planned: plan.Plan, deadline):
+        """(Found with the total, facet counts, relaxed and partial; the ranked hits).
+        Facets are counted in an unscored pass over every match, beside the ranking (tantivy
+        lets go of the GIL, so the two passes run on two cores); a facet with a filter of
+        its own is counted in one more pass, without that filter. `strict`, for a hybrid
+        query: the all-words query, to tell whether any passage has every word."""
+        searcher = self._searcher
+        filters = _filters(self.schema, request, self._has_versions)
+        query = _with(base, filters)
+        facets_job = _POOL.submit(self._facet_counts, searcher, query)
+        wider_jobs = [
+            _POOL.submit(
+                self._facet_counts,
+                searcher,
+                _with(base, _filters(self.schema, wider, self._has_versions)),
+                (name,),
+            )
+            for name, wider in filtered_facets(request).items()
+        ]
+        try:
+            wanted = request.offset + max(request.limit, 1)
+            found = searcher.search(query, limit=wanted, count=True, weight_by_field="rank_w")
+            total, ranked = found.count, found.hits
+            # tantivy cannot stop a pass part way: out of time, the passes after the
+            # ranking and the facets are skipped (the relaxed check, "did you mean").
+            partial = deadline.expired()
+            if total and not partial:
+                ranked = self._in_rank_groups(query, planned.units, wanted, total) or ranked
+                partial = deadline.expired()
+            relaxed = False
+            if strict is not None and total and not partial:
+                # Does any passage have every word? The best one answers (no count).
+                relaxed = not searcher.search(_with(strict, filters), limit=1, count=False).hits
+        finally:
+            counts = facets_job.result()
+            for job in wider_jobs:
+                counts.update(job.result())
+        return plan.Found(total, [], counts, relaxed=relaxed, partial=partial), ranked
+
+    def _hits(self, page, loose_tree) -> list[dict[str, Any]]:
+        """The page's passages, highlighted with the words of the any-word reading."""
         stems: set[str] = set()
         patterns: list[re.Pattern] = []
-        _positive_terms(any_words, stems, patterns)
+        _positive_terms(loose_tree, stems, patterns)
         heading_stems: set[str] = set()
         heading_patterns: list[re.Pattern] = []
-        _positive_terms(any_words, heading_stems, heading_patterns, "heading")
+        _positive_terms(loose_tree, heading_stems, heading_patterns, "heading")
         hits = []
-        for score, address in ranked[request.offset : request.offset + request.limit]:
-            item = self._record(searcher.doc(address))
-            item["score"] = round(score / RANK_SCALE, 4)
-            item["snippet_html"] = _highlight(item["text"], stems, patterns) or _lead(item["text"])
-            item["heading_html"] = _highlight(
-                item["heading"], heading_stems, heading_patterns
-            ) or html.escape(item["heading"], quote=False)
-            hits.append(item)
-        return SearchResponse(
-            query=request.q,
-            total=total,
-            results=hits,
-            facets=facets,
-            facets_truncated=truncated,
-            limit=request.limit,
-            offset=request.offset,
-            relaxed=relaxed,
-            suggestion=suggestion,
-            took_ms=(time.perf_counter() - started) * 1000,
-            truncated_prefixes=list(compile_.cut.values()),
-            partial=partial,
-        )
+        for score, address in page:
+            item = self._record(self._searcher.doc(address))
+            snippet = _highlight(item["text"], stems, patterns)
+            heading = _highlight(item["heading"], heading_stems, heading_patterns)
+            hits.append(plan.hit(item, score / RANK_SCALE, snippet, heading))
+        return hits
 
     def _in_rank_groups(
-        self, query: Query, request: SearchRequest, wanted: int, total: int
+        self, query: Query, typed_units: tuple[Group, ...], wanted: int, total: int
     ) -> list | None:
         """The first `wanted` hits in the Whoosh engine's rank_groups order: more of the words
         as typed first (passages with at least k of them are those with every k of them),
         current text first at each level, each group by score. None when there is nothing
         to group (no word as typed can be counted)."""
         compile_ = _Compiler(self.schema, self._searcher)
-        units = [
-            compile_(_Parser(unit, "or").parse())
-            for unit in typed_units(request.typed or request.q)
-        ]
+        units = [compile_(_analysed(unit, "or")) for unit in typed_units]
         if not units:
             return None
         current = Query.const_score_query(
@@ -788,26 +703,13 @@ class TantivyEngine:
             for name in names
         }
 
-    def _suggest(self, searcher, q: str) -> str | None:
+    def _suggest(self, searcher, typed: str) -> str | None:
         """The query with unknown words replaced by the closest indexed word, if any."""
-        changed = False
-        words = []
-        for token in q.split():
-            word = token.strip('"()')
-            bare = word.lower()
-            if (
-                len(bare) >= 4
-                and bare.isalpha()
-                and not word.isupper()  # TUPE, LGPIHA: abbreviations, not misspellings
-                and ":" not in token
-                and searcher.doc_freq("spell", bare) == 0
-            ):
-                found = self._closest(searcher, bare, 1 if len(bare) < 6 else 2)
-                if found:
-                    token = token.replace(word, found)
-                    changed = True
-            words.append(token)
-        return " ".join(words) if changed else None
+        return plan.suggestion(
+            typed,
+            known=lambda word: searcher.doc_freq("spell", word) > 0,
+            closest=lambda word, edits: self._closest(searcher, word, edits),
+        )
 
     def _closest(self, searcher, word: str, maxdist: int) -> str | None:
         """The most frequent indexed word within maxdist edits (ties: alphabetical)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import html
-import re
 import threading
 import time
 from collections import Counter
@@ -12,23 +11,26 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from whoosh import collectors, columns, fields, index, qparser, query, scoring
+from whoosh import collectors, columns, fields, index, query, scoring
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
 from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
+from indexer.index import plan
 from indexer.index.engine import (
     FACETS,
+    FIELD_BOOSTS,
     MAX_PREFIX_TERMS,
+    SEARCH_FIELDS,
     Deadline,
     SearchRequest,
     SearchResponse,
     cap_expansion,
-    facet_lists,
+    filter_values,
     filtered_facets,
     truncated_prefix,
 )
 from kb.core.models import CURRENT_STATUSES, Passage
-from kb.core.query import QueryError
+from kb.core.query import And, Group, Leaf, Node, Not, Or, Phrase, Wildcard
 from kb.core.vocabularies import DOC_TYPE_FACTOR, MULTI_VALUED
 from kb.core.words import STOP_WORDS
 
@@ -39,9 +41,7 @@ NOT_CURRENT_FACTOR = 0.3
 # the very words people search for, so unweighted it would outrank the provision itself).
 NOT_OPERATIVE_FACTOR = 0.4
 SHORT_PASSAGE_CHARS = 320
-ALL_WORDS_BOOST = 2.0
-EXACT_PHRASE_BOOST = 2.0
-SEARCH_FIELDS = ["title", "names", "heading", "body", "cite_text"]
+LOOSE_SCALE = 0.9  # OrGroup.factory(0.9): how the any-word reading scores more words matched
 STORED_ONLY = (
     "citation",
     "pin",
@@ -79,11 +79,11 @@ def make_schema() -> fields.Schema:
         document_id=fields.ID(stored=True, sortable=True),
         doc_type=fields.ID(stored=True, sortable=True),
         status=fields.ID(stored=True, sortable=True),
-        title=fields.TEXT(analyzer=text, stored=True, field_boost=3.0),
-        names=fields.TEXT(analyzer=text, field_boost=2.5),
-        heading=fields.TEXT(analyzer=text, stored=True, field_boost=2.0),
-        body=fields.TEXT(analyzer=text, stored=True),
-        cite_text=fields.TEXT(analyzer=text, field_boost=1.5),
+        title=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["title"]),
+        names=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["names"]),
+        heading=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["heading"]),
+        body=fields.TEXT(analyzer=text, stored=True, field_boost=FIELD_BOOSTS["body"]),
+        cite_text=fields.TEXT(analyzer=text, field_boost=FIELD_BOOSTS["cite_text"]),
         rank=fields.COLUMN(columns.NumericColumn("f", default=1.0)),
         duty=fields.ID(stored=True, sortable=True),
         holder=fields.KEYWORD(commas=True, stored=True, lowercase=False),
@@ -194,6 +194,60 @@ class RankedBM25F(scoring.BM25F):
         return _RankScorer(inner, reader.column_reader("rank"))
 
 
+class _Compiler:
+    """A query tree (kb.core.query) as Whoosh query objects: what Whoosh's MultifieldParser
+    made of the same query as text (tests/test_query_tree.py compares the two), built
+    directly. A word without a field is ORed over SEARCH_FIELDS (each field's boost is the
+    schema's field_boost, applied in scoring); a word the analyser splits into several tokens
+    is all of them strictly, any of them loosely; stop words drop out. Words side by side (a
+    Group) are all of them strictly; loosely, any of them with OrGroup.factory(0.9)'s scale.
+    """
+
+    def __init__(self, schema: fields.Schema, all_words: bool):
+        self.schema = schema
+        self.all_words = all_words
+
+    def __call__(self, tree: Group) -> query.Query:
+        q = self._node(tree)
+        return (q or query.NullQuery).normalize()
+
+    def _node(self, node: Node) -> query.Query | None:
+        if isinstance(node, Group):
+            subs = self._each(node.children)
+            return query.And(subs) if self.all_words else query.Or(subs, scale=LOOSE_SCALE)
+        if isinstance(node, And):
+            return query.And(self._each(node.children))
+        if isinstance(node, Or):
+            return query.Or(self._each(node.children))
+        if isinstance(node, Not):
+            inner = self._node(node.child)
+            return query.Not(inner) if inner else None
+        if node.field:
+            return self._leaf(node.field, node)
+        return query.Or([q for q in (self._leaf(f, node) for f in SEARCH_FIELDS) if q is not None])
+
+    def _each(self, nodes: Iterable[Node]) -> list[query.Query]:
+        return [q for q in map(self._node, nodes) if q is not None]
+
+    def _leaf(self, fieldname: str, node: Leaf) -> query.Query | None:
+        field = self.schema[fieldname]
+        if isinstance(node, Phrase):
+            tokens = field.tokenize(" ".join(node.words), mode="query", chars=True)
+            return query.Phrase(fieldname, [t.text for t in tokens], slop=1)
+        if isinstance(node, Wildcard):
+            texts = list(
+                field.process_text(node.pattern, mode="query", tokenize=False, removestops=False)
+            )
+            termclass = query.Wildcard
+        else:
+            texts = list(field.process_text(node.word, mode="query", removestops=True))
+            termclass = query.Term
+        if len(texts) > 1:
+            group = query.And if self.all_words else query.Or
+            return group([termclass(fieldname, text) for text in texts])
+        return termclass(fieldname, texts[0]) if texts else None
+
+
 class _MarkFormatter(Formatter):
     """Escapes the passage text first, then wraps only the matched terms in <mark>."""
 
@@ -204,38 +258,6 @@ class _MarkFormatter(Formatter):
 
     def format_token(self, text, token, replace=False):
         return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
-
-
-_OPERATOR = re.compile(r"\b(?:AND|OR|NOT)\b|[():]")
-
-
-def exact_phrase(typed: str) -> str | None:
-    """'duty to consult' -> '"duty to consult"', for plain queries of two or more words."""
-    words = typed.split()
-    if len(words) < 2 or '"' in typed or "*" in typed or _explicit(typed):
-        return None
-    return '"' + " ".join(words) + '"'
-
-
-def _explicit(typed: str) -> bool:
-    """Operators, brackets or fields: the query means exactly what it says."""
-    return bool(_OPERATOR.search(re.sub(r'"[^"]*"', " ", typed)))
-
-
-_UNIT = re.compile(r'"[^"]*"|\S+')
-# Words counted for rank_groups: the first eight of a longer question (the tantivy engine
-# asks for "at least k of them" as combinations of the words, so their number is bounded).
-MAX_RANK_UNITS = 8
-
-
-def typed_units(typed: str) -> list[str]:
-    """The words (and quoted phrases) of a query as typed, before synonyms, each counted once
-    by rank_groups; a query with operators, brackets or fields is one unit, as it means
-    exactly what it says."""
-    if _explicit(typed):
-        return [typed]
-    words = [w for w in _UNIT.findall(typed) if w.strip('"').lower() not in STOP_WORDS]
-    return list(dict.fromkeys(words))[:MAX_RANK_UNITS]
 
 
 def rank_groups(
@@ -280,31 +302,14 @@ def _day(value: str | None, default: int) -> int:
     return int(value.replace("-", "")) if value else default
 
 
-def _any_of(field: str, values: list[str]) -> query.Query | None:
-    if not values:
-        return None
+def _any_of(field: str, values: list[str]) -> query.Query:
     return query.Or([query.Term(field, v) for v in values])
 
 
 def _filters(request: SearchRequest, versions: bool = False) -> query.Query | None:
     """The request's filters; `versions`: the index holds earlier versions, which a search
     without as_at leaves out (the date filter picks the version in force with it)."""
-    statuses: list[str] = []
-    for status in request.status:
-        statuses.extend(CURRENT_STATUSES if status == "current" else [status])
-    parts = [
-        q
-        for q in (
-            _any_of("doc_type", request.doc_type),
-            _any_of("status", statuses),
-            _any_of("document_id", request.document),
-            _any_of("duty", request.duty),
-            _any_of("holder", request.holder),
-            _any_of("extent", request.extent),
-            _any_of("stale", request.stale),
-        )
-        if q is not None
-    ]
+    parts = [_any_of(name, values) for name, values in filter_values(request) if values]
     if request.as_at:
         day = _day(request.as_at, LATEST)
         # Valid from on or before the day, and not yet ended on it.
@@ -360,20 +365,9 @@ class WhooshEngine:
         self.path = Path(path)
         self.ix = index.open_dir(str(self.path))
         self.weighting = RankedBM25F()
-        schema = self.ix.schema
-        self._parser_all = self._parser(schema, qparser.AndGroup)
-        self._parser_any = self._parser(schema, qparser.OrGroup.factory(0.9))
         self._local = threading.local()
         self._searchers: list = []
         self._lock = threading.Lock()
-
-    @staticmethod
-    def _parser(schema, group):
-        parser = qparser.MultifieldParser(SEARCH_FIELDS, schema, group=group)
-        # Ranges, boosts and match-everything are not part of the syntax we offer.
-        for plugin in (qparser.RangePlugin, qparser.BoostPlugin, qparser.EveryPlugin):
-            parser.remove_plugin_class(plugin)
-        return parser
 
     def _searcher(self):
         searcher = getattr(self._local, "searcher", None)
@@ -391,29 +385,44 @@ class WhooshEngine:
         started = time.perf_counter()
         deadline = Deadline()
         searcher = self._searcher()
-        try:
-            parsed = self._parser_all.parse(request.q)
-            any_words = self._parser_any.parse(request.q)
-        except Exception as exc:  # noqa: BLE001 - the parser's own failures are the query's fault
-            raise QueryError(
-                "We could not understand that search. Check the operators and brackets."
-            ) from exc
-        units = [self._parser_any.parse(unit) for unit in typed_units(request.typed or request.q)]
-        (parsed, any_words, *units), cut = _cap_wildcards(
-            searcher.reader(), parsed, any_words, *units
-        )
+        planned = plan.for_request(request)
+        scored, strict, units, cut = self._queries(planned, searcher)
         filter_q = _filters(request, self._has_versions)
+        found, ranked = self._ranked(searcher, scored, units, filter_q, request, deadline)
+        found.cut = cut
+        if scored is not strict and found.total and not found.partial:
+            best, found.partial = _top(searcher, strict, 1, filter_q, deadline)
+            found.relaxed = not found.partial and not best.scored_length()
+        if plan.wants_suggestion(request, found):
+            found.suggestion = self._suggest(searcher, planned.typed)
+        found.hits = [self._hit(h) for h in ranked]
+        return plan.response(request, found, started)
+
+    def _queries(self, planned: plan.Plan, searcher):
+        """The plan compiled: the query ranked (all words boosted, then any word, then the
+        exact phrase, unless explicit), the strict query, the rank-group units, and the
+        wildcards cut to MAX_PREFIX_TERMS words."""
+        schema = self.ix.schema
+        loose = _Compiler(schema, all_words=False)
+        strict, any_words = _Compiler(schema, all_words=True)(planned.tree), loose(planned.tree)
+        units = [loose(unit) for unit in planned.units]
+        (strict, any_words, *units), cut = _cap_wildcards(
+            searcher.reader(), strict, any_words, *units
+        )
+        scored = strict
+        if any_words != strict and not planned.explicit:
+            strict.boost = plan.ALL_WORDS_BOOST
+            scored = query.Or([strict, any_words, *self._exact_phrase(planned.exact)])
+        return scored, strict, units, cut
+
+    def _ranked(self, searcher, scored, units, filter_q, request: SearchRequest, deadline):
+        """(Found with the total, facet counts and partial; the page of hits in rank order).
+        Ranking and facet counting are separate passes: counting facets inside the scored
+        search would make Whoosh score every match instead of skipping weak blocks. Each
+        pass stops when the time budget runs out; the answer is then what was found."""
         wanted = request.offset + request.limit
-        relaxed = False
-        # Passages with all the words rank first; passages with some of them follow.
-        scored = parsed
-        if any_words != parsed and not _explicit(request.typed or request.q):
-            parsed.boost = ALL_WORDS_BOOST
-            scored = query.Or([parsed, any_words, *self._exact_phrase(request)])
-        # Ranking and facet counting are separate passes: counting facets inside the scored
-        # search would make Whoosh score every match instead of skipping weak blocks.
-        # Each pass stops when the time budget runs out; the answer is then what was found.
         results, partial = _top(searcher, scored, max(wanted, 1), filter_q, deadline)
+        ranked = list(results[request.offset : wanted])
         matched = None
         if not partial:
             matching = scored if filter_q is None else query.And([scored, filter_q])
@@ -421,58 +430,31 @@ class WhooshEngine:
                 matched = _doc_set(searcher, matching, deadline)
             except collectors.TimeLimit:
                 partial = True
-        ranked = [hit for hit in results[request.offset : wanted]]
         if matched is None:  # out of time: count what the ranked pass found
             matched = {hit.docnum for hit in results}
         else:
             try:
-                ranked = (
-                    self._in_rank_groups(
-                        searcher, scored, matched, units, request, deadline, results
-                    )
-                    or ranked
+                groups = self._in_rank_groups(
+                    searcher, scored, matched, units, request, deadline, results
                 )
+                ranked = groups or ranked
             except collectors.TimeLimit:
                 partial = True
-        total = len(matched)
         counts = self._facets.count(matched)
         if not partial:
             partial = self._count_without_own_filter(searcher, scored, request, counts, deadline)
-        facets, truncated = facet_lists(counts, request.facet_size)
-        if scored is not parsed and matched and not partial:
-            strict, partial = _top(searcher, parsed, 1, filter_q, deadline)
-            relaxed = not partial and not strict.scored_length()
-        suggestion = None
-        if (relaxed or min(total, wanted) < 3) and not partial:
-            suggestion = self._suggest(searcher, request.typed or request.q)
-        hits = []
-        for hit in ranked:
-            item = self._record(hit.fields())
-            # A short provision is shown whole; a long one as fragments around the matches.
-            short = len(item["text"]) <= SHORT_PASSAGE_CHARS
-            hit.results.formatter = _MarkFormatter()
-            hit.results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
-            item["score"] = round(hit.score, 4)
-            item["snippet_html"] = hit.highlights("body", top=2) or _lead(item["text"])
-            hit.results.fragmenter = WholeFragmenter()
-            item["heading_html"] = hit.highlights("heading") or html.escape(
-                item["heading"], quote=False
-            )
-            hits.append(item)
-        return SearchResponse(
-            query=request.q,
-            total=total,
-            results=hits,
-            facets=facets,
-            facets_truncated=truncated,
-            limit=request.limit,
-            offset=request.offset,
-            relaxed=relaxed,
-            suggestion=suggestion,
-            took_ms=(time.perf_counter() - started) * 1000,
-            truncated_prefixes=cut,
-            partial=partial,
-        )
+        return plan.Found(total=len(matched), hits=[], counts=counts, partial=partial), ranked
+
+    @staticmethod
+    def _hit(hit) -> dict[str, Any]:
+        item = WhooshEngine._record(hit.fields())
+        # A short provision is shown whole; a long one as fragments around the matches.
+        short = len(item["text"]) <= SHORT_PASSAGE_CHARS
+        hit.results.formatter = _MarkFormatter()
+        hit.results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
+        snippet = hit.highlights("body", top=2)
+        hit.results.fragmenter = WholeFragmenter()
+        return plan.hit(item, hit.score, snippet, hit.highlights("heading"))
 
     def _count_without_own_filter(
         self, searcher, scored, request: SearchRequest, counts, deadline: Deadline
@@ -540,18 +522,17 @@ class WhooshEngine:
         reader = self._searcher().reader()
         return frozenset(n for n, stored in reader.iter_docs() if stored.get("operative") is False)
 
-    def _exact_phrase(self, request: SearchRequest) -> list:
+    def _exact_phrase(self, exact: Group | None) -> list:
         """The words typed, as one phrase: passages that say exactly that rank higher."""
-        phrase = exact_phrase(request.typed or request.q)
-        if phrase is None:
+        if exact is None:
             return []
-        boosted = self._parser_all.parse(phrase)
+        boosted = _Compiler(self.ix.schema, all_words=True)(exact)
         reader = self._searcher().reader()
         # A phrase with a word no passage has cannot match, and Whoosh's Or misbehaves with it.
         words = {text for _, text in boosted.all_terms()}
         if not all(any(reader.doc_frequency(f, w) for f in SEARCH_FIELDS) for w in words):
             return []
-        boosted.boost = EXACT_PHRASE_BOOST
+        boosted.boost = plan.EXACT_PHRASE_BOOST
         return [boosted]
 
     @functools.cached_property
@@ -566,27 +547,16 @@ class WhooshEngine:
         return _FacetArrays(self._searcher().reader())
 
     @staticmethod
-    def _suggest(searcher, q: str) -> str | None:
+    def _suggest(searcher, typed: str) -> str | None:
         """The query with unknown words replaced by the closest indexed word, if any."""
         reader = searcher.reader()
-        changed = False
-        words = []
-        for token in q.split():
-            bare = token.strip('"()').lower()
-            word = token.strip('"()')
-            if (
-                len(bare) >= 4
-                and bare.isalpha()
-                and not word.isupper()  # TUPE, LGPIHA: abbreviations, not misspellings
-                and ":" not in token
-                and reader.doc_frequency("spell", bare) == 0
-            ):
-                found = searcher.suggest("spell", bare, limit=1, maxdist=1 if len(bare) < 6 else 2)
-                if found:
-                    token = token.replace(token.strip('"()'), found[0])
-                    changed = True
-            words.append(token)
-        return " ".join(words) if changed else None
+        return plan.suggestion(
+            typed,
+            known=lambda word: reader.doc_frequency("spell", word) > 0,
+            closest=lambda word, edits: next(
+                iter(searcher.suggest("spell", word, limit=1, maxdist=edits)), None
+            ),
+        )
 
     def passage(self, passage_id: str) -> dict[str, Any] | None:
         stored = self._searcher().document(id=passage_id)
@@ -758,8 +728,3 @@ def _cap_wildcards(reader, *queries: query.Query):
         return q
 
     return [q.accept(expand) for q in queries], cut
-
-
-def _lead(text: str, limit: int = 240) -> str:
-    cut = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-    return html.escape(cut, quote=False)

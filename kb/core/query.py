@@ -1,14 +1,21 @@
-"""Checking what people type into the search box before any engine sees it.
+"""Checking what people type into the search box, and the typed tree every engine compiles.
 
 The syntax officers use: plain words, "quoted phrases", AND / OR / NOT, brackets, a trailing
 wildcard (consult*) and a few field filters (type:act, status:withdrawn, title:tupe).
 Anything else (a boost such as duty^3, which the two engines would read differently) is
 refused with a message that says what to change, never a stack trace.
+
+A checked query is parsed once, here, into a small tree of frozen dataclasses (Term, Phrase,
+Wildcard, And, Or, Not, Group) with Whoosh's precedence: NOT binds tightest, then AND, then
+OR, and words side by side (a Group) are the loosest. What a Group means (every word, or any
+word) is the engine compiler's to be told (indexer/index/plan.py): the same tree is run both
+ways. str(node) renders a tree back in this syntax.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kb.core.words import STOP_WORDS
@@ -39,16 +46,171 @@ class QueryError(ValueError):
 
 
 @dataclass(frozen=True)
+class Term:
+    word: str  # as typed: each engine analyses it (stems, stop words, "2.1" kept whole)
+    field: str | None = None  # an index field name; None: every search field
+
+    def __str__(self) -> str:
+        return _fielded(self.field, self.word)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    words: tuple[str, ...]
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return _fielded(self.field, '"' + " ".join(self.words) + '"')
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    pattern: str  # consult* (a prefix) or consult?ng
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return _fielded(self.field, self.pattern)
+
+
+@dataclass(frozen=True)
+class And:
+    children: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return " AND ".join(map(str, self.children))
+
+
+@dataclass(frozen=True)
+class Or:
+    children: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return " OR ".join(map(str, self.children))
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+    def __str__(self) -> str:
+        return f"NOT {self.child}"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Words side by side: all of them for the strict reading, any for the relaxed one."""
+
+    children: tuple[Node, ...]
+    bracketed: bool = True  # typed in brackets; False for a whole query
+
+    def __str__(self) -> str:
+        inner = " ".join(map(str, self.children))
+        return f"({inner})" if self.bracketed else inner
+
+
+Node = Term | Phrase | Wildcard | And | Or | Not | Group
+Leaf = Term | Phrase | Wildcard
+
+
+def leaves(node: Node) -> Iterator[Leaf]:
+    """The words, phrases and wildcards of a tree, in the order typed."""
+    if isinstance(node, Group | And | Or):
+        for child in node.children:
+            yield from leaves(child)
+    elif isinstance(node, Not):
+        yield from leaves(node.child)
+    else:
+        yield node
+
+
+def _fielded(field: str | None, text: str) -> str:
+    return f"{field}:{text}" if field else text
+
+
+@dataclass(frozen=True)
 class CheckedQuery:
     text: str  # the query, rewritten with index field names
     terms: tuple[str, ...]  # the words and phrases a person typed, for messages and spelling
+    tree: Group  # text, parsed
 
 
 def check(raw: str) -> CheckedQuery:
     text = _normalised(raw)
     out, terms = _walk(_TOKEN.findall(text))
     _check_totals(text, terms)
-    return CheckedQuery(text=" ".join(out), terms=tuple(terms))
+    checked = " ".join(out)
+    return CheckedQuery(text=checked, terms=tuple(terms), tree=parse(checked))
+
+
+def parse(text: str) -> Group:
+    """The tree of a query in this syntax with index field names (check()'s text). Refuses
+    (QueryError) what cannot be read, such as a bracket not closed, but does not check sizes
+    or stop words: an engine handed a query directly searches what it can."""
+    return _Parser(_TOKEN.findall(text)).parse()
+
+
+_INDEX_FIELDS = frozenset(FIELDS.values())
+_UNREADABLE = "We could not understand that search. Check the operators and brackets."
+
+
+class _Parser:
+    def __init__(self, tokens: list[str]):
+        self.tokens = tokens
+        self.at = 0
+
+    def parse(self) -> Group:
+        node = self._sequence(bracketed=False)
+        if self.at != len(self.tokens):
+            raise QueryError("A closing bracket ')' has no opening bracket '('.")
+        return node
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.at] if self.at < len(self.tokens) else None
+
+    def _sequence(self, bracketed: bool) -> Group:
+        items = []
+        while self._peek() not in (None, ")"):
+            items.append(self._joined("OR", Or, self._and))
+        return Group(tuple(items), bracketed)
+
+    def _and(self) -> Node:
+        return self._joined("AND", And, self._unary)
+
+    def _joined(self, operator: str, kind, operand) -> Node:
+        items = [operand()]
+        while self._peek() == operator:
+            self.at += 1
+            items.append(operand())
+        return items[0] if len(items) == 1 else kind(tuple(items))
+
+    def _unary(self) -> Node:
+        if self._peek() == "NOT":
+            self.at += 1
+            return Not(self._unary())
+        token = self._peek()
+        if token is None or token in ("AND", "OR", ")"):
+            raise QueryError(_UNREADABLE)
+        self.at += 1
+        if token != "(":
+            return leaf(token)
+        node = self._sequence(bracketed=True)
+        if self._peek() != ")":
+            raise QueryError("A bracket '(' is not closed.")
+        self.at += 1
+        return node
+
+
+def leaf(token: str) -> Leaf:
+    """One word, phrase or wildcard token, with its field if it names an index field."""
+    field = None
+    name, colon, value = token.partition(":")
+    if colon and value and name in _INDEX_FIELDS:
+        field, token = name, value
+    if token.startswith('"'):
+        return Phrase(tuple(token.strip('"').split()), field)
+    if "*" in token or "?" in token:
+        return Wildcard(token, field)
+    return Term(token, field)
 
 
 def _normalised(raw: str) -> str:

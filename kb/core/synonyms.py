@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from kb.core.query import And, Group, Node, Not, Or, Phrase, Term
+
 GROUPS: tuple[tuple[str, ...], ...] = (
     ("TUPE", "transfer of undertakings"),
     ("duty to involve", "involvement of local representatives", "involve representatives"),
@@ -21,33 +23,59 @@ GROUPS: tuple[tuple[str, ...], ...] = (
     ("SoS", "Secretary of State"),
 )
 
-# Operators, field filters and phrases are left exactly as typed.
-_PROTECTED = re.compile(r'"[^"]*"|\b\w+:\S+|\b(?:AND|OR|NOT)\b')
-
-
-_GROUP_OF = {member.lower(): group for group in GROUPS for member in group}
-# Longest first, so "Local Government Act 1999" is not read as a shorter member.
-_MEMBER = re.compile(
-    r"\b(?:" + "|".join(re.escape(m) for m in sorted(_GROUP_OF, key=len, reverse=True)) + r")\b",
-    re.I,
+# Members as lowercased words, longest first (by characters, as a leftmost-longest match
+# reads them), so "Local Government Act 1999" is not read as a shorter member.
+_MEMBERS = sorted(
+    ((tuple(member.lower().split()), group) for group in GROUPS for member in group),
+    key=lambda mg: len(" ".join(mg[0])),
+    reverse=True,
 )
+_EDGES = re.compile(r"^\W+|\W+$")  # "TUPE," names TUPE: punctuation is not part of a word
 
 
-def _alternatives(match: re.Match) -> str:
-    group = _GROUP_OF[" ".join(match.group().lower().split())]
-    return "(" + " OR ".join(f'"{m}"' if " " in m else m for m in group) + ")"
+def expand(tree: Node) -> Node:
+    """The tree with each run of words naming a member of a group (one word or several side
+    by side, any case) replaced by the group's members ORed, in brackets; phrases, field
+    filters and operators are left exactly as typed."""
+    if isinstance(tree, Group):
+        return Group(_expanded_run(tree.children), tree.bracketed)
+    if isinstance(tree, And | Or):
+        return type(tree)(tuple(expand(child) for child in tree.children))
+    if isinstance(tree, Not):
+        return Not(expand(tree.child))
+    if isinstance(tree, Term):
+        return _expanded_run((tree,))[0]
+    return tree
 
 
-def expand(q: str) -> str:
-    """Rewrite a checked query so each synonym found is ORed with its group."""
-    pieces = []
-    last = 0
-    for protected in _PROTECTED.finditer(q):
-        pieces.append((q[last : protected.start()], True))
-        pieces.append((protected.group(), False))
-        last = protected.end()
-    pieces.append((q[last:], True))
-    out = []
-    for text, free in pieces:
-        out.append(_MEMBER.sub(_alternatives, text) if free else text)
-    return "".join(out)
+def _expanded_run(children: tuple[Node, ...]) -> tuple[Node, ...]:
+    out: list[Node] = []
+    at = 0
+    while at < len(children):
+        found = _member_at(children, at)
+        if found is None:
+            out.append(expand(children[at]) if not isinstance(children[at], Term) else children[at])
+            at += 1
+            continue
+        length, group = found
+        out.append(_alternatives(group))
+        at += length
+    return tuple(out)
+
+
+def _member_at(children: tuple[Node, ...], at: int) -> tuple[int, tuple[str, ...]] | None:
+    """(words, group) of the longest member whose words are the plain words from `at`."""
+    words = []
+    for child in children[at:]:
+        if not isinstance(child, Term) or child.field is not None:
+            break
+        words.append(_EDGES.sub("", child.word).lower())
+    for member, group in _MEMBERS:
+        if tuple(words[: len(member)]) == member:
+            return len(member), group
+    return None
+
+
+def _alternatives(group: tuple[str, ...]) -> Group:
+    members = tuple(Phrase(tuple(m.split())) if " " in m else Term(m) for m in group)
+    return Group((Or(members),))
