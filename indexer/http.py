@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
 
 import requests
@@ -83,6 +84,19 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.status != "failed"
+
+    @classmethod
+    def from_meta(cls, url: str, status: str, body_path: Path, meta: dict[str, Any], **more):
+        """A result for a body held in the raw cache, from its sidecar's metadata."""
+        return cls(
+            url=url,
+            status=status,
+            body_path=body_path,
+            sha256=meta["sha256"],
+            content_type=meta.get("content_type"),
+            fetched_at=meta.get("fetched_at"),
+            **more,
+        )
 
 
 @dataclass
@@ -366,14 +380,7 @@ class Fetcher:
             self._validate(body_path.read_bytes(), validate)
         except (_Failure, OSError):
             return None
-        return FetchResult(
-            url=url,
-            status="cached",
-            body_path=body_path,
-            sha256=meta["sha256"],
-            content_type=meta.get("content_type"),
-            fetched_at=meta.get("fetched_at"),
-        )
+        return FetchResult.from_meta(url, "cached", body_path, meta)
 
     def _trusted(self, url: str, validate) -> FetchResult | None:
         if self.fresh is None or self.fresh(url):
@@ -498,15 +505,7 @@ class Fetcher:
             if code == 304 and meta is not None:
                 meta["fetched_at"] = _now()
                 _write_json(body_path.with_name(body_path.name + ".json"), meta)
-                return FetchResult(
-                    url=url,
-                    status="not_modified",
-                    body_path=body_path,
-                    sha256=meta["sha256"],
-                    http_status=304,
-                    content_type=meta.get("content_type"),
-                    fetched_at=meta["fetched_at"],
-                )
+                return FetchResult.from_meta(url, "not_modified", body_path, meta, http_status=304)
             if code != 200:
                 reason = f"{code} {response.reason or ''}".strip()
                 if code in RETRY_STATUSES:
@@ -609,15 +608,8 @@ class Fetcher:
             "content_type": response.headers.get("Content-Type"),
         }
         _write_json(body_path.with_name(body_path.name + ".json"), meta)
-        return FetchResult(
-            url=url,
-            status="fetched",
-            body_path=body_path,
-            sha256=meta["sha256"],
-            http_status=200,
-            content_type=meta["content_type"],
-            fetched_at=meta["fetched_at"],
-            bytes_received=sent,
+        return FetchResult.from_meta(
+            url, "fetched", body_path, meta, http_status=200, bytes_received=sent
         )
 
     @staticmethod

@@ -157,9 +157,13 @@ def make_request(
     )
 
 
-def citation_hit(version, q: str, as_at: str | None = None) -> dict[str, Any] | None:
+def citation_hit(
+    version, q: str, as_at: str | None = None, url: Callable[[str], str] | None = None
+) -> dict[str, Any] | None:
     """If the whole query is a citation ("s 3 LGA 1999"), the provision it names: with as_at,
-    as it stood that day where an earlier version of it is held (kb.service.version_at)."""
+    as it stood that day where an earlier version of it is held (kb.service.version_at).
+    `url` gives the provision's page from its id (kb.web builds it with url_for)."""
+    url = url or passage_path
     found = resolve(q, version.registry)
     if found is None or not found.pin:
         return None
@@ -171,23 +175,31 @@ def citation_hit(version, q: str, as_at: str | None = None) -> dict[str, Any] | 
     if passage_id and as_at:
         earliest = _held_from(version, passage_id)
         if earliest and as_at < earliest:  # no text of it that day: never the current instead
-            hit.update(id=passage_id, url=f"/p/{passage_id}", note=no_version_note(as_at, earliest))
-            return hit
+            return hit | {
+                "id": passage_id,
+                "url": url(passage_id),
+                "note": no_version_note(as_at, earliest),
+            }
         passage_id = version.version_at(passage_id, as_at) or passage_id
     if passage_id:
-        provision = version.provision(passage_id)
-        hit.update(
-            id=passage_id,
-            url=f"/p/{passage_id}",
-            source_url=(provision["passage"] or {}).get("source_url"),
-            text=provision["text"],
-            status=(provision["passage"] or {}).get("status") or provision["document"]["status"],
-            heading=" › ".join(provision["node"].get("heading_path") or []),
-        )
-        if provision["document"].get("version_of") and provision["passage"]:
-            passage = provision["passage"]  # says which version: '… (as it stood on …)'
-            hit.update(citation=passage["citation"], short_citation=passage["short_citation"])
+        hit.update(id=passage_id, url=url(passage_id), **_cited_provision(version, passage_id))
     return hit
+
+
+def _cited_provision(version, passage_id: str) -> dict[str, Any]:
+    """What a citation look-up shows of the provision it found: its text, status, heading and
+    source; for an earlier version, the citation that says which ('… (as it stood on …)')."""
+    provision = version.provision(passage_id)
+    passage = provision["passage"] or {}
+    shown = {
+        "source_url": passage.get("source_url"),
+        "text": provision["text"],
+        "status": passage.get("status") or provision["document"]["status"],
+        "heading": " › ".join(provision["node"].get("heading_path") or []),
+    }
+    if provision["document"].get("version_of") and passage:
+        shown.update(citation=passage["citation"], short_citation=passage["short_citation"])
+    return shown
 
 
 def no_version_note(day: str, earliest: str, title: str = "") -> str:
@@ -314,7 +326,7 @@ def run_search(
             response = version.search(request)
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
-    cited = citation_hit(version, raw, request.as_at)
+    cited = citation_hit(version, raw, request.as_at, url)
     results = response.results
     if cited and cited["in_index"] and not cited.get("note") and request.offset == 0:
         results = _cited_first(version, results, cited["id"], request.limit)

@@ -24,6 +24,9 @@ from kb.core.vocabularies import roman_or_arabic
 
 RETIRE_AFTER_S = 60.0
 TOUCH_EVERY_S = 10.0  # how often a server marks the version it serves as in use (store.touch)
+# Cross-references a provision page lists, and those of them that carry a change and a date.
+LINK_KINDS = ("cited_by", "amended_by", "amends")
+CHANGE_KINDS = ("amended_by", "amends")
 REFUSED_RETRY_S = 30.0  # a version refused as damaged is verified again at most this often
 log = logging.getLogger("kb.index")
 
@@ -274,30 +277,38 @@ class IndexVersion:
         """
         parts = passage_id.split("/")
         around = {"/".join(parts[:n]) for n in range(1, len(parts))} | set(members) | {passage_id}
-        result: dict[str, Any] = {}
-        changes: dict[str, dict[str, dict[str, str | None]]] = {}
-        detail = self.links.get("changes") or {}
-        for kind in ("cited_by", "amended_by", "amends"):
-            table = self.links.get(kind, {})
-            found: list[str] = []
-            for key in sorted(around):
-                for other in table.get(key, []):
-                    if other not in found and other not in around:
-                        found.append(other)
-                    if kind in ("amended_by", "amends") and other in found:
-                        known = (detail.get(kind) or {}).get(key, {}).get(other) or {}
-                        entry = changes.setdefault(kind, {}).setdefault(
-                            other, {"change": None, "date": None}
-                        )
-                        entry["change"] = entry["change"] or known.get("change")
-                        entry["date"] = entry["date"] or known.get("date")
-            result[kind] = found
-        result["changes"] = {kind: changes.get(kind, {}) for kind in ("amended_by", "amends")}
+        result: dict[str, Any] = {kind: self._linked(kind, around) for kind in LINK_KINDS}
+        result["changes"] = {kind: self._changes(kind, around) for kind in CHANGE_KINDS}
         cites = self.links.get("cites", {})
         result["cites"] = list(
             dict.fromkeys(t for m in [passage_id, *members] for t in cites.get(m, []))
         )
         return result
+
+    def _linked(self, kind: str, around: set[str]) -> list[str]:
+        """What the provisions `around` are linked to by `kind`, each once, in key order,
+        leaving out the provisions themselves."""
+        table = self.links.get(kind, {})
+        found: dict[str, None] = {}
+        for key in sorted(around):
+            found.update((other, None) for other in table.get(key, []) if other not in around)
+        return list(found)
+
+    def _changes(self, kind: str, around: set[str]) -> dict[str, dict[str, str | None]]:
+        """For each linked amending (or amended) provision, the first known change and date
+        over the provisions `around`, in key order."""
+        table = self.links.get(kind, {})
+        detail = (self.links.get("changes") or {}).get(kind) or {}
+        changes: dict[str, dict[str, str | None]] = {}
+        for key in sorted(around):
+            for other in table.get(key, []):
+                if other in around:
+                    continue
+                known = (detail.get(key) or {}).get(other) or {}
+                entry = changes.setdefault(other, {"change": None, "date": None})
+                entry["change"] = entry["change"] or known.get("change")
+                entry["date"] = entry["date"] or known.get("date")
+        return changes
 
     @staticmethod
     def change_of(refs: dict[str, Any], kind: str, other: str) -> dict[str, str | None]:
@@ -354,15 +365,7 @@ class IndexVersion:
         node = next((n for n in nodes if n["pin"] == pin), None)
         if node is None:
             return None
-        prefix = pin + "/"
-        inside = [n for n in nodes if n["pin"] == pin or n["pin"].startswith(prefix)]
-        if node.get("is_heading"):
-            index = nodes.index(node)
-            inside = [node]
-            for other in nodes[index + 1 :]:
-                if other.get("is_heading") and other["depth"] <= node["depth"]:
-                    break
-                inside.append(other)
+        inside = _inside(nodes, node)
         return {
             "id": f"{document['id']}/{pin}",
             "document": document,
@@ -391,6 +394,21 @@ class IndexVersion:
             if doc_id in self.by_id:
                 return self.by_id[doc_id], "/".join(parts[cut:])
         return None
+
+
+def _inside(nodes: list[dict[str, Any]], node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The nodes a provision is made of: itself and those under its pin, or for a heading,
+    the nodes up to the next heading of the same or a higher level."""
+    if not node.get("is_heading"):
+        prefix = node["pin"] + "/"
+        return [n for n in nodes if n["pin"] == node["pin"] or n["pin"].startswith(prefix)]
+    index = nodes.index(node)
+    inside = [node]
+    for other in nodes[index + 1 :]:
+        if other.get("is_heading") and other["depth"] <= node["depth"]:
+            break
+        inside.append(other)
+    return inside
 
 
 def part_renumbered(passage_id: str) -> list[str]:

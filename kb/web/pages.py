@@ -49,41 +49,45 @@ def facet_groups(response: dict[str, Any], filters: dict[str, list[str]], base: 
         n for n in facets if n not in FACET_ORDER
     )
     accepted = set(filter_names())
+    truncated = response.get("facets_truncated") or []
     groups = []
     for name in names:
         param = facet_param(name)
         chosen = filters.get(param, [])
         if name == "stale":  # stale=true is the page's switch for the facet's value
             chosen = _stale_values(chosen)
-        items = []
-        for item in facets[name] or []:
-            value = str(item.get("value"))
-            active = value in chosen
-            if param not in accepted:
-                href = None
-            elif active:
-                rest = [v for v in chosen if v != value]
-                href = search_url(base, **{param: rest or None, "offset": None})
-            else:
-                href = search_url(base, **{param: [*chosen, value], "offset": None})
-            items.append(
-                {
-                    "label": facet_value_label(name, item),
-                    "count": item.get("count", 0),
-                    "active": active,
-                    "href": href,
-                }
-            )
+        linked = param in accepted
+        items = [
+            _facet_item(name, item, chosen, base if linked else None) for item in facets[name] or []
+        ]
         if items:
             groups.append(
                 {
                     "name": name,
                     "title": facet_title(name),
                     "items": items,
-                    "truncated": name in (response.get("facets_truncated") or []),
+                    "truncated": name in truncated,
                 }
             )
     return groups
+
+
+def _facet_item(name: str, item: dict[str, Any], chosen: list[str], base: str | None):
+    """One facet value, with the link that adds it to the chosen values or removes it (none
+    where the page has no filter for the facet: base None)."""
+    param = facet_param(name)
+    value = str(item.get("value"))
+    active = value in chosen
+    href = None
+    if base is not None:
+        values = [v for v in chosen if v != value] if active else [*chosen, value]
+        href = search_url(base, **{param: values or None, "offset": None})
+    return {
+        "label": facet_value_label(name, item),
+        "count": item.get("count", 0),
+        "active": active,
+        "href": href,
+    }
 
 
 def _stale_values(values: list[str]) -> list[str]:
