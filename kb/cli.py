@@ -330,6 +330,28 @@ def serve(ctx, host, port, threads, search_slots, search_queue, search_wait):
     waitress_serve(app, host=host, port=port, threads=threads, ident="statutory-kb")
 
 
+@cli.command("mcp")
+@click.pass_context
+def mcp_command(ctx):
+    """Serve the Model Context Protocol over stdio, for AI assistants: search, cite,
+    get_passage, list_documents and find_duties, each answer with its status.
+
+    Started by the assistant (see README, "AI assistants (MCP)"); `kb serve` serves the same at
+    /mcp over HTTP. Nothing but the protocol is written to standard output.
+    """
+    from kb.mcp_server import build_server
+    from kb.web import create_app
+
+    app = create_app(_settings(ctx))
+    with app.app_context():
+        try:
+            app.extensions["kb"].current()
+        except IndexMissing as exc:
+            click.secho(str(exc), fg="red", err=True)
+            sys.exit(2)
+    build_server(app).run("stdio")
+
+
 @cli.command()
 @click.pass_context
 def info(ctx):

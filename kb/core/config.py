@@ -126,6 +126,9 @@ class Settings:
     # The directory several `kb serve` processes share their metrics in
     # (PROMETHEUS_MULTIPROC_DIR); None: each process counts for itself
     metrics_dir: Path | None = field(default_factory=_env_metrics_dir)
+    # The bearer token /mcp of `kb serve` requires (KB_MCP_TOKEN); None: /mcp is open, as the
+    # API is. `kb mcp` (stdio) needs none: it is the assistant's own subprocess.
+    mcp_token: str | None = None
 
     @property
     def index_dir(self) -> Path:
@@ -172,4 +175,5 @@ class Settings:
         settings.cors_origins = _origins(env.get("KB_CORS_ORIGINS"))
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
         settings.metrics_dir = _metrics_dir(env)
+        settings.mcp_token = (env.get("KB_MCP_TOKEN") or "").strip() or None
         return settings

@@ -29,6 +29,7 @@ def create_app(
     app.json.sort_keys = False
     app.extensions["kb"] = kb or KnowledgeBase(settings)
 
+    from kb.mcp_http import mount
     from kb.web import api, changes, cors, embed, headers, limits, metrics, openapi, pages, render
 
     app.register_blueprint(pages.bp)
@@ -44,6 +45,7 @@ def create_app(
     metrics.install(app, settings.metrics_dir)
     limits.install(app, search_gate)  # after metrics, so refused requests are counted too
     metrics.watch_gate(app)
+    mount(app, settings)  # /mcp: the MCP server (streamable HTTP) beside the app (kb.mcp_http)
 
     @app.get("/favicon.ico")
     def favicon():  # browsers and bookmark tools ask for it whatever the page's <link> says
