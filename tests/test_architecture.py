@@ -103,3 +103,21 @@ def test_architecture_doc_names_every_package_and_module():
         if p.name != "__init__.py" and p.stem not in doc
     ]
     assert not missing, f"docs/architecture.md does not mention: {missing}"
+
+
+def test_no_engine_imports_another():
+    """What the engines share lives above them (analysis, ranking, highlight, writing, plan):
+    an engine importing another would make adding or removing one a change to the other."""
+    folder = PROJECT_ROOT / "indexer" / "index"
+    engines = {module_name(p) for p in folder.glob("*_engine.py")}
+    assert {"indexer.index.whoosh_engine", "indexer.index.tantivy_engine"} <= engines
+    crossing = [
+        f"{module_name(path)}:{line} imports {target}"
+        for path in folder.glob("*_engine.py")
+        for line, target in imports(path)
+        if any(
+            target == other or target.startswith(other + ".")
+            for other in engines - {module_name(path)}
+        )
+    ]
+    assert not crossing, crossing

@@ -9,7 +9,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from indexer.index.whoosh_engine import NOT_OPERATIVE_FACTOR
+from indexer.index.ranking import NOT_OPERATIVE_FACTOR
 from kb.cli import cli
 from kb.core.models import non_operative_kind
 from kb.search import run_search

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from indexer.index.whoosh_engine import _analyzer
+from indexer.index.analysis import stemming_analyzer
 from indexer.passages import parse_document
 from indexer.sources.local import Options, convert_file
 from kb.cli import cli
@@ -175,7 +175,7 @@ def _judged_queries() -> list[str]:
 
 def _typed_words(version, hit, query: str) -> set[str]:
     """The query's words (stems) the passage has as typed, in any searched field."""
-    analyzer = _analyzer()
+    analyzer = stemming_analyzer()
     doc = version.by_id.get(hit["document_id"]) or {}
     names = " ".join([doc.get("short_title") or "", *(doc.get("aliases") or [])])
     fields = " ".join([hit["title"], names, hit["heading"], hit["text"], hit["citation"],

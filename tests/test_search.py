@@ -314,3 +314,16 @@ def test_the_sample_long_title_ranks_below_the_duty_it_summarises(sample_kb):
     assert found[0]["pin"] == "section/3/1" and found[0]["operative"] is True
     intro = pins.index("introduction")
     assert intro > 2 and found[intro]["operative"] is False
+
+
+@pytest.mark.parametrize(
+    "prefix,word", [("commission*", "commissioning"), ("procure*", "procurement")]
+)
+def test_a_prefix_finds_the_words_it_starts_even_where_their_stem_is_shorter(
+    prefix, word, sample_kb
+):
+    """ "commission*" finds "commissioning" (indexed as the stem "commiss"): the prefix is
+    stemmed, as Whoosh's query parser did."""
+    with_word = ids(search(sample_kb, word, limit=100))
+    found = ids(search(sample_kb, prefix, limit=100))
+    assert with_word and set(with_word) <= set(found)

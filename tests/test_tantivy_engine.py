@@ -47,8 +47,8 @@ def test_rank_factors_are_exact_in_tantivy():
     non-operative, non-current passage of the lowest document type)."""
     import math
 
+    from indexer.index.ranking import rank_factor
     from indexer.index.tantivy_engine import RANK_SCALE, _rank_weight
-    from indexer.index.whoosh_engine import rank_factor
     from kb.core.models import Passage
 
     base = dict(id="x", document_id="x", pin="x", anchor="x", label="", title="", heading="",
@@ -59,7 +59,7 @@ def test_rank_factors_are_exact_in_tantivy():
             for operative in (True, False):
                 passage = Passage(**base, status=status, doc_type=doc_type, operative=operative)
                 factor = rank_factor(passage)
-                weight = math.log2(2 + _rank_weight(passage)) / RANK_SCALE
+                weight = math.log2(2 + _rank_weight(factor)) / RANK_SCALE
                 assert weight == pytest.approx(factor, rel=1e-9), (status, doc_type, operative)
     assert rank_factor(Passage(**base, status="in_force", doc_type="act", operative=False)) < 1
 
@@ -151,10 +151,11 @@ def test_parity_with_whoosh(q, tantivy_kb, whoosh_kb):
     assert tantivy.suggestion == whoosh.suggestion
     top_w, top_t = ids(whoosh)[:3], ids(tantivy)[:3]
     assert top_t[:1] == top_w[:1], (top_w, top_t)
-    headings = {hit["id"]: hit["heading_html"] for hit in whoosh.results}
+    # One highlighter (indexer/index/highlight.py) for both: the same hit shows the same.
+    shown = {hit["id"]: (hit["snippet_html"], hit["heading_html"]) for hit in whoosh.results}
     for hit in tantivy.results:
-        if hit["id"] in headings:
-            assert hit["heading_html"] == headings[hit["id"]], hit["id"]
+        if hit["id"] in shown:
+            assert (hit["snippet_html"], hit["heading_html"]) == shown[hit["id"]], hit["id"]
     assert len(set(top_w) & set(top_t)) >= min(2, len(top_w)), (top_w, top_t)
 
 
@@ -227,40 +228,16 @@ def test_print_latency_of_both_engines(tantivy_kb, whoosh_kb):
               f"over {len(requests)} eval queries x3 (47 passages)")  # fmt: skip
 
 
-TOKEN_TEXTS = [
-    "The duty to consult",
-    "a an the",
-    "",
-    "e-mail s.3(2) 1.2.3 café NAÏVE don't",
-    "*wild*",
-    "İstanbul ǅemal Straße ﬁnance",  # lower() changes the length or the letters
-    "under_score a.b. ..x.. 3.  2.1.",
-]
-
-
-def test_fast_index_tokens_match_whooshs_analysers_token_for_token():
-    """The build's one-loop tokenizer must index exactly what Whoosh's analyser produces."""
+def test_spell_field_indexes_the_shared_spelling_words():
+    """tantivy makes the "did you mean" words itself; they must be analysis.SPELL's (short
+    ones aside)."""
     from bench.corpus import generate
-    from indexer.index.tantivy_engine import _STEM, WORD, _parts, _stem_tokens, _tokens
-
-    # The same pattern as Whoosh's tokenizer, its group made non-capturing for findall.
-    assert WORD.replace("(?:", "(") == _parts(_STEM)["RegexTokenizer"].expression.pattern
-    _, passages = generate(300)
-    texts = list(TOKEN_TEXTS)
-    for passage in passages:
-        texts += [passage.text, passage.heading, passage.title, passage.citation]
-    for text in texts:
-        fast = [(token.text, token.position) for token in _stem_tokens(text)]
-        assert fast == [(word, pos) for word, pos, _, _ in _tokens(_STEM, text)], text
-
-
-def test_spell_field_indexes_whooshs_spelling_words():
-    """tantivy makes the "did you mean" words itself; they must be _SPELL's (short ones aside)."""
-    from bench.corpus import generate
-    from indexer.index.tantivy_engine import _SPELL, _tokens, spell_analyzer
+    from indexer.index import analysis
+    from indexer.index.tantivy_engine import spell_tokenizer
 
     _, passages = generate(300)
-    analyzer = spell_analyzer()
-    for text in TOKEN_TEXTS + [f"{p.heading} {p.text}" for p in passages]:
+    analyzer = spell_tokenizer()
+    texts = ["The duty to consult", "a an the", "", "e-mail s.3(2) 1.2.3 café NAÏVE don't"]
+    for text in texts + [f"{p.heading} {p.text}" for p in passages]:
         words = [word for word in analyzer.analyze(text) if len(word) >= 3]
-        assert words == [word for word, *_ in _tokens(_SPELL, text)], text
+        assert words == [word for word, *_ in analysis.tokens(analysis.SPELL, text)], text

@@ -10,12 +10,12 @@ is not relaxed.
 
 from __future__ import annotations
 
-import html
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from indexer.index import highlight
 from indexer.index.engine import SearchRequest, SearchResponse, facet_lists
 from kb.core.query import Group, Node, Phrase, Term, Wildcard
 from kb.core.words import STOP_WORDS
@@ -83,18 +83,19 @@ def _words(node: Node) -> tuple[str, ...]:
 # --- The answer, shaped the same way by both engines --------------------------------------
 
 
-def hit(record: dict[str, Any], score: float, snippet: str, heading: str) -> dict[str, Any]:
-    """A result: the passage's record with its score and highlights (the passage's lead,
-    and its heading escaped, where nothing matched)."""
+def marks(planned: Plan, expanded: Mapping[str, Iterable[str]]) -> dict[str, highlight.Marks]:
+    """The words a hit's text and heading show marked: those of the query run and of the
+    exact phrase (indexer/index/highlight). expanded: field -> the indexed words the
+    engine let the query's wildcards stand for there."""
+    return highlight.marks((planned.tree, planned.exact), expanded)
+
+
+def hit(record: dict[str, Any], score: float, shown: dict[str, highlight.Marks]) -> dict[str, Any]:
+    """A result: the passage's record with its score and highlights (shown: plan.marks)."""
     record["score"] = round(score, 4)
-    record["snippet_html"] = snippet or lead(record["text"])
-    record["heading_html"] = heading or html.escape(record["heading"], quote=False)
+    snippet, heading = highlight.highlights(record["text"], record["heading"], shown)
+    record["snippet_html"], record["heading_html"] = snippet, heading
     return record
-
-
-def lead(text: str, limit: int = 240) -> str:
-    cut = text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
-    return html.escape(cut, quote=False)
 
 
 @dataclass
@@ -153,3 +154,29 @@ def suggestion(
                 changed = True
         words.append(token)
     return " ".join(words) if changed else None
+
+
+def closest(
+    word: str, candidates: Iterable[str], maxdist: int, frequency: Callable[[str], int]
+) -> str | None:
+    """For an engine without a speller of its own: the candidate within maxdist edits of word
+    (not word itself) that most passages have (`frequency`), ties alphabetically."""
+    close = [
+        other
+        for other in set(candidates)
+        if other != word and abs(len(other) - len(word)) <= maxdist and within(word, other, maxdist)
+    ]
+    return min(close, key=lambda other: (-frequency(other), other)) if close else None
+
+
+def within(a: str, b: str, maxdist: int) -> bool:
+    """Levenshtein distance of a and b is at most maxdist."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > maxdist:
+            return False
+        previous = current
+    return previous[-1] <= maxdist

@@ -2,15 +2,15 @@
 
 Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (the reference):
 
-- Text is analysed as Whoosh's own analyser does it (Porter stemming, Whoosh's stop words,
-  "2.1" kept whole) and handed to tantivy pre-tokenised, so both engines index the same words.
-  The unstemmed "did you mean" field needs no Porter stems, so tantivy tokenises it itself
-  with Whoosh's word pattern and stop words (spell_analyzer).
+- Text is analysed by the shared analyser (indexer/index/analysis: Porter stemming, the stop
+  words, "2.1" kept whole) and handed to tantivy pre-tokenised, so both engines index the same
+  words. The unstemmed "did you mean" field needs no Porter stems, so tantivy tokenises it
+  itself with the same word pattern and stop words (spell_tokenizer).
 - BM25 per field, summed over fields, made to score as Whoosh's BM25F does: field boosts
   (title 3, names 2.5, heading 2, cite_text 1.5) scale term frequency as in Whoosh (see
   FIELD_COPIES) and each term is boosted by Whoosh's idf over tantivy's. Scores agree with
   Whoosh's to within about 1% on the samples (length norms are quantised differently).
-- The rank factor (indexer.index.whoosh_engine.rank_factor) multiplies every score exactly: tantivy's
+- The rank factor (indexer.index.ranking.rank_factor) multiplies every score exactly: tantivy's
   ``weight_by_field`` multiplies a score by log2(2 + w) for a fast field w, so each passage
   stores w = 2 ** (RANK_SCALE * factor) - 2 and scores are divided by RANK_SCALE again.
   No re-ranking of a candidate set is needed, so paging and totals are exact.
@@ -21,24 +21,22 @@ Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (
 - Facets are tantivy terms aggregations over every match (not just the page), counted on a
   second thread while the ranked search runs; a facet with a filter of its own is counted
   without it (indexer.index.engine.FACET_FILTERS), one more aggregation beside them.
-- Highlights are made here, as in Whoosh: the passage text is escaped and only tokens whose
-  stem is a query term are wrapped in <mark>; a passage of up to 320 characters is shown
-  whole, a longer one as up to two fragments chosen the way Whoosh's ContextFragmenter does.
+- Highlights are indexer/index/highlight's, given the words each wildcard stood for here.
 - "Did you mean": tantivy has no speller, so a fuzzy term query over an unstemmed "spell"
   field finds passages containing words within 1 (short words) or 2 edits; the candidate
-  words are read from those passages and the most frequent one wins, as in Whoosh.
+  words are read from those passages and the most frequent one wins (plan.closest), as in
+  Whoosh.
 """
 
 from __future__ import annotations
 
 import functools
-import html
 import itertools
 import json
 import math
 import re
 import time
-from collections import deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -47,7 +45,7 @@ from typing import Any
 import tantivy
 from tantivy import Occur, Query
 
-from indexer.index import plan
+from indexer.index import analysis, plan, ranking, writing
 from indexer.index.engine import (
     FACETS,
     FIELD_BOOSTS,
@@ -60,19 +58,6 @@ from indexer.index.engine import (
     filter_values,
     filtered_facets,
     truncated_prefix,
-)
-from indexer.index.whoosh_engine import (
-    EARLIEST,
-    LATEST,
-    SHORT_PASSAGE_CHARS,
-    STORED_ONLY,
-    _day,
-    rank_factor,
-    spell_words_analyzer,
-    version_value,
-)
-from indexer.index.whoosh_engine import (
-    _analyzer as whoosh_analyzer,
 )
 from kb.core.models import CURRENT_STATUSES, Passage
 from kb.core.query import And, Group, Node, Not, Or, Phrase, QueryError, Wildcard
@@ -104,84 +89,24 @@ SUGGEST_DOCS = 64  # passages read for candidate spellings
 _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kb-facets")
 
 
-# Whoosh's own analysers, run here in Python, feed tantivy pre-tokenised text: the same words
-# (Porter stems, Whoosh's stop words, "2.1" kept whole) and positions as the Whoosh index, so
-# both engines match exactly the same passages. (Tantivy's built-in "en_stem" is Snowball
-# English: it stems "transferring" to "transfer" and "employer" to "employ", which Whoosh does
-# not, so totals and facets would drift.)
-_STEM = whoosh_analyzer()  # StemmingAnalyzer(minsize=1), as the Whoosh schema
-_SPELL = spell_words_analyzer()  # unstemmed words, for "did you mean", as the Whoosh schema
-# Whoosh's RegexTokenizer expression with its group made non-capturing, so findall gives words.
-WORD = r"[\w\*]+(?:\.?[\w\*]+)*"
-_WORD = re.compile(WORD)
 SPELL_TOKENIZER = "kb_spell"
 
 
-def _tokens(analyzer, text: str, removestops: bool = True) -> list[tuple[str, int, int, int]]:
-    """(word, position, start, end) of each token; Whoosh reuses one Token, so copy now.
-
-    With removestops=False, stop words are kept (as context for highlights) with word "".
-    """
-    return [
-        ("" if t.stopped else t.text, t.pos, t.startchar, t.endchar)
-        for t in analyzer(text, positions=True, chars=True, removestops=removestops)
-    ]
-
-
-def _parts(analyzer) -> dict[str, Any]:
-    return {type(item).__name__: item for item in analyzer.items}
-
-
-def _memo(fn):
-    """The stemmer with an unbounded dict cache: a corpus has a few tens of thousands of words."""
-    cache: dict[str, str] = {}
-
-    def stem(word: str) -> str:
-        found = cache.get(word)
-        if found is None:
-            found = cache[word] = fn(word)
-        return found
-
-    return stem
-
-
-_STOPS = _parts(_STEM)["StopFilter"].stops
-_stem = _memo(_parts(_STEM)["StemFilter"].stemfn)
-
-
-def _stem_tokens(text: str) -> list[tantivy.Token]:
-    """The tokens _STEM gives text, for indexing: about 3x faster than Whoosh's pipeline of
-    generators, which is most of the build. tests/test_tantivy_engine.py checks that the two
-    agree word for word and position for position.
-
-    Stop words go and later positions close up, as Whoosh's StopFilter renumbers them. No
-    character offsets are recorded: tantivy stores none for these fields, and highlights
-    are made from the stored text.
-    """
-    lowered = text.lower()
-    if len(lowered) == len(text):  # one lower() for the whole text, when lengths allow
-        words = _WORD.findall(lowered)
-    else:
-        words = [word.lower() for word in _WORD.findall(text)]
-    kept = [word for word in words if word not in _STOPS]
-    if not kept:
-        return []
-    first = words.index(kept[0])
-    return [tantivy.Token(_stem(word), pos, 0, 0) for pos, word in enumerate(kept, first)]
-
-
 def _pretokenized(text: str) -> tantivy.PreTokenizedString:
-    return tantivy.PreTokenizedString(text, _stem_tokens(text))
+    """The words analysis.STEM indexes, no character offsets: tantivy stores none for these
+    fields, and highlights are made from the stored text."""
+    tokens = [tantivy.Token(stem, pos, 0, 0) for stem, pos in analysis.index_words(text)]
+    return tantivy.PreTokenizedString(text, tokens)
 
 
-def spell_analyzer() -> tantivy.TextAnalyzer:
-    """_SPELL's words, made by tantivy as it indexes (the "did you mean" field needs no
-    Porter stems). Words under _SPELL's three letters are kept, but never matter: only
+def spell_tokenizer() -> tantivy.TextAnalyzer:
+    """analysis.SPELL's words, made by tantivy as it indexes (the "did you mean" field needs
+    no Porter stems). Words under SPELL's three letters are kept, but never matter: only
     words of four letters or more are checked, within one or two edits."""
     return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(WORD))
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(analysis.WORD))
         .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.custom_stopword(sorted(_parts(_SPELL)["StopFilter"].stops)))
+        .filter(tantivy.Filter.custom_stopword(sorted(analysis.SPELL_STOPS)))
         .build()
     )
 
@@ -190,7 +115,7 @@ def make_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name in KEYWORD_FIELDS:
         builder.add_text_field(name, tokenizer_name="raw", fast=name != "id")
-    for name in TEXT_FIELDS:  # text arrives pre-tokenised (see _STEM): no tantivy tokenizer
+    for name in TEXT_FIELDS:  # text arrives pre-tokenised (analysis.STEM): no tantivy tokenizer
         builder.add_text_field(name)
     builder.add_text_field("spell", tokenizer_name=SPELL_TOKENIZER, index_option="freq")
     builder.add_float_field("rank_w", fast=True)
@@ -203,38 +128,9 @@ def make_schema() -> tantivy.Schema:
     return builder.build()
 
 
-def _rank_weight(passage: Passage) -> float:
-    factor = max(rank_factor(passage), 1.0 / RANK_SCALE)
+def _rank_weight(factor: float) -> float:
+    factor = max(factor, 1.0 / RANK_SCALE)
     return max(2.0 ** (RANK_SCALE * factor) - 2.0, 0.0)
-
-
-def _stored(passage: Passage) -> dict[str, Any]:
-    """Exactly what WhooshEngine._record() returns for this passage."""
-    record = {name: getattr(passage, name) for name in STORED_ONLY}
-    record.update(
-        id=passage.id,
-        document_id=passage.document_id,
-        doc_type=passage.doc_type,
-        status=passage.status,
-        title=passage.title,
-        heading=passage.heading,
-        text=passage.text,
-        duty=passage.duty or "none",
-        holders=_holders(passage),
-        order=passage.order,
-        cites=list(passage.cites or []),
-        extent=list(passage.extent),
-        operative=bool(passage.operative),
-        notes=passage.notes or "",
-        stale_citations=list(passage.stale_citations or []),
-    )
-    return record
-
-
-def _holders(passage: Passage) -> list[str]:
-    # Whoosh keeps holders as a comma-separated keyword field; split the same way.
-    found = [h.strip() for h in ",".join(passage.holders).split(",")]
-    return list(dict.fromkeys(h for h in found if h))
 
 
 def write_index(
@@ -243,62 +139,60 @@ def write_index(
     """Write every passage into a new tantivy index at path; returns the number written."""
     path.mkdir(parents=True, exist_ok=True)
     ix = tantivy.Index(make_schema(), path=str(path), reuse=False)
-    ix.register_tokenizer(SPELL_TOKENIZER, spell_analyzer())
+    ix.register_tokenizer(SPELL_TOKENIZER, spell_tokenizer())
     # One thread keeps passages in corpus order, so ties rank as they do in Whoosh.
     writer = ix.writer(heap_size=256_000_000, num_threads=1)
-    count = 0
-    repeated: dict[str, tantivy.PreTokenizedString] = {}
-    try:
-        for passage in passages:
-            doc = tantivy.Document()
-            doc.add_text("id", passage.id)
-            doc.add_text("document_id", passage.document_id)
-            doc.add_text("doc_type", passage.doc_type)
-            doc.add_text("status", passage.status)
-            if passage.duty:
-                doc.add_text("duty", passage.duty)
-            for holder in _holders(passage):
-                doc.add_text("holder", holder)
-            for nation in passage.extent:
-                doc.add_text("extent", nation)
-            if passage.stale_citations:
-                doc.add_text("stale", "stale")
-            texts = {
-                "title": passage.title,
-                "names": " ".join(passage.aliases),
-                "heading": passage.heading,
-                "cite_text": f"{passage.citation} {passage.short_citation}",
-            }
-            fields = {"body": _pretokenized(passage.text)}
-            for name, text in texts.items():
-                # Titles, names and headings repeat across a document's passages.
-                if text not in repeated:
-                    if len(repeated) > 50_000:
-                        repeated.clear()
-                    repeated[text] = _pretokenized(text)
-                fields[name] = repeated[text]
-            for name, tokens in fields.items():
-                for _ in range(FIELD_COPIES[name]):
-                    doc.add_pre_tokenized_text(name, tokens)
-            doc.add_text("spell", f"{passage.heading} {passage.text}")
-            doc.add_float("rank_w", _rank_weight(passage))
-            doc.add_integer("valid_from_n", _day(passage.valid_from, EARLIEST))
-            doc.add_integer("valid_to_n", _day(passage.valid_to, LATEST))
-            doc.add_text("version", version_value(passage))
-            if not passage.operative:
-                doc.add_text("prelim", "true")
-            doc.add_integer("order", passage.order)
-            doc.add_bytes(RECORD, json.dumps(_stored(passage)).encode("utf-8"))
-            writer.add_document(doc)
-            count += 1
-            if progress:
-                progress(1)
-    except BaseException:
-        writer.rollback()
-        raise
-    writer.commit()
-    writer.wait_merging_threads()
-    return count
+    analysed = _Repeated()
+
+    def commit() -> None:
+        writer.commit()
+        writer.wait_merging_threads()
+
+    def add(passage: writing.IndexedPassage) -> None:
+        writer.add_document(_document(passage, analysed))
+
+    return writing.write_all(passages, add, progress, commit, writer.rollback)
+
+
+class _Repeated:
+    """Pre-tokenised text, remembered for the fields that repeat across a document's
+    passages (title, names, heading, citation); a passage's body is analysed afresh."""
+
+    LIMIT = 50_000
+
+    def __init__(self):
+        self.seen: dict[str, tantivy.PreTokenizedString] = {}
+
+    def __call__(self, name: str, text: str) -> tantivy.PreTokenizedString:
+        if name == "body":
+            return _pretokenized(text)
+        found = self.seen.get(text)
+        if found is None:
+            if len(self.seen) > self.LIMIT:
+                self.seen.clear()
+            found = self.seen[text] = _pretokenized(text)
+        return found
+
+
+def _document(passage: writing.IndexedPassage, analysed: _Repeated) -> tantivy.Document:
+    """The passage as tantivy fields: each term value, each text field FIELD_COPIES times, the
+    rank weight, the numbers and the stored record as JSON."""
+    doc = tantivy.Document()
+    for name, values in passage.terms.items():
+        for value in values:
+            doc.add_text(name, value)
+    for name, text in passage.texts.items():
+        tokens = analysed(name, text)
+        for _ in range(FIELD_COPIES[name]):
+            doc.add_pre_tokenized_text(name, tokens)
+    doc.add_text("spell", passage.spell)
+    doc.add_float("rank_w", _rank_weight(passage.rank))
+    for name, number in passage.numbers.items():
+        doc.add_integer(name, number)
+    if passage.prelim:
+        doc.add_text("prelim", "true")
+    doc.add_bytes(RECORD, json.dumps(passage.record).encode("utf-8"))
+    return doc
 
 
 # --- The query tree (kb.core.query), analysed ----------------------------------------------
@@ -327,7 +221,7 @@ def _analysed(node: Node, default: str):
         return _wildcard(node.field, node.pattern)
     if node.field in KEYWORD_FIELDS:
         return ("term", node.field, node.word)
-    stems = [word for word, *_ in _tokens(_STEM, node.word)]
+    stems = analysis.query_words(node.word)
     return _group(default, [("term", node.field, stem) for stem in stems])
 
 
@@ -345,7 +239,7 @@ def _group(kind: str, items: list):
 def _phrase(field: str | None, text: str):
     if field in KEYWORD_FIELDS:
         return ("term", field, text)
-    tokens = _tokens(_STEM, text)
+    tokens = analysis.tokens(analysis.STEM, text)
     if not tokens:
         return None
     if len(tokens) == 1:
@@ -356,31 +250,12 @@ def _phrase(field: str | None, text: str):
 
 def _wildcard(field: str | None, token: str):
     """("wild", field, regex, prefix, as shown): the indexed words matching regex that start
-    with prefix (exact values for a keyword field, as Whoosh's ID fields; else lowercased)."""
+    with prefix (exact values for a keyword field, as Whoosh's ID fields; else as
+    analysis.wildcard reads it)."""
     if field not in KEYWORD_FIELDS:
-        token = token.lower()
+        token = analysis.wildcard(token)
     prefix = re.split(r"[*?]", token, maxsplit=1)[0]
-    pattern = re.escape(token).replace(r"\*", ".*").replace(r"\?", ".")
-    return ("wild", field, pattern, prefix, token)
-
-
-def _positive_terms(node, stems: set[str], patterns: list[re.Pattern], field: str = "body") -> None:
-    """The words a hit's field may contain, for highlighting (NOT branches left out)."""
-    if node is None or node[0] == "not":
-        return
-    kind = node[0]
-    if kind in ("and", "or"):
-        for child in node[1]:
-            _positive_terms(child, stems, patterns, field)
-        return
-    if node[1] not in (None, field):
-        return
-    if kind == "term":
-        stems.add(node[2])
-    elif kind == "phrase":
-        stems.update(word for _, word in node[2])
-    elif kind == "wild":
-        patterns.append(re.compile(node[2]))  # stems the expanded wildcard matched
+    return ("wild", field, analysis.wildcard_regex(token), prefix, token)
 
 
 class _Compiler:
@@ -399,6 +274,7 @@ class _Compiler:
         self.docs = max(searcher.num_docs, 1)
         self.leaves = 0  # term queries made: Whoosh's coordination factor needs the count
         self.cut: dict[str, dict[str, Any]] = {}  # wildcards that stood for too many words
+        self.expanded: dict[str, set[str]] = {}  # field -> the words wildcards stood for
 
     def __call__(self, node) -> Query:
         if node is None:
@@ -422,9 +298,28 @@ class _Compiler:
 
     def _wildcard(self, fields: tuple[str, ...], regex: str, prefix: str, shown: str) -> Query:
         """The indexed words a wildcard matches in these fields, at most MAX_PREFIX_TERMS of
-        them (indexer.index.engine.cap_expansion, the words the Whoosh engine keeps), scored as words."""
+        them (indexer.index.engine.cap_expansion, the words the Whoosh engine keeps), scored
+        as words."""
+        found = self._expansions(fields, regex, prefix)
+        frequencies: Counter[str] = Counter()
+        for words in found.values():
+            frequencies.update(words)
+        chosen = cap_expansion(frequencies)
+        if len(frequencies) > MAX_PREFIX_TERMS:
+            self.cut.setdefault(shown, truncated_prefix(shown, len(frequencies)))
+        kept = {name: [word for word in chosen if word in found[name]] for name in fields}
+        if fields[0] in KEYWORD_FIELDS:  # matches, unscored, as a regex over the values would
+            if not kept[fields[0]]:
+                return Query.empty_query()
+            return Query.const_score_query(_term_set(self.schema, fields[0], kept[fields[0]]), 1.0)
+        for name, words in kept.items():
+            self.expanded.setdefault(name, set()).update(words)
+        return _any([self._term(name, word) for name, words in kept.items() for word in words])
+
+    def _expansions(self, fields: tuple[str, ...], regex: str, prefix: str) -> dict:
+        """Field -> {indexed word matching regex: passages with it}."""
         pattern = re.compile(regex)
-        found = {
+        return {
             name: {
                 word: count
                 for word, count in self.searcher.terms_with_prefix(name, prefix)
@@ -432,21 +327,6 @@ class _Compiler:
             }
             for name in fields
         }
-        frequencies: dict[str, int] = {}
-        for words in found.values():
-            for word, count in words.items():
-                frequencies[word] = frequencies.get(word, 0) + count
-        chosen = cap_expansion(frequencies)
-        if len(frequencies) > MAX_PREFIX_TERMS:
-            self.cut.setdefault(shown, truncated_prefix(shown, len(frequencies)))
-        if fields[0] in KEYWORD_FIELDS:  # matches, unscored, as a regex over the values would
-            words = [word for word in chosen if word in found[fields[0]]]
-            if not words:
-                return Query.empty_query()
-            return Query.const_score_query(_term_set(self.schema, fields[0], words), 1.0)
-        return _any(
-            [self._term(name, word) for name in fields for word in chosen if word in found[name]]
-        )
 
     def _leaf(self, kind: str, field: str, args) -> Query | None:
         if field in KEYWORD_FIELDS:
@@ -494,12 +374,14 @@ def _filters(schema: tantivy.Schema, request: SearchRequest, versions: bool = Fa
     current text only."""
     parts = [_term_set(schema, name, values) for name, values in filter_values(request) if values]
     if request.as_at:
-        day = _day(request.as_at, LATEST)
+        day = ranking.day(request.as_at, ranking.LATEST)
         integer = tantivy.FieldType.Integer
         # Valid from on or before the day, and not yet ended on it.
-        parts.append(Query.range_query(schema, "valid_from_n", integer, EARLIEST, day))
+        parts.append(Query.range_query(schema, "valid_from_n", integer, ranking.EARLIEST, day))
         parts.append(
-            Query.range_query(schema, "valid_to_n", integer, day, LATEST, include_lower=False)
+            Query.range_query(
+                schema, "valid_to_n", integer, day, ranking.LATEST, include_lower=False
+            )
         )
     elif versions:
         parts.append(Query.term_query(schema, "version", "current"))
@@ -520,7 +402,7 @@ class TantivyEngine:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.ix = tantivy.Index.open(str(self.path))
-        self.ix.register_tokenizer(SPELL_TOKENIZER, spell_analyzer())
+        self.ix.register_tokenizer(SPELL_TOKENIZER, spell_tokenizer())
         self.schema = self.ix.schema
         # tantivy searchers are immutable snapshots and safe to share between threads.
         self._searcher = self.ix.searcher()
@@ -556,7 +438,12 @@ class TantivyEngine:
         found.partial = found.partial or deadline.expired()
         if plan.wants_suggestion(request, found):
             found.suggestion = self._suggest(self._searcher, planned.typed)
-        found.hits = self._hits(ranked[request.offset : request.offset + request.limit], loose_tree)
+        shown = plan.marks(planned, compile_.expanded)
+        page = ranked[request.offset : request.offset + request.limit]
+        found.hits = [
+            plan.hit(self._record(self._searcher.doc(address)), score / RANK_SCALE, shown)
+            for score, address in page
+        ]
         found.cut = list(compile_.cut.values())
         return plan.response(request, found, started)
 
@@ -618,28 +505,11 @@ class TantivyEngine:
                 counts.update(job.result())
         return plan.Found(total, [], counts, relaxed=relaxed, partial=partial), ranked
 
-    def _hits(self, page, loose_tree) -> list[dict[str, Any]]:
-        """The page's passages, highlighted with the words of the any-word reading."""
-        stems: set[str] = set()
-        patterns: list[re.Pattern] = []
-        _positive_terms(loose_tree, stems, patterns)
-        heading_stems: set[str] = set()
-        heading_patterns: list[re.Pattern] = []
-        _positive_terms(loose_tree, heading_stems, heading_patterns, "heading")
-        hits = []
-        for score, address in page:
-            item = self._record(self._searcher.doc(address))
-            snippet = _highlight(item["text"], stems, patterns)
-            heading = _highlight(item["heading"], heading_stems, heading_patterns)
-            hits.append(plan.hit(item, score / RANK_SCALE, snippet, heading))
-        return hits
-
     def _in_rank_groups(
         self, query: Query, typed_units: tuple[Group, ...], wanted: int, total: int
     ) -> list | None:
-        """The first `wanted` hits in the Whoosh engine's rank_groups order: more of the words
-        as typed first (passages with at least k of them are those with every k of them),
-        current text first at each level, each group by score. None when there is nothing
+        """The first `wanted` hits in rank-group order (ranking.group_order), each group by
+        score (passages with at least k of the words as typed are those with every k of them). None when there is nothing
         to group (no word as typed can be counted)."""
         compile_ = _Compiler(self.schema, self._searcher)
         units = [compile_(_analysed(unit, "or")) for unit in typed_units]
@@ -663,16 +533,14 @@ class TantivyEngine:
 
         prelim = Query.const_score_query(_term_set(self.schema, "prelim", ["true"]), 0.0)
         hits: list = []
-        for operative, k, status in itertools.product(
-            (Occur.MustNot, Occur.Must), range(len(units), -1, -1), (Occur.Must, Occur.MustNot)
-        ):
+        for operative, k, is_current in ranking.group_order(len(units)):
             if len(hits) >= min(wanted, total):
                 break
             group = [
                 (Occur.Must, query),
                 (Occur.Must, Query.const_score_query(at_least(k), 0.0)),
-                (operative, prelim),
-                (status, current),
+                (Occur.MustNot if operative else Occur.Must, prelim),
+                (Occur.Must if is_current else Occur.MustNot, current),
             ]
             more = at_least(k + 1)
             if more is not None:
@@ -719,13 +587,9 @@ class TantivyEngine:
         candidates: set[str] = set()
         for _, address in searcher.search(fuzzy, limit=SUGGEST_DOCS, count=False).hits:
             record = self._record(searcher.doc(address))
-            for other, *_ in _tokens(_SPELL, f"{record['heading']} {record['text']}"):
-                if abs(len(other) - len(word)) <= maxdist and len(other) >= 3:
-                    candidates.add(other)
-        close = [c for c in candidates if c != word and _within(word, c, maxdist)]
-        if not close:
-            return None
-        return min(close, key=lambda c: (-searcher.doc_freq("spell", c), c))
+            spelt = analysis.tokens(analysis.SPELL, f"{record['heading']} {record['text']}")
+            candidates.update(other for other, *_ in spelt)
+        return plan.closest(word, candidates, maxdist, lambda c: searcher.doc_freq("spell", c))
 
     def _find(self, field: str, value: str, limit: int):
         query = Query.term_query(self.schema, field, value)
@@ -752,100 +616,3 @@ class TantivyEngine:
         # Nothing to release: tantivy frees its files when the objects go. A closed engine
         # keeps answering requests already in flight, as the service retires it.
         pass
-
-
-def _within(a: str, b: str, maxdist: int) -> bool:
-    """Levenshtein distance of a and b is at most maxdist."""
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, start=1):
-        current = [i]
-        for j, cb in enumerate(b, start=1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        if min(current) > maxdist:
-            return False
-        previous = current
-    return previous[-1] <= maxdist
-
-
-# --- Highlighting, as Whoosh's ContextFragmenter / WholeFragmenter and _MarkFormatter -------
-
-CONTEXT_MAXCHARS, CONTEXT_SURROUND, TOP_FRAGMENTS = 240, 70, 2
-
-
-def _highlight(text: str, stems: set[str], patterns: list[re.Pattern]) -> str:
-    """Escaped text with matched words in <mark>; "" when nothing matched (caller leads)."""
-    if not stems and not patterns:
-        return ""
-    # Whoosh highlights with removestops=False: stop words are context, never matches.
-    tokens = [
-        (
-            start,
-            end,
-            word,
-            bool(word) and (word in stems or any(p.fullmatch(word) for p in patterns)),
-        )
-        for word, _, start, end in _tokens(_STEM, text, removestops=False)
-    ]
-    if not any(matched for *_, matched in tokens):
-        return ""
-    if len(text) <= SHORT_PASSAGE_CHARS:
-        return _format(text, 0, len(text), [t for t in tokens if t[3]])
-    fragments = list(_fragments(tokens))
-
-    def score(fragment):
-        matches = fragment[2]
-        return len(matches) * (len({m[2] for m in matches}) * 100 or 1)
-
-    best = sorted(fragments, key=lambda f: (-score(f), f[0]))[:TOP_FRAGMENTS]
-    best.sort(key=lambda f: f[0])
-    return " … ".join(_format(text, start, end, matches) for start, end, matches in best)
-
-
-def _fragments(tokens):
-    """Whoosh's ContextFragmenter(maxchars=240, surround=70): (start, end, matched tokens)."""
-    first = None
-    firsts: deque[int] = deque()
-    countdown = -1
-    matches: list = []
-    endchar = None
-    length = 0
-    for token in tokens:
-        startchar, endchar, _, matched = token
-        size = endchar - startchar
-        if countdown < 0 and not matched:
-            firsts.append(startchar)
-            while firsts and endchar - firsts[0] > CONTEXT_SURROUND:
-                firsts.popleft()
-        elif length + size > CONTEXT_MAXCHARS:
-            countdown = 0
-        elif matched:
-            countdown = CONTEXT_SURROUND
-            if first is None:
-                if firsts:
-                    first = firsts[0]
-                else:
-                    first = startchar
-                    countdown += CONTEXT_SURROUND
-            matches.append(token)
-        if countdown >= 0:
-            length += size
-            countdown -= size
-            if countdown <= 0:
-                if matches:
-                    yield first, endchar, matches
-                matches, firsts, first, length = [], deque(), None, 0
-    if matches:
-        yield first, endchar, matches
-
-
-def _format(text: str, start: int, end: int, matches) -> str:
-    out = []
-    index = start
-    for token_start, token_end, _, _ in matches:
-        if token_start < index:
-            continue
-        out.append(html.escape(text[index:token_start], quote=False))
-        out.append("<mark>" + html.escape(text[token_start:token_end], quote=False) + "</mark>")
-        index = token_end
-    out.append(html.escape(text[index:end], quote=False))
-    return "".join(out)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import html
 import threading
 import time
 from collections import Counter
@@ -12,10 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import collectors, columns, fields, index, query, scoring
-from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
-from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_text
 
-from indexer.index import plan
+from indexer.index import analysis, plan, ranking, writing
 from indexer.index.engine import (
     FACETS,
     FIELD_BOOSTS,
@@ -31,49 +28,16 @@ from indexer.index.engine import (
 )
 from kb.core.models import CURRENT_STATUSES, Passage
 from kb.core.query import And, Group, Leaf, Node, Not, Or, Phrase, Wildcard
-from kb.core.vocabularies import DOC_TYPE_FACTOR, MULTI_VALUED
-from kb.core.words import STOP_WORDS
+from kb.core.vocabularies import MULTI_VALUED
 
-# Superseded, withdrawn and repealed text still matches, but ranks below current text.
-NOT_CURRENT_FACTOR = 0.3
-# Prelims, signatures and explanatory notes are not the law: they match, but rank below the
-# operative provisions (a long title or an explanatory note summarises a whole instrument in
-# the very words people search for, so unweighted it would outrank the provision itself).
-NOT_OPERATIVE_FACTOR = 0.4
-SHORT_PASSAGE_CHARS = 320
 LOOSE_SCALE = 0.9  # OrGroup.factory(0.9): how the any-word reading scores more words matched
-STORED_ONLY = (
-    "citation",
-    "pin",
-    "anchor",
-    "label",
-    "short_citation",
-    "url",
-    "source_url",
-    "status_date",
-    "valid_from",
-    "valid_to",
-    "sample",
-    "cites",
-    "operative",
-    "notes",
-    "stale_citations",
-)
-EARLIEST, LATEST = 0, 99991231
-
-
-def _analyzer():
-    # minsize=1 keeps section numbers ("3", "a") searchable.
-    return StemmingAnalyzer(minsize=1, stoplist=STOP_WORDS)
-
-
-def spell_words_analyzer():
-    """Unstemmed words of three letters or more, for "did you mean"."""
-    return StandardAnalyzer(minsize=3, stoplist=STOP_WORDS)
+# The record's fields kept only as stored values (the others are stored with their index
+# field: id, document_id, doc_type, status, title, heading, body, duty, holder, extent, order).
+STORED_ONLY = (*writing.RECORD_ONLY, "cites", "operative", "notes", "stale_citations")
 
 
 def make_schema() -> fields.Schema:
-    text = _analyzer()
+    text = analysis.stemming_analyzer()
     schema = fields.Schema(
         id=fields.ID(stored=True, unique=True),
         document_id=fields.ID(stored=True, sortable=True),
@@ -94,7 +58,7 @@ def make_schema() -> fields.Schema:
         # "current", or "historical" for a passage of an earlier version (searched with as_at)
         version=fields.ID(),
         # Unstemmed words, for "did you mean".
-        spell=fields.TEXT(analyzer=spell_words_analyzer()),
+        spell=fields.TEXT(analyzer=analysis.spell_analyzer()),
         order=fields.NUMERIC(int, stored=True, sortable=True),
     )
     for name in STORED_ONLY:
@@ -109,54 +73,28 @@ def write_index(
     path.mkdir(parents=True, exist_ok=True)
     ix = index.create_in(str(path), make_schema())
     writer = ix.writer(limitmb=256, procs=1)
-    count = 0
-    try:
-        for passage in passages:
-            writer.add_document(
-                id=passage.id,
-                document_id=passage.document_id,
-                doc_type=passage.doc_type,
-                status=passage.status,
-                title=passage.title,
-                names=" ".join(passage.aliases),
-                heading=passage.heading,
-                body=passage.text,
-                cite_text=f"{passage.citation} {passage.short_citation}",
-                citation=passage.citation,
-                rank=rank_factor(passage),
-                duty=passage.duty,
-                holder=",".join(passage.holders),
-                extent=",".join(passage.extent),
-                stale="stale" if passage.stale_citations else "",
-                valid_from_n=_day(passage.valid_from, EARLIEST),
-                valid_to_n=_day(passage.valid_to, LATEST),
-                version=version_value(passage),
-                spell=f"{passage.heading} {passage.text}",
-                cites=passage.cites,
-                order=passage.order,
-                pin=passage.pin,
-                anchor=passage.anchor,
-                label=passage.label,
-                short_citation=passage.short_citation,
-                url=passage.url,
-                source_url=passage.source_url,
-                status_date=passage.status_date,
-                valid_from=passage.valid_from,
-                valid_to=passage.valid_to,
-                sample=passage.sample,
-                operative=passage.operative,
-                notes=passage.notes,
-                stale_citations=passage.stale_citations,
-            )
-            count += 1
-            if progress:
-                progress(1)
-    except BaseException:
-        writer.cancel()
-        raise
-    writer.commit(optimize=True)
-    ix.close()
-    return count
+
+    def commit() -> None:
+        writer.commit(optimize=True)
+        ix.close()
+
+    def add(passage: writing.IndexedPassage) -> None:
+        writer.add_document(**_document(passage))
+
+    return writing.write_all(passages, add, progress, commit, writer.cancel)
+
+
+def _document(passage: writing.IndexedPassage) -> dict[str, Any]:
+    """The passage as Whoosh fields: terms as ID and comma-separated KEYWORD values (an empty
+    field as ""), the text fields, the numbers, the rank column, the stored-only values."""
+    record = passage.record
+    return (
+        {name: ",".join(values) for name, values in passage.terms.items()}
+        | passage.texts
+        | passage.numbers
+        | {"rank": passage.rank, "spell": passage.spell}
+        | {name: record[name] for name in STORED_ONLY}
+    )
 
 
 QUALITY_MARGIN = 1.5
@@ -235,9 +173,10 @@ class _Compiler:
             tokens = field.tokenize(" ".join(node.words), mode="query", chars=True)
             return query.Phrase(fieldname, [t.text for t in tokens], slop=1)
         if isinstance(node, Wildcard):
-            texts = list(
-                field.process_text(node.pattern, mode="query", tokenize=False, removestops=False)
-            )
+            if fieldname in SEARCH_FIELDS:
+                texts = [analysis.wildcard(node.pattern)]
+            else:  # an ID field: the value as typed
+                texts = list(field.process_text(node.pattern, mode="query", tokenize=False))
             termclass = query.Wildcard
         else:
             texts = list(field.process_text(node.word, mode="query", removestops=True))
@@ -246,60 +185,6 @@ class _Compiler:
             group = query.And if self.all_words else query.Or
             return group([termclass(fieldname, text) for text in texts])
         return termclass(fieldname, texts[0]) if texts else None
-
-
-class _MarkFormatter(Formatter):
-    """Escapes the passage text first, then wraps only the matched terms in <mark>."""
-
-    between = " … "
-
-    def _text(self, text):
-        return html.escape(text, quote=False)
-
-    def format_token(self, text, token, replace=False):
-        return "<mark>" + html.escape(get_text(text, token, replace), quote=False) + "</mark>"
-
-
-def rank_groups(
-    matched: set[int], words: list[set[int]], current: frozenset[int], prelims: frozenset[int]
-) -> list[set[int]]:
-    """The matches in rank order, as groups each ranked by score: operative text before text
-    that is not the law (`prelims`: long titles, signatures, explanatory notes); then passages
-    with more of the words as typed (`words`: the passages with each) before those with
-    fewer, so those matching only through a synonym come last; at each level, current text
-    first, then withdrawn, superseded and repealed text. So a synonym never outranks the words
-    typed, and ended text never outranks current text that has as many of the words.
-    """
-    level: Counter[int] = Counter()
-    for docs in words:
-        level.update(docs)
-    by_level: dict[tuple[bool, int], set[int]] = {}
-    for doc in matched:
-        by_level.setdefault((doc not in prelims, level[doc]), set()).add(doc)
-    groups = []
-    for key in sorted(by_level, reverse=True):
-        group = by_level[key]
-        groups.append(group & current)
-        groups.append(group - current)
-    return groups
-
-
-def rank_factor(passage: Passage) -> float:
-    """Prior weight of a passage: law before commentary, current text before ended text,
-    operative text before prelims, signatures and explanatory notes."""
-    status = 1.0 if passage.status in CURRENT_STATUSES else NOT_CURRENT_FACTOR
-    operative = 1.0 if passage.operative else NOT_OPERATIVE_FACTOR
-    return status * operative * DOC_TYPE_FACTOR.get(passage.doc_type, 0.8)
-
-
-def version_value(passage: Passage) -> str:
-    """The indexed `version` of a passage: "current", or "historical" for one of an earlier
-    version of its document (indexer/sources/legislation/versions.py), which only an as_at search returns."""
-    return "current" if passage.current_version else "historical"
-
-
-def _day(value: str | None, default: int) -> int:
-    return int(value.replace("-", "")) if value else default
 
 
 def _any_of(field: str, values: list[str]) -> query.Query:
@@ -311,10 +196,10 @@ def _filters(request: SearchRequest, versions: bool = False) -> query.Query | No
     without as_at leaves out (the date filter picks the version in force with it)."""
     parts = [_any_of(name, values) for name, values in filter_values(request) if values]
     if request.as_at:
-        day = _day(request.as_at, LATEST)
+        day = ranking.day(request.as_at, ranking.LATEST)
         # Valid from on or before the day, and not yet ended on it.
-        parts.append(query.NumericRange("valid_from_n", EARLIEST, day))
-        parts.append(query.NumericRange("valid_to_n", day, LATEST, startexcl=True))
+        parts.append(query.NumericRange("valid_from_n", ranking.EARLIEST, day))
+        parts.append(query.NumericRange("valid_to_n", day, ranking.LATEST, startexcl=True))
     elif versions:
         parts.append(query.Term("version", "current"))
     if not parts:
@@ -395,7 +280,8 @@ class WhooshEngine:
             found.relaxed = not found.partial and not best.scored_length()
         if plan.wants_suggestion(request, found):
             found.suggestion = self._suggest(searcher, planned.typed)
-        found.hits = [self._hit(h) for h in ranked]
+        shown = plan.marks(planned, _expansions(scored))
+        found.hits = [plan.hit(self._record(h.fields()), h.score, shown) for h in ranked]
         return plan.response(request, found, started)
 
     def _queries(self, planned: plan.Plan, searcher):
@@ -445,17 +331,6 @@ class WhooshEngine:
             partial = self._count_without_own_filter(searcher, scored, request, counts, deadline)
         return plan.Found(total=len(matched), hits=[], counts=counts, partial=partial), ranked
 
-    @staticmethod
-    def _hit(hit) -> dict[str, Any]:
-        item = WhooshEngine._record(hit.fields())
-        # A short provision is shown whole; a long one as fragments around the matches.
-        short = len(item["text"]) <= SHORT_PASSAGE_CHARS
-        hit.results.formatter = _MarkFormatter()
-        hit.results.fragmenter = WholeFragmenter() if short else ContextFragmenter(240, 70)
-        snippet = hit.highlights("body", top=2)
-        hit.results.fragmenter = WholeFragmenter()
-        return plan.hit(item, hit.score, snippet, hit.highlights("heading"))
-
     def _count_without_own_filter(
         self, searcher, scored, request: SearchRequest, counts, deadline: Deadline
     ) -> bool:
@@ -484,7 +359,7 @@ class WhooshEngine:
     ) -> list | None:
         """The page of hits in rank order (rank_groups): each group's passages by score.
         None when every match is in one group, so the single ranked pass is already right."""
-        groups = rank_groups(
+        groups = ranking.rank_groups(
             matched,
             [_doc_set(searcher, unit, deadline) & matched for unit in units],
             self._current_docs,
@@ -693,6 +568,15 @@ class _Expanded(query.MultiTerm):
 
 def _shown(node: query.PatternQuery) -> str:
     return node.text + "*" if isinstance(node, query.Prefix) else node.text
+
+
+def _expansions(q: query.Query) -> dict[str, set[str]]:
+    """Field -> the indexed words the query's wildcards stand for in it (after _cap_wildcards)."""
+    found: dict[str, set[str]] = {}
+    for leaf in q.leaves() if not q.is_leaf() else [q]:
+        if isinstance(leaf, _Expanded):
+            found.setdefault(leaf.fieldname, set()).update(b.decode("utf-8") for b in leaf.btexts)
+    return found
 
 
 def _cap_wildcards(reader, *queries: query.Query):

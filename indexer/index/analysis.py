@@ -1,0 +1,126 @@
+"""The text analysis every engine shares: what a word of a passage or a query is indexed as.
+
+One definition, Whoosh's analysers: words by Whoosh's RegexTokenizer pattern ("2.1" kept
+whole), lowercased, Whoosh's stop words left out (kb.core.words), Porter stems. The Whoosh
+engine's schema uses these analysers; the tantivy engine is handed the words they make
+(tantivy's own "en_stem" is Snowball English: it stems "transferring" to "transfer" and
+"employer" to "employ", which Porter does not, so the two engines would match different
+passages). "Did you mean" reads unstemmed words of three letters or more (spell_analyzer).
+
+The fast paths (index_words, marked_words) give exactly what the analysers give, in one
+regular-expression pass instead of Whoosh's pipeline of generators (about 3x faster, which is
+most of a tantivy build and all of highlighting); tests/test_analysis.py checks they agree.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
+
+from kb.core.words import STOP_WORDS
+
+# Whoosh's RegexTokenizer expression with its group made non-capturing, so findall gives words.
+WORD = r"[\w\*]+(?:\.?[\w\*]+)*"
+WORD_RE = re.compile(WORD)
+
+
+def stemming_analyzer() -> StemmingAnalyzer:
+    """Stemmed words, for every searched text field. minsize=1 keeps section numbers ("3",
+    "a") searchable."""
+    return StemmingAnalyzer(minsize=1, stoplist=STOP_WORDS)
+
+
+def spell_analyzer() -> StandardAnalyzer:
+    """Unstemmed words of three letters or more, for "did you mean"."""
+    return StandardAnalyzer(minsize=3, stoplist=STOP_WORDS)
+
+
+STEM = stemming_analyzer()
+SPELL = spell_analyzer()
+
+
+def _parts(analyzer) -> dict[str, Any]:
+    return {type(item).__name__: item for item in analyzer.items}
+
+
+STOPS: frozenset[str] = frozenset(_parts(STEM)["StopFilter"].stops)
+SPELL_STOPS: frozenset[str] = frozenset(_parts(SPELL)["StopFilter"].stops)
+
+
+def _memo(fn):
+    """The stemmer with an unbounded dict cache: a corpus has a few tens of thousands of words."""
+    cache: dict[str, str] = {}
+
+    def stem(word: str) -> str:
+        found = cache.get(word)
+        if found is None:
+            found = cache[word] = fn(word)
+        return found
+
+    return stem
+
+
+stem = _memo(_parts(STEM)["StemFilter"].stemfn)
+
+
+def tokens(analyzer, text: str, removestops: bool = True) -> list[tuple[str, int, int, int]]:
+    """(word, position, start, end) of each token, by the Whoosh analyser itself (Whoosh
+    reuses one Token, so each is copied now). With removestops=False, stop words are kept
+    (as context) with word ""."""
+    return [
+        ("" if t.stopped else t.text, t.pos, t.startchar, t.endchar)
+        for t in analyzer(text, positions=True, chars=True, removestops=removestops)
+    ]
+
+
+def query_words(text: str) -> list[str]:
+    """The indexed words (stems) a word or phrase of a query stands for, stop words left out."""
+    return [word for word, *_ in tokens(STEM, text)]
+
+
+def wildcard(pattern: str) -> str:
+    """A wildcard of a query as the indexed words are matched against it, as Whoosh's query
+    parser read it: lowercased and stemmed as one word, a plain prefix (one trailing *)
+    without its star, so "procure*" is "procur*" and finds "procurement" (indexed as
+    "procur"). A stop word is not stemmed."""
+    lowered = pattern.lower()
+    if len(lowered) > 1 and "?" not in lowered and lowered.find("*") == len(lowered) - 1:
+        return _stemmed(lowered[:-1]) + "*"
+    return _stemmed(lowered)
+
+
+def _stemmed(word: str) -> str:
+    return word if word in STOPS else stem(word)
+
+
+def wildcard_regex(processed: str) -> str:
+    """The regular expression a processed wildcard's words match in full (* any letters, ?
+    one)."""
+    return re.escape(processed).replace(r"\*", ".*").replace(r"\?", ".")
+
+
+def index_words(text: str) -> list[tuple[str, int]]:
+    """(stem, position) of each word STEM indexes: stop words go and later positions close
+    up, as Whoosh's StopFilter renumbers them."""
+    lowered = text.lower()
+    if len(lowered) == len(text):  # one lower() for the whole text, when lengths allow
+        words = WORD_RE.findall(lowered)
+    else:
+        words = [word.lower() for word in WORD_RE.findall(text)]
+    kept = [word for word in words if word not in STOPS]
+    if not kept:
+        return []
+    first = words.index(kept[0])
+    return [(stem(word), pos) for pos, word in enumerate(kept, first)]
+
+
+def marked_words(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, stem) of every word of text as STEM reads it for highlighting (stop
+    words kept, as context, with stem ""): Whoosh's analyser with removestops=False."""
+    found = []
+    for match in WORD_RE.finditer(text):
+        word = match.group().lower()
+        found.append((match.start(), match.end(), "" if word in STOPS else stem(word)))
+    return found
