@@ -190,7 +190,6 @@ class Generator:
                     heading=heading,
                     citation=f"{doc.title}, {label}",
                     short_citation=f"{doc.short_title} {label}",
-                    url=f"/p/{doc.id}/{pin}",
                     source_url=None,
                     status=status,
                     status_date=f"{doc.year}-04-01",
@@ -242,7 +241,9 @@ def documents_path(passages_path: Path) -> Path:
 def read_jsonl(path: Path) -> Iterator[Passage]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
-            yield Passage(**json.loads(line))
+            fields = json.loads(line)
+            fields.pop("url", None)  # data generated before passages stopped carrying one
+            yield Passage(**fields)
 
 
 def is_current(status: str) -> bool:

@@ -448,7 +448,6 @@ def make_passages(
                 heading=" › ".join(node.heading_path),
                 citation=pins.oscola(document, node.pin, heading_title),
                 short_citation=pins.short_citation(document, node.pin, heading_title),
-                url=f"/p/{passage_id}",
                 source_url=pins.source_url(document, node.pin),
                 status=status,
                 status_date=status_date,

@@ -13,6 +13,7 @@ from kb.core import query, synonyms
 from kb.core.cite import resolve
 from kb.core.effects import long_date
 from kb.core.models import DOC_TYPES, NATIONS, STATUSES, change_affects
+from kb.core.paths import passage_path
 from kb.core.vocabularies import FACET_FILTERS, HOLDERS, holder_term
 from kb.responses import DUTY_KINDS, SearchResponse, SearchResult
 
@@ -300,10 +301,6 @@ def _facets(version, facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[
         doc = version.by_id.get(item["value"])
         labelled.append(item | {"label": doc["title"] if doc else item["value"]})
     return facets | {"document_id": labelled} if "document_id" in facets else facets
-
-
-def passage_path(passage_id: str) -> str:
-    return f"/p/{passage_id}"
 
 
 def run_search(

@@ -20,6 +20,7 @@ from kb.core.cite import Registry
 from kb.core.config import DEFAULT_QUERY_CACHE, Settings
 from kb.core.effects import Ends, as_outstanding_change, effect_json, on_pin
 from kb.core.models import Document, Effect, effects
+from kb.core.paths import document_path, passage_path
 from kb.core.vocabularies import roman_or_arabic
 
 RETIRE_AFTER_S = 60.0
@@ -179,7 +180,7 @@ class IndexVersion:
             versions.append(
                 {
                     "id": pid,
-                    "url": f"/p/{pid}" if pin else f"/d/{pid}",
+                    "url": passage_path(pid) if pin else document_path(pid),
                     "valid_from": doc.get("version_date") or doc.get("valid_from"),
                     "valid_to": doc.get("valid_to") if doc is not current else None,
                     "current": doc is current,

@@ -77,7 +77,7 @@ def test_holders_are_split_stripped_and_listed_once():
     from kb.core.models import Passage
 
     base = dict(id="x", document_id="x", pin="x", anchor="x", label="", title="", heading="",
-                citation="", short_citation="", url="", source_url=None, status_date=None,
+                citation="", short_citation="", source_url=None, status_date=None,
                 text="", order=0, status="in_force", doc_type="act")  # fmt: skip
     passage = Passage(**base, holders=["employer, authority", "employer", " "])
     assert writing.holders_of(passage) == ["employer", "authority"]

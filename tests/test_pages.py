@@ -630,3 +630,16 @@ def test_cite_path_uses_the_configured_legislation_address():
         "source_url": "http://mirror.test/ukpga/1999/27/section/3/2",
     }
     assert cite_path("guidance/some-guide/para/2", DEFAULT_REGISTRY) == {}
+
+
+def test_paths_below_the_web_layer_are_the_routes_url_for_builds(app):
+    from flask import url_for
+
+    from kb.core.paths import document_path, passage_path
+
+    with app.test_request_context():
+        for pid in ("ukpga/2031/12/section/3/2", "guidance/example/para/2.1"):
+            assert passage_path(pid) == url_for("pages.passage_page", passage_id=pid)
+        assert document_path("ukpga/2031/12") == url_for(
+            "pages.document_page", document_id="ukpga/2031/12"
+        )

@@ -52,7 +52,7 @@ def test_rank_factors_are_exact_in_tantivy():
     from kb.core.models import Passage
 
     base = dict(id="x", document_id="x", pin="x", anchor="x", label="", title="", heading="",
-                citation="", short_citation="", url="", source_url=None, status_date=None,
+                citation="", short_citation="", source_url=None, status_date=None,
                 text="", order=0)  # fmt: skip
     for status in ("in_force", "repealed"):
         for doc_type in ("act", "correspondence"):

@@ -28,6 +28,7 @@ from typing import Any
 from kb.core import cite_tokens as tok
 from kb.core import legislation
 from kb.core.models import Document
+from kb.core.paths import passage_path
 from kb.core.pins import label, oscola, short_citation
 from kb.core.vocabularies import LEGISLATION_CODES, LEGISLATION_TYPES
 
@@ -187,7 +188,7 @@ class Resolution:
         `url` is the source's address, else this knowledge base's page when it is held here."""
         url = self.url(base_url)
         if url is None and in_index:
-            url = f"/p/{self.id}"
+            url = passage_path(self.id)
         return {
             "ref": self.ref,
             "id": self.id,

@@ -17,6 +17,7 @@ from typing import Any
 from kb.core import legislation, pins
 from kb.core.cite import Instrument, Registry
 from kb.core.models import LEGISLATION_TYPES, Document, Effect, change_affects
+from kb.core.paths import passage_path
 
 # What a stale-guidance sentence calls the document ("since this code was issued on …").
 DOCUMENT_NOUNS = {
@@ -99,7 +100,7 @@ class Ends:
                 "id": here,
                 "citation": hit["citation"],
                 "short_citation": hit["short_citation"],
-                "url": f"/p/{here}",
+                "url": passage_path(here),
                 "in_index": True,
             }
         citation, short = cite_path(self.registry, path, item, words)
@@ -107,7 +108,7 @@ class Ends:
             "id": here or path,
             "citation": citation,
             "short_citation": short,
-            "url": f"/p/{here}" if here else f"{self.legislation_url.rstrip('/')}/{path}",
+            "url": passage_path(here) if here else f"{self.legislation_url.rstrip('/')}/{path}",
             "in_index": here is not None,
         }
 

@@ -467,7 +467,6 @@ class Passage:
     heading: str  # heading path joined with " › "
     citation: str
     short_citation: str
-    url: str  # permalink in this knowledge base
     source_url: str | None
     status: str
     status_date: str | None
