@@ -121,3 +121,29 @@ def test_no_engine_imports_another():
         )
     ]
     assert not crossing, crossing
+
+
+MAX_FUNCTION_LINES = 60  # issue #16; complexity (at most 15) is ruff's C901, in pyproject.toml
+
+
+def long_functions(paths) -> list[str]:
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    found.append(f"{path.name}:{node.lineno} {node.name} ({lines} lines)")
+    return found
+
+
+def test_no_function_in_the_service_or_indexer_is_too_long_to_hold_in_mind():
+    assert not long_functions(project_files()), long_functions(project_files())
+
+
+def test_the_length_check_catches_a_long_function(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    path = tmp_path / "long.py"
+    path.write_text(f"def long():\n{body}\n", encoding="utf-8")
+    assert long_functions([path]) == ["long.py:1 long (61 lines)"]
