@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -40,8 +41,9 @@ def markdown(run: dict) -> str:
         "",
         "| passages | engine | build passages/s | build peak RSS MB | on disk MB "
         "| engine in-process ms p50 / p95 / p99 | p50 vs FTS5 | p95 vs FTS5 "
-        "| app in-process (run_search) ms | /api/v1/search ms p50 / p95 / p99 |",
-        "|---:|---|---:|---:|---:|---|---:|---:|---|---|",
+        "| app in-process (run_search) ms | /api/v1/search ms p50 / p95 / p99 "
+        "| kb serve peak RSS MB |",
+        "|---:|---|---:|---:|---:|---|---:|---:|---|---|---:|",
     ]
     kinds_rows = []
     for size, results in run["sizes"].items():
@@ -58,12 +60,89 @@ def markdown(run: dict) -> str:
                 f"| {_fmt(s['all'])} "
                 f"| {_ratio(s['all']['p50'], fts['p50']) if fts else '–'} "
                 f"| {_ratio(s['all']['p95'], fts['p95']) if fts else '–'} "
-                f"| {app_text} | {e2e_text} |"
+                f"| {app_text} | {e2e_text} | {_serve_rss(e2e)} |"
             )
             kinds = ", ".join(f"{k} {v['p50']:.1f}" for k, v in s.items() if k != "all")
             kinds_rows.append(f"- {int(size):,} {engine}: {kinds}")
     lines += ["", "In-process median ms by query kind:", "", *kinds_rows]
+    lines += memory_lines(run)
     return "\n".join(lines) + "\n"
+
+
+def _serve_rss(e2e: dict | None) -> str:
+    peak = (e2e or {}).get("serve_peak_rss_mb")
+    return f"{peak:,.0f}" if peak is not None else "–"
+
+
+@dataclass(frozen=True)
+class ServeMemory:
+    """`kb serve`'s memory at one size, MB: peak RSS, and idle, heap, mapped files if known."""
+
+    passages: int
+    peak: float
+    idle: float | None = None
+    anon: float | None = None
+    file: float | None = None
+    threads: int | None = None
+
+    def text(self) -> str:
+        parts = [f"idle {self.idle:,.0f}"] if self.idle else []
+        if self.anon is not None and self.file is not None:
+            parts.append(f"at the end {self.anon:,.0f} heap + {self.file:,.0f} mapped files")
+        if self.threads:
+            parts.append(f"{self.threads} threads")
+        detail = f" ({', '.join(parts)})" if parts else ""
+        return f"{self.peak:,.0f} MB at {self.passages:,} passages{detail}"
+
+
+def serve_memory(run: dict) -> dict[str, list[ServeMemory]]:
+    """Each served engine's `kb serve` memory, by size."""
+    found: dict[str, list[ServeMemory]] = {}
+    for size, results in run["sizes"].items():
+        for engine, result in results.items():
+            e2e = result.get("e2e") or {}
+            if e2e.get("serve_peak_rss_mb") is not None:
+                found.setdefault(engine, []).append(
+                    ServeMemory(
+                        int(size),
+                        e2e["serve_peak_rss_mb"],
+                        e2e.get("serve_idle_rss_mb"),
+                        e2e.get("serve_anon_rss_mb"),
+                        e2e.get("serve_file_rss_mb"),
+                        e2e.get("threads"),
+                    )
+                )
+    return {engine: sorted(rows, key=lambda m: m.passages) for engine, rows in found.items()}
+
+
+def per_100k(rows: list[ServeMemory]) -> float | None:
+    """MB of `kb serve` peak RSS per 100,000 passages: the slope between the smallest and the
+    largest size measured (the fixed cost of the process left out), None with one size."""
+    if len(rows) < 2 or rows[-1].passages == rows[0].passages:
+        return None
+    small, large = rows[0], rows[-1]
+    return (large.peak - small.peak) / (large.passages - small.passages) * 100_000
+
+
+def memory_lines(run: dict) -> list[str]:
+    memory = serve_memory(run)
+    if not memory:
+        return []
+    lines = [
+        "",
+        "`kb serve` memory (peak RSS, VmHWM, after the query mix; idle: when first healthy):",
+        "",
+    ]
+    for engine, rows in memory.items():
+        slope = per_100k(rows)
+        scaled = (
+            f"{slope:,.0f} MB per 100,000 passages "
+            f"(slope {rows[0].passages:,} to {rows[-1].passages:,})"
+            if slope is not None
+            else "per 100,000 passages: not measured (one size only)"
+        )
+        lines.append(f"- {engine}: {'; '.join(m.text() for m in rows)}; {scaled}")
+    return lines
 
 
 def write_report(run: dict, results_dir: Path) -> tuple[Path, Path]:

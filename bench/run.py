@@ -4,7 +4,8 @@
 
 For each size: generate passages (cached under bench/results/data), then for each engine a fresh
 process builds the index and answers the query mix in-process (bench/measure.py); then the Whoosh
-version is served by `kb serve` (waitress) and the same mix goes through /api/v1/search.
+version is served by `kb serve` (waitress) and the same mix goes through /api/v1/search, after
+which the server's peak RSS is read from /proc (the report's "kb serve peak RSS MB" column).
 `--engines whoosh fts5 tantivy kb-tantivy` adds the project's tantivy engine (indexer/index/tantivy_engine.py)
 behind the same seam, in-process and through `kb serve`.
 Writes bench/results/bench-<stamp>.json and .md (and latest.md).
@@ -25,7 +26,7 @@ from pathlib import Path
 from bench.corpus import documents_path, write_jsonl
 from bench.queries import query_mix
 from bench.report import write_report
-from bench.serve import Client, kb_serve, search_path
+from bench.serve import Client, kb_serve_process, rss_mb, search_path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ENGINES = ("whoosh", "fts5", "tantivy", "kb-tantivy")
@@ -65,11 +66,15 @@ def measure(engine: str, data: Path, size: int, rounds: int) -> dict:
 
 
 def end_to_end(engine: str, size: int, data: Path, rounds: int, threads: int) -> dict:
+    """The query mix through a real `kb serve`, and that process's memory: resident when it is
+    first healthy (idle), its peak once the mix has run, and then how much of it is the heap
+    (anonymous) and how much mapped files."""
     home = RESULTS / "work" / f"{engine}-{size}" / "home"
     first_doc = json.loads(documents_path(data).read_text(encoding="utf-8"))[0]["id"]
     mix = query_mix(first_doc)
     latencies: dict[str, list[float]] = {}
-    with kb_serve(home, threads=threads) as port:
+    with kb_serve_process(home, threads=threads) as (port, proc):
+        idle = rss_mb(proc.pid, "VmRSS")
         client = Client(port)
         for q in mix:
             client.get(search_path(q.params()))
@@ -81,7 +86,16 @@ def end_to_end(engine: str, size: int, data: Path, rounds: int, threads: int) ->
                 if status != 200:
                     raise RuntimeError(f"{q.q!r} answered {status}")
         client.close()
-    return {"latencies_ms": latencies, "threads": threads}
+        memory = {field: rss_mb(proc.pid, field) for field in ("VmHWM", "RssAnon", "RssFile")}
+    return {
+        "latencies_ms": latencies,
+        "threads": threads,
+        "serve_idle_rss_mb": idle,
+        "serve_peak_rss_mb": memory["VmHWM"],
+        # at the end: heap, and pages of files mapped (the index; shared with the page cache)
+        "serve_anon_rss_mb": memory["RssAnon"],
+        "serve_file_rss_mb": memory["RssFile"],
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -50,6 +50,19 @@ def kb_serve(
     extra: tuple[str, ...] = (),
 ) -> Iterator[int]:
     """Yields the port of a `kb serve` for KB_HOME=home (plus `extra` options); stops it after."""
+    with kb_serve_process(home, threads, port, log, extra) as (port, _):
+        yield port
+
+
+@contextmanager
+def kb_serve_process(
+    home: Path,
+    threads: int = 8,
+    port: int | None = None,
+    log: Path | None = None,
+    extra: tuple[str, ...] = (),
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    """As kb_serve, yielding (port, process): the process, to read its memory (rss_mb)."""
     port = port or free_port()
     env = {**os.environ, "KB_HOME": str(home)}
     out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
@@ -73,7 +86,7 @@ def kb_serve(
     )
     try:
         wait_healthy(port, proc)
-        yield port
+        yield port, proc
     finally:
         proc.terminate()
         try:
@@ -83,6 +96,19 @@ def kb_serve(
             proc.wait()
         if log:
             out.close()
+
+
+def rss_mb(pid: int, field: str = "VmHWM") -> float | None:
+    """A running process's peak resident memory so far (VmHWM; VmRSS: now), in MiB, from
+    Linux's /proc; None where there is no such figure. Gone once the process exits."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024  # kB
+    return None
 
 
 def search_path(params: dict) -> str:
