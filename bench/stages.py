@@ -88,66 +88,66 @@ def _rules(stage: str, functions: Iterable[str], caller: str = "") -> list[Rule]
     return [Rule(stage, f, caller) for f in functions]
 
 
+P = "indexer/index/plan.py"
+E = "indexer/index/engine.py"
+
 RULES: list[Rule] = [
     # the bench's own passes, named by install_splits
     Rule(RANKED, "bench/stages.py:ranked_pass"),
     Rule(STRICT, "bench/stages.py:strict_check"),
-    # parse, check, synonyms
+    # parse, check, synonyms, and compiling the plan's trees into the engine's queries
     Rule(PARSE, "kb/search.py:make_request"),
     Rule(PARSE, "kb/search.py:_lists"),
     Rule(PARSE, "kb/core/query.py:check", "bench/measure.py:plain_request"),
-    *_rules(
-        PARSE,
-        ("whoosh/qparser/default.py:parse", f"{W}:typed_units", f"{W}:_cap_wildcards"),
-        f"{W}:search",
-    ),
-    *_rules(PARSE, (f"{W}:_filters", f"{W}:_explicit"), f"{W}:search"),
-    *_rules(
-        PARSE,
-        (f"{T}:parse", f"{T}:_filters", f"{T}:__call__", f"{T}:_explicit", f"{T}:__init__"),
-        f"{T}:search",
-    ),
-    # exact phrase (its matching is part of the ranked pass: one query)
+    Rule(PARSE, f"{P}:for_request"),
+    *_rules(PARSE, (f"{W}:__call__", f"{W}:__init__", f"{W}:_cap_wildcards"), f"{W}:_queries"),
+    Rule(PARSE, f"{W}:_filters", f"{W}:search"),
+    *_rules(PARSE, (f"{T}:_analysed", f"{T}:__call__", f"{T}:__init__"), f"{T}:search"),
+    Rule(PARSE, f"{T}:_filters", f"{T}:_run"),
+    Rule(PARSE, f"{T}:_with", f"{T}:_run"),
+    # exact phrase: Whoosh builds it beside the other trees; tantivy's is compiled with the
+    # relaxed tree in _hybrid (its matching is part of the ranked pass: one query)
     Rule(PHRASE, f"{W}:_exact_phrase"),
-    Rule(PHRASE, f"{T}:exact_phrase", f"{T}:search"),
+    Rule(PHRASE, f"{T}:_hybrid"),
     # rank groups, doc sets, facets
     Rule(GROUPS, f"{W}:_in_rank_groups"),
     Rule(GROUPS, f"{T}:_in_rank_groups"),
-    Rule(DOC_SET, f"{W}:_doc_set", f"{W}:search"),
-    Rule(FACETS, f"{W}:count", f"{W}:search"),
+    Rule(DOC_SET, f"{W}:_doc_set", f"{W}:_ranked"),
+    Rule(FACETS, f"{W}:count", f"{W}:_ranked"),
     Rule(FACETS, f"{W}:_count_without_own_filter"),
-    Rule(FACETS, "indexer/index/engine.py:facet_lists"),
-    Rule(FACETS, "indexer/index/engine.py:filtered_facets"),
+    Rule(FACETS, f"{E}:facet_lists"),
+    Rule(FACETS, f"{E}:filtered_facets"),
     # tantivy counts facets in a thread pool beside the ranking: the wait is what it costs here
-    Rule(FACETS, "concurrent/futures/thread.py:submit", f"{T}:search"),
-    Rule(FACETS, "concurrent/futures/_base.py:result", f"{T}:search"),
+    Rule(FACETS, "concurrent/futures/thread.py:submit", f"{T}:_run"),
+    Rule(FACETS, "concurrent/futures/_base.py:result", f"{T}:_run"),
     # spelling, citations
     Rule(SPELLING, f"{W}:_suggest"),
     Rule(SPELLING, f"{T}:_suggest"),
+    Rule(SPELLING, f"{P}:wants_suggestion"),
     Rule(CITATION, "kb/search.py:citation_hit"),
-    # highlighting
-    Rule(HIGHLIGHT, "whoosh/searching.py:highlights", f"{W}:search"),
-    Rule(HIGHLIGHT, "whoosh/highlight.py:__init__", f"{W}:search"),
-    Rule(HIGHLIGHT, f"{W}:_lead"),
-    Rule(HIGHLIGHT, f"{T}:_highlight"),
-    Rule(HIGHLIGHT, f"{T}:_positive_terms", f"{T}:search"),
-    Rule(HIGHLIGHT, f"{T}:_lead"),
+    # highlighting (indexer/index/highlight, for the returned page only)
+    Rule(HIGHLIGHT, f"{P}:marks"),
+    Rule(HIGHLIGHT, "indexer/index/highlight.py:highlights", f"{P}:hit"),
+    Rule(HIGHLIGHT, f"{W}:_expansions", f"{W}:search"),
     # result shaping
     Rule(SHAPING, f"{W}:_record", f"{W}:search"),
     Rule(SHAPING, "whoosh/searching.py:fields", f"{W}:search"),
     Rule(SHAPING, f"{T}:_record", f"{T}:search"),
     Rule(SHAPING, ":<method 'doc' of", f"{T}:search"),
-    Rule(SHAPING, "indexer/index/engine.py:to_dict"),
+    Rule(SHAPING, f"{E}:to_dict"),
+    Rule(SHAPING, f"{P}:response"),
     *_rules(
         SHAPING,
         (
-            "kb/search.py:_put_first",
-            "kb/search.py:_outstanding_count",
+            "kb/search.py:_cited_first",
+            "kb/search.py:_result",
+            "kb/search.py:_facets",
             "kb/search.py:as_at_notes",
-            "kb/service.py:effects_json",
+            "kb/records.py:from_dict",
         ),
         "kb/search.py:run_search",
     ),
+    Rule(SHAPING, "kb/records.py:to_json", VIEW),
     Rule(SHAPING, "kb/web/resources.py:passage_url", "kb/web/resources.py:search"),
     # the response
     Rule(JSON, "flask/json/__init__.py:jsonify", "kb/web/headers.py:json_with_etag"),
@@ -274,10 +274,13 @@ class Site:
     through: Callable
 
 
-# In each engine's search(): the all-words check is the call whose line names `strict`.
+# The all-words check is the call whose line names `strict` (Whoosh's in search(), tantivy's
+# in _run()); the ranked pass is the other call there (Whoosh's in _ranked()).
 SITES = (
     Site("search", re.compile(r"\bstrict\b"), strict_check),
-    Site("search", re.compile(""), ranked_pass),
+    Site("_run", re.compile(r"\bstrict\b"), strict_check),
+    Site("_ranked", re.compile(""), ranked_pass),
+    Site("_run", re.compile(""), ranked_pass),
 )
 
 
