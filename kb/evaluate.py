@@ -2,6 +2,14 @@
 
 Queries go through the same path as the search page (kb.search.run_search), so citation
 look-ups, synonyms and the ranking of non-current text are all measured.
+
+Each TSV file is one judged set, named by its file name without `.tsv` (`qrels`, `questions`,
+`questions-real`), and measured on its own. Grades run from 0 to 3 and are nDCG's gains;
+MRR and Recall@10 count any grade of 1 or more as relevant.
+
+The baseline file holds one set's figures at its top level (the set named by its "set" key,
+`qrels` when it has none) and any other set's under "sets". A file with no "sets" (the format
+before there were several sets) is the baseline of every set measured against it.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from kb.search import RequestError, run_search
 
 MEASURES = {"nDCG@10": nDCG @ 10, "MRR": RR, "Recall@10": R @ 10}
 DEPTH = 10
+GRADES = range(0, 4)
+DEFAULT_SET = "qrels"
 
 
 @dataclass
@@ -26,8 +36,27 @@ class Judged:
     relevant: dict[str, int]
 
 
+@dataclass
+class JudgedSet:
+    """One file of judged queries, measured on its own."""
+
+    name: str
+    path: Path
+    judged: list[Judged]
+
+
 class QrelsError(ValueError):
     pass
+
+
+def _grades(relevant: str, where: str) -> dict[str, int]:
+    grades = {}
+    for item in relevant.split():
+        pid, _, grade = item.partition("=")
+        if grade and not (grade.isdigit() and int(grade) in GRADES):
+            raise QrelsError(f"{where}: grade {grade!r} of {pid} is not 0, 1, 2 or 3")
+        grades[pid] = int(grade or 1)
+    return grades
 
 
 def read_qrels(path: Path) -> list[Judged]:
@@ -36,17 +65,38 @@ def read_qrels(path: Path) -> list[Judged]:
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
+        where = f"{path}:{number}"
         if len(parts) != 3:
-            raise QrelsError(f"{path}:{number}: expected 3 tab-separated columns, got {len(parts)}")
+            raise QrelsError(f"{where}: expected 3 tab-separated columns, got {len(parts)}")
         qid, query, relevant = parts
-        grades = {}
-        for item in relevant.split():
-            pid, _, grade = item.partition("=")
-            grades[pid] = int(grade or 1)
-        if not grades:
-            raise QrelsError(f"{path}:{number}: no relevant passages for {qid}")
+        grades = _grades(relevant, where)
+        if not any(grades.values()):
+            raise QrelsError(f"{where}: no relevant passages for {qid}")
         judged.append(Judged(qid, query, grades))
     return judged
+
+
+def set_name(path: Path) -> str:
+    return path.name.removesuffix(".tsv")
+
+
+def read_sets(paths: list[Path]) -> list[JudgedSet]:
+    """Each file as a set; two files with one name are refused (their figures would merge)."""
+    sets: dict[str, JudgedSet] = {}
+    for path in paths:
+        name = set_name(path)
+        if name in sets:
+            raise QrelsError(f"{path} and {sets[name].path} are both the set {name!r}")
+        sets[name] = JudgedSet(name, path, read_qrels(path))
+    return list(sets.values())
+
+
+def _ranked(version, query: str) -> list[str]:
+    try:
+        response = run_search(version, {"q": query, "limit": DEPTH})
+    except RequestError:
+        return []
+    return [hit["id"] for hit in response["results"]]
 
 
 def evaluate(version, judged: list[Judged]) -> dict:
@@ -54,11 +104,7 @@ def evaluate(version, judged: list[Judged]) -> dict:
     for item in judged:
         for pid, grade in item.relevant.items():
             qrels.append(ir_measures.Qrel(item.qid, pid, grade))
-        try:
-            response = run_search(version, {"q": item.query, "limit": DEPTH})
-            ranked = [hit["id"] for hit in response["results"]]
-        except RequestError:
-            ranked = []
+        ranked = _ranked(version, item.query)
         run.extend(
             ir_measures.ScoredDoc(item.qid, pid, float(DEPTH - rank))
             for rank, pid in enumerate(ranked)
@@ -75,11 +121,29 @@ def evaluate(version, judged: list[Judged]) -> dict:
     return {"queries": len(judged), **summary, "per_query": per_query}
 
 
-def check_baseline(figures: dict, baseline_path: Path) -> list[str]:
-    """The measures that fell below the committed baseline."""
-    baseline = json.loads(baseline_path.read_text(encoding="utf-8"))
+def evaluate_sets(version, sets: list[JudgedSet]) -> dict[str, dict]:
+    """Each set's figures, by set name, in the order given."""
+    return {judged_set.name: evaluate(version, judged_set.judged) for judged_set in sets}
+
+
+def baseline_for(baseline: dict, name: str) -> dict | None:
+    """The figures set `name` must hold, or None when the baseline names none for it."""
+    if "sets" not in baseline:
+        return baseline
+    if name == baseline.get("set", DEFAULT_SET):
+        return baseline
+    return baseline["sets"].get(name)
+
+
+def below(figures: dict, entry: dict) -> list[str]:
     return [
-        f"{name} {figures[name]:.4f} is below the baseline {baseline[name]:.4f}"
+        f"{name} {figures[name]:.4f} is below the baseline {entry[name]:.4f}"
         for name in MEASURES
-        if name in baseline and figures[name] + 1e-9 < baseline[name]
+        if name in entry and figures[name] + 1e-9 < entry[name]
     ]
+
+
+def check_baseline(figures: dict, baseline_path: Path, name: str = DEFAULT_SET) -> list[str]:
+    """The measures of set `name` that fell below the committed baseline."""
+    entry = baseline_for(json.loads(baseline_path.read_text(encoding="utf-8")), name)
+    return below(figures, entry) if entry is not None else []
