@@ -125,6 +125,8 @@ def build(ctx, corpus, samples, no_samples, strict, quiet):
         click.secho(f"problem: {problem}", fg="yellow", err=True)
     if report.selection and report.selection.summary():
         click.echo(report.selection.summary())
+    chosen = " (KB_ENGINE=auto)" if settings.engine == "auto" else ""
+    click.echo(f"Engine: {report.engine}{chosen}.")
     click.echo(
         f"Indexed {report.documents} documents, {report.passages} passages "
         f"in {report.seconds:.2f}s; {len(report.problems)} problem(s). "

@@ -112,6 +112,7 @@ def test_build_reports_every_stage_and_advises_before_writing(tmp_path, monkeypa
 
     monkeypatch.setattr(build_module, "LARGE_CORPUS", 10)
     settings = make_settings(tmp_path)
+    settings.engine = "whoosh"  # the advice is Whoosh's: auto writes with tantivy
     seen = []
 
     def note(text):
@@ -140,3 +141,34 @@ def test_build_reports_every_stage_and_advises_before_writing(tmp_path, monkeypa
     settings.engine = "tantivy"
     build_module.build(settings, progress=False, note=note)
     assert len(seen) == 2  # and is for Whoosh only
+
+
+def test_auto_writes_with_tantivy_and_says_so(tmp_path):
+    """KB_ENGINE=auto (the default) builds with tantivy, records it in the version's
+    manifest and names it in kb build's report; an explicit choice is kept."""
+    import json
+
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    assert settings.engine == "auto"
+    result = CliRunner().invoke(cli, ["build", "--quiet"], obj={"settings": settings})
+    assert result.exit_code == 0, result.output
+    assert "Engine: tantivy (KB_ENGINE=auto)." in result.output
+    [manifest] = settings.index_dir.glob("v*/manifest.json")
+    assert json.loads(manifest.read_text())["engine"] == "tantivy"
+
+
+def test_auto_falls_back_to_whoosh_where_tantivy_cannot_be_imported(monkeypatch):
+    import sys
+
+    from indexer.index.build import chosen_engine
+
+    assert chosen_engine("auto") == "tantivy"
+    assert chosen_engine("whoosh") == "whoosh"
+    monkeypatch.setitem(sys.modules, "tantivy", None)  # import tantivy now raises ImportError
+    assert chosen_engine("auto") == "whoosh"
+    assert chosen_engine("tantivy") == "tantivy"  # asked for by name: the build says if not

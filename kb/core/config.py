@@ -115,7 +115,7 @@ class Settings:
     # `kb update`: HTTP requests per run (KB_UPDATE_MAX_REQUESTS); legislation.gov.uk allows
     # 3,000 per 5 minutes per IP address (docs: fair-use.md)
     update_max_requests: int = 2000
-    engine: str = "whoosh"
+    engine: str = "auto"  # auto: indexer.index.build.chosen_engine picks by corpus size
     # The sources manifest `kb crawl` and `kb update` read: a file or folder (KB_SOURCES);
     # None: <corpus>/sources/
     sources: Path | None = field(default_factory=_env_sources)
@@ -169,7 +169,7 @@ class Settings:
         settings.update_max_requests = _positive(
             env, "KB_UPDATE_MAX_REQUESTS", settings.update_max_requests
         )
-        settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "whoosh"
+        settings.engine = env.get("KB_ENGINE", settings.engine).strip().lower() or "auto"
         settings.sources = _sources(env)
         settings.query_cache = _count(env, "KB_QUERY_CACHE", DEFAULT_QUERY_CACHE)
         settings.cors_origins = _origins(env.get("KB_CORS_ORIGINS"))
