@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -101,12 +102,12 @@ def test_search_api_answers_200_or_400_never_500(app, q, limit, offset, doc_type
         assert isinstance(body["results"], list) and body["total"] >= len(body["results"])
 
 
-@pytest.fixture()
-def built_home(tmp_path):
+@pytest.fixture(params=["whoosh", "tantivy"])
+def built_home(tmp_path, request):
     corpus = tmp_path / "corpus"
     write_markdown_corpus(corpus, 30)
     home = tmp_path / "home"
-    env = {**os.environ, "KB_HOME": str(home), "KB_CORPUS": str(corpus)}
+    env = {**os.environ, "KB_HOME": str(home), "KB_CORPUS": str(corpus), "KB_ENGINE": request.param}
     subprocess.run(
         [sys.executable, "-m", "kb", "build", "--quiet", "--no-samples"],
         env=env,
@@ -145,11 +146,22 @@ def test_current_naming_a_missing_version_is_a_clear_error(built_home):
     assert_clear_failure(kb_search(env))
 
 
+# Each engine's segment data and its table of contents (what says which segments exist).
+SEGMENTS = ("*.seg", "*.idx", "*.store")
+CONTENTS = ("*.toc", "meta.json")
+
+
+def _each(engine: Path, patterns: tuple[str, ...], change) -> list[Path]:
+    found = [p for pattern in patterns for p in engine.glob(pattern)]
+    assert found, f"nothing in {engine} matches {patterns}: the damage would not be done"
+    return [change(p) for p in found]
+
+
 CORRUPTIONS = {
-    "segment files deleted": lambda engine: [p.unlink() for p in engine.glob("*.seg")],
-    "table of contents garbled": lambda engine: [
-        p.write_bytes(b"garbage") for p in engine.glob("*.toc")
-    ],
+    "segment files deleted": lambda engine: _each(engine, SEGMENTS, Path.unlink),
+    "table of contents garbled": lambda engine: _each(
+        engine, CONTENTS, lambda p: p.write_bytes(b"garbage")
+    ),
     "manifest truncated": lambda engine: (engine.parent / "manifest.json").write_text("{"),
     "a document record deleted": lambda engine: next((engine.parent / "docs").glob("*")).unlink(),
     "a document record garbled": lambda engine: [
