@@ -168,6 +168,12 @@ def _open(ctx):
 @click.option(
     "--stale", is_flag=True, help="Only guidance citing provisions changed since it was issued."
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["keyword", "hybrid"]),
+    help="keyword, or hybrid (keyword and dense retrieval fused; needs the semantic extra). "
+    "Default: KB_SEARCH_MODE.",
+)
 @click.pass_context
 def search(
     ctx,
@@ -184,17 +190,19 @@ def search(
     extent,
     as_at,
     stale,
+    mode,
 ):
     """Search passages and print them with their citations."""
     from kb.search import RequestError, run_search
 
     kb, version = _open(ctx)
-    params = {"q": " ".join(query), "limit": limit, "offset": offset, "as_at": as_at}
+    params = {"q": " ".join(query), "limit": limit, "offset": offset, "as_at": as_at, "mode": mode}
     kinds = (["duty"] if duties else []) + (["power"] if powers else [])
     try:
         response = run_search(
             version,
             params,
+            default_mode=_settings(ctx).search_mode,
             doc_type=list(doc_type),
             status=list(status),
             document=list(document),
@@ -433,8 +441,15 @@ def documents(ctx, as_json):
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Exit 1 if any set's figure is below its entry in this JSON file.",
 )
+@click.option(
+    "--mode",
+    type=click.Choice(["keyword", "hybrid"]),
+    default="keyword",
+    show_default=True,
+    help="Rank with keyword search, or hybrid (needs the semantic extra and embeddings).",
+)
 @click.pass_context
-def eval_command(ctx, qrels, as_json, per_query, baseline):
+def eval_command(ctx, qrels, as_json, per_query, baseline, mode):
     """Measure relevance (nDCG@10, MRR, Recall@10) on judged queries, each TSV file a set."""
     from kb.evaluate import QrelsError, evaluate_sets, read_sets
 
@@ -444,20 +459,25 @@ def eval_command(ctx, qrels, as_json, per_query, baseline):
         click.secho(str(exc), fg="red", err=True)
         sys.exit(2)
     kb, version = _open(ctx)
+    why = version.hybrid_unavailable() if mode == "hybrid" else None
+    if why:
+        kb.close()
+        click.secho(f"Hybrid search is unavailable: {why}.", fg="red", err=True)
+        sys.exit(2)
     try:
-        figures = evaluate_sets(version, sets)
+        figures = evaluate_sets(version, sets, mode)
     finally:
         kb.close()
     if as_json:
-        click.echo(json.dumps({"sets": figures}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps({"mode": mode, "sets": figures}, indent=2, ensure_ascii=False))
     else:
         for name, row in figures.items():
-            _echo_set(name, row, per_query)
+            _echo_set(name, row, per_query, mode)
     if baseline and _below_baseline(figures, baseline):
         sys.exit(1)
 
 
-def _echo_set(name: str, figures: dict, per_query: bool) -> None:
+def _echo_set(name: str, figures: dict, per_query: bool, mode: str = "keyword") -> None:
     if per_query:
         for qid, row in figures["per_query"].items():
             click.echo(
@@ -465,7 +485,7 @@ def _echo_set(name: str, figures: dict, per_query: bool) -> None:
                 f"R@10 {row['Recall@10']:.3f}  {row['query']}"
             )
     click.echo(
-        f"{name}: {figures['queries']} queries: nDCG@10 {figures['nDCG@10']:.4f}, "
+        f"{name if mode == 'keyword' else f'{name} ({mode})'}: {figures['queries']} queries: nDCG@10 {figures['nDCG@10']:.4f}, "
         f"MRR {figures['MRR']:.4f}, Recall@10 {figures['Recall@10']:.4f}"
     )
 

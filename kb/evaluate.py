@@ -91,20 +91,21 @@ def read_sets(paths: list[Path]) -> list[JudgedSet]:
     return list(sets.values())
 
 
-def _ranked(version, query: str) -> list[str]:
+def _ranked(version, query: str, mode: str = "keyword") -> list[str]:
     try:
-        response = run_search(version, {"q": query, "limit": DEPTH})
+        response = run_search(version, {"q": query, "limit": DEPTH, "mode": mode})
     except RequestError:
         return []
     return [hit["id"] for hit in response["results"]]
 
 
-def evaluate(version, judged: list[Judged]) -> dict:
+def evaluate(version, judged: list[Judged], mode: str = "keyword") -> dict:
+    """A set's figures with each query searched in `mode` (keyword or hybrid)."""
     qrels, run, per_query = [], [], {}
     for item in judged:
         for pid, grade in item.relevant.items():
             qrels.append(ir_measures.Qrel(item.qid, pid, grade))
-        ranked = _ranked(version, item.query)
+        ranked = _ranked(version, item.query, mode)
         run.extend(
             ir_measures.ScoredDoc(item.qid, pid, float(DEPTH - rank))
             for rank, pid in enumerate(ranked)
@@ -121,9 +122,9 @@ def evaluate(version, judged: list[Judged]) -> dict:
     return {"queries": len(judged), **summary, "per_query": per_query}
 
 
-def evaluate_sets(version, sets: list[JudgedSet]) -> dict[str, dict]:
+def evaluate_sets(version, sets: list[JudgedSet], mode: str = "keyword") -> dict[str, dict]:
     """Each set's figures, by set name, in the order given."""
-    return {judged_set.name: evaluate(version, judged_set.judged) for judged_set in sets}
+    return {judged_set.name: evaluate(version, judged_set.judged, mode) for judged_set in sets}
 
 
 def baseline_for(baseline: dict, name: str) -> dict | None:

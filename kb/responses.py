@@ -431,6 +431,15 @@ class SearchResponse(Record):
     citation: SearchCitation | None = info(
         "Set when the query is itself a citation of a provision."
     )
+    mode: Literal["keyword", "hybrid"] = info(
+        "How the results were ranked: `keyword`, or `hybrid` (the keyword ranking fused with "
+        "dense retrieval by reciprocal rank fusion; `score` is then the fused score, `total` "
+        "adds the passages only dense retrieval found, and `facets` count the keyword matches)."
+    )
+    hybrid_available: bool = info(
+        "Whether `mode=hybrid` can be asked for: the semantic extra is installed and this index "
+        "version holds embeddings."
+    )
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -569,6 +578,10 @@ class Health(Record):
     engine: str | None
     documents: int = info(minimum=0)
     passages: int = info(minimum=0)
+    hybrid_available: bool = info(
+        "Whether searches may ask for `mode=hybrid` (the semantic extra is installed and this "
+        "index version holds embeddings)."
+    )
 
 
 # Every response body, by the component name the OpenAPI paths refer to.

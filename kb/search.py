@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from indexer.index.engine import FACET_SIZE, MAX_FACET_SIZE, MAX_LIMIT, MAX_OFFSET, SearchRequest
+from kb import hybrid
 from kb.core import query, synonyms
 from kb.core.cite import resolve
 from kb.core.effects import long_date
@@ -18,6 +19,7 @@ from kb.core.vocabularies import FACET_FILTERS, HOLDERS, holder_term
 from kb.responses import DUTY_KINDS, SearchResponse, SearchResult
 
 STALE_VALUES = ("true", "stale")
+MODES = ("keyword", "hybrid")  # kb.core.config.SEARCH_MODES
 
 DEFAULT_LIMIT = 10
 # Cost limits per search, beyond kb.core.query's 500 characters and 40 terms: each wildcard expands
@@ -303,24 +305,43 @@ def _facets(version, facets: dict[str, list[dict[str, Any]]]) -> dict[str, list[
     return facets | {"document_id": labelled} if "document_id" in facets else facets
 
 
+def search_mode(version, params: Mapping[str, Any], default: str = "keyword") -> str:
+    """The request's `mode` (keyword or hybrid), else the default. Hybrid asked for where it
+    cannot run is refused (400, saying why); a hybrid default falls back to keyword there."""
+    asked = str(params.get("mode") or "").strip().lower()
+    if asked and asked not in MODES:
+        raise RequestError(f"Unknown mode {asked[:20]!r}. Use one of: {', '.join(MODES)}.")
+    why = version.hybrid_unavailable()
+    if asked == "hybrid" and why:
+        raise RequestError(f"Hybrid search is unavailable: {why}.", error="hybrid_unavailable")
+    mode = asked or default
+    return "hybrid" if mode == "hybrid" and not why else "keyword"
+
+
 def run_search(
     version,
     params: Mapping[str, Any],
     slot: Callable[[], AbstractContextManager] | None = None,
     url: Callable[[str], str] = passage_path,
+    default_mode: str = "keyword",
     **given: list[str],
 ) -> SearchResponse:
     """Check the request, run it and shape the answer; `slot`, if given, is held around the
     engine's search only, so a malformed request is refused (400) without waiting for one.
-    `url` gives a result's page from its id (kb.web builds it with url_for)."""
+    `url` gives a result's page from its id (kb.web builds it with url_for); `default_mode`
+    is the mode of a request naming none (Settings.search_mode)."""
     try:
         request = make_request(params, **_lists(params, given))
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
     raw = str(params.get("q") or "").strip()
+    mode = search_mode(version, params, default_mode)
     try:
         with slot() if slot else nullcontext():
-            response = version.search(request)
+            if mode == "hybrid":
+                response = hybrid.search(version, request, raw)
+            else:
+                response = version.search(request)
     except query.QueryError as exc:
         raise RequestError(str(exc), error="invalid_query") from None
     cited = citation_hit(version, raw, request.as_at, url)
@@ -337,6 +358,8 @@ def run_search(
             "as_at": request.as_at,
             "as_at_notes": as_at_notes(version, request),
             "citation": cited,
+            "mode": mode,
+            "hybrid_available": version.hybrid_unavailable() is None,
         }
     )
 

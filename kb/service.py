@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from indexer.index import store
+from indexer.index import dense, store
 from indexer.index.engine import Engine, SearchRequest, SearchResponse, open_engine
 from kb.core.cite import Registry
 from kb.core.config import DEFAULT_QUERY_CACHE, Settings
@@ -113,6 +113,26 @@ class IndexVersion:
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return cached
+
+    @functools.cached_property
+    def dense(self) -> dense.DenseIndex | None:
+        """The version's passage vectors (verified with every other file when it was opened),
+        or None when it was built without the semantic extra."""
+        return dense.DenseIndex.load(self.path) if dense.VECTORS in self.files else None
+
+    def hybrid_unavailable(self) -> str | None:
+        """Why hybrid search cannot run on this version, or None when it can."""
+        if not dense.available():
+            return (
+                "the semantic extra is not installed "
+                "(pip install -c constraints.txt -e '.[semantic]', then kb build)"
+            )
+        if dense.VECTORS not in self.files:
+            return (
+                "this index version holds no embeddings "
+                "(it was built without the semantic extra; run kb build)"
+            )
+        return None
 
     @functools.cached_property
     def registry(self) -> Registry:

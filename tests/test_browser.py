@@ -72,7 +72,7 @@ ELEMENTS_PAGE = """<!doctype html>
 <h2>Acts in force</h2>
 <kb-search id="acts" label="Search HR law" limit="2" status="current" doc-type="act"></kb-search>
 <h2>Everything</h2>
-<kb-search id="all" label="Search everything"></kb-search>
+<kb-search id="all" label="Search everything" mode="hybrid"></kb-search>
 </main></body></html>
 """
 EMBED_PAGE = """<!doctype html>
@@ -449,6 +449,12 @@ def test_hand_placed_widgets_each_keep_their_own_options(tab, sites):
     other.press("Enter")
     sync_api.expect(tab.locator("#all li.result").first).to_be_visible()
     assert "doc_type" not in api_calls[-1] and "limit=5" in api_calls[-1]  # the defaults
+    # mode="hybrid" is asked for; a knowledge base that cannot rank by meaning answers
+    # hybrid_unavailable and the widget searches by keyword instead
+    hybrid_calls = [url for url in api_calls if "q=joiners" in url]
+    assert "mode=hybrid" in hybrid_calls[0]
+    if not _get_json(f"{sites['kb']}/healthz")["hybrid_available"]:
+        assert len(hybrid_calls) == 2 and "mode=" not in hybrid_calls[1]
     assert results.count() == len(expected)
     shot(tab, "widget-elements", full_page=True)
     assert_accessible(tab, "widget-elements")

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from indexer import links
 from indexer.corpus import CorpusSelection, Problem, read_document, select_corpus
-from indexer.index import changes, store
+from indexer.index import changes, dense, store
 from indexer.index.engine import UnknownEngine, writer_for
 from indexer.passages import BodyError, ParsedDocument, parse_document
 from kb.core.cite import Registry
@@ -26,7 +26,6 @@ from kb.core.models import DocumentError, Passage, effects, outstanding_changes
 ABANDONED_AFTER_S = 6 * 3600
 # Whoosh's p95 is ~200 ms at 10,000 passages and ~2 s at 100,000 on two cores (bench/RESULTS.md).
 LARGE_CORPUS = 20_000
-
 
 
 class BuildFailed(RuntimeError):
@@ -43,6 +42,7 @@ class BuildReport:
     seconds: float = 0.0
     changes: int = 0  # entries this build added to the change log (indexer/index/changes.py)
     selection: CorpusSelection | None = None  # what was read, samples or not
+    dense: dense.Embedded | None = None  # the vectors written (the semantic extra), or none
 
 
 def _display(path: Path, roots: list[Path]) -> str:
@@ -135,6 +135,7 @@ def _write_version(
             "KB_ENGINE=tantivy gives the same results much faster (README: Speed, measured)."
         )
     report.passages = _write_engine(report.engine, build_dir, parsed_docs, total, progress)
+    report.dense = _write_dense(settings, build_dir, parsed_docs, progress)
     if strict and report.problems:
         raise BuildFailed(
             f"{len(report.problems)} problem(s) in the corpus and --strict was given; "
@@ -251,18 +252,44 @@ def _write_engine(
     return written
 
 
-def _publish(settings: Settings, build_dir: Path, report: BuildReport) -> str:
-    return store.publish(
-        settings.index_dir,
-        build_dir,
-        {
-            "engine": report.engine,
-            "documents": report.documents,
-            "passages": report.passages,
-            "problems": [str(p) for p in report.problems],
-            "seconds": round(report.seconds, 3),
-        },
+def _write_dense(
+    settings: Settings, build_dir: Path, parsed_docs: list[ParsedDocument], progress: bool
+) -> dense.Embedded | None:
+    """With the semantic extra (and KB_EMBEDDINGS not off), every passage's vector in
+    dense/, reusing KB_HOME/embeddings by text so only new or changed text is embedded."""
+    if settings.embeddings == "off" or not dense.available():
+        return None
+    bars: list[tqdm] = []
+
+    def total(n: int) -> None:  # the bar counts only what is embedded, not what is reused
+        bars.append(tqdm(total=n, desc="Embedding", unit="passage", disable=not progress))
+
+    passages = (p for result in parsed_docs for p in result.passages)
+    embedded = dense.write_vectors(
+        settings.home, build_dir, passages, lambda n: bars[0].update(n), total
     )
+    for bar in bars:
+        bar.close()
+    if progress:
+        tqdm.write(
+            f"Embeddings: {embedded.embedded:,} computed, {embedded.reused:,} reused "
+            f"({dense.MODEL})",
+            file=sys.stderr,
+        )
+    return embedded
+
+
+def _publish(settings: Settings, build_dir: Path, report: BuildReport) -> str:
+    manifest = {
+        "engine": report.engine,
+        "documents": report.documents,
+        "passages": report.passages,
+        "problems": [str(p) for p in report.problems],
+        "seconds": round(report.seconds, 3),
+    }
+    if report.dense is not None:
+        manifest["dense"] = {"model": dense.MODEL, "dim": dense.DIM, **vars(report.dense)}
+    return store.publish(settings.index_dir, build_dir, manifest)
 
 
 @contextmanager

@@ -82,6 +82,24 @@ def _env_query_cache() -> int:
     return _count(os.environ, "KB_QUERY_CACHE", DEFAULT_QUERY_CACHE)
 
 
+EMBEDDINGS = ("auto", "off")
+SEARCH_MODES = ("keyword", "hybrid")
+
+
+def _choice(env, name: str, allowed: tuple[str, ...]) -> str:
+    """One of allowed (the first when unset); anything else is refused, naming them."""
+    value = (env.get(name) or "").strip().lower() or allowed[0]
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+# Like KB_QUERY_CACHE, read from the process environment by Settings() too, so that a test run
+# with the semantic extra installed can leave the (slow) embedding out: KB_EMBEDDINGS=off.
+def _env_embeddings() -> str:
+    return _choice(os.environ, "KB_EMBEDDINGS", EMBEDDINGS)
+
+
 def _metrics_dir(env) -> Path | None:
     value = env.get("PROMETHEUS_MULTIPROC_DIR")
     return Path(value) if value else None
@@ -129,6 +147,12 @@ class Settings:
     # The bearer token /mcp of `kb serve` requires (KB_MCP_TOKEN); None: /mcp is open, as the
     # API is. `kb mcp` (stdio) needs none: it is the assistant's own subprocess.
     mcp_token: str | None = None
+    # `kb build` embeds every passage when the semantic extra is installed (auto), or never
+    # (off) (KB_EMBEDDINGS)
+    embeddings: str = field(default_factory=_env_embeddings)
+    # A search's mode when the request names none: keyword, or hybrid (keyword and dense
+    # lists fused; falls back to keyword where hybrid is unavailable) (KB_SEARCH_MODE)
+    search_mode: str = "keyword"
 
     @property
     def index_dir(self) -> Path:
@@ -176,4 +200,6 @@ class Settings:
         settings.embed_ancestors = _list(env.get("KB_EMBED_ANCESTORS"))
         settings.metrics_dir = _metrics_dir(env)
         settings.mcp_token = (env.get("KB_MCP_TOKEN") or "").strip() or None
+        settings.embeddings = _choice(env, "KB_EMBEDDINGS", EMBEDDINGS)
+        settings.search_mode = _choice(env, "KB_SEARCH_MODE", SEARCH_MODES)
         return settings

@@ -12,6 +12,8 @@
  *   limit     results shown, 1 to 20 (default 5)
  *   status    a status filter, e.g. "current" for in-force text only
  *   doc-type  a document type filter, e.g. "act" or "statutory_guidance"
+ *   mode      "keyword" or "hybrid" (words and their meaning; where the knowledge base cannot
+ *             rank that way, the widget searches by keyword instead); default: the server's
  *
  * Theme with CSS custom properties on the element or any ancestor: --kb-font, --kb-font-size,
  * --kb-text, --kb-muted, --kb-background, --kb-accent, --kb-accent-text, --kb-border,
@@ -151,6 +153,8 @@
       params.set("limit", String(Math.min(Math.max(limit || 5, 1), 20)));
       if (this.getAttribute("status")) params.set("status", this.getAttribute("status"));
       if (this.getAttribute("doc-type")) params.set("doc_type", this.getAttribute("doc-type"));
+      var mode = (this.getAttribute("mode") || "").toLowerCase();
+      if (mode === "keyword" || mode === "hybrid") params.set("mode", mode);
       return params;
     }
 
@@ -167,10 +171,11 @@
       if (!q) { this.say("Type some words to search for.", true); this.input.focus(); return; }
       this.say("Searching…");
       var params = this.params(q);
-      fetch(this.base + "api/v1/search?" + params, {
-        mode: "cors", credentials: "omit", headers: { Accept: "application/json" }
-      }).then(function (response) {
-        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      this.fetch(params).then(function (reply) {
+        // A server that cannot rank by meaning answers hybrid_unavailable: search by keyword.
+        if (reply.ok || reply.body.error !== "hybrid_unavailable") return reply;
+        params.delete("mode");
+        return self.fetch(params);
       }).then(function (reply) {
         if (seq !== self.seq) return;
         if (!reply.ok) { self.say(reply.body.message || "That search could not be run.", true); return; }
@@ -182,6 +187,14 @@
           "site, ask the knowledge base's operator to add its address to KB_CORS_ORIGINS.",
           true
         );
+      });
+    }
+
+    fetch(params) {
+      return fetch(this.base + "api/v1/search?" + params, {
+        mode: "cors", credentials: "omit", headers: { Accept: "application/json" }
+      }).then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
       });
     }
 
@@ -245,7 +258,7 @@
   // One-tag use: <script src=".../widget.js" data-kb-search> puts a <kb-search> where it stands.
   if (script && script.hasAttribute("data-kb-search")) {
     var widget = document.createElement("kb-search");
-    ["base", "label", "limit", "status", "doc-type"].forEach(function (name) {
+    ["base", "label", "limit", "status", "doc-type", "mode"].forEach(function (name) {
       var value = script.getAttribute("data-" + name);
       if (value) widget.setAttribute(name, value);
     });

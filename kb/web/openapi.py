@@ -154,6 +154,15 @@ def _search_parameters(extra_filters: list[str]) -> list[dict[str, Any]]:
             "searched).",
             {"type": "string", "format": "date"},
         ),
+        _query_param(
+            "mode",
+            "`keyword`, or `hybrid`: the keyword ranking fused with dense retrieval (reciprocal "
+            "rank fusion; the citation look-up and status rules kept). Hybrid needs the semantic "
+            "extra and an index built with it (`hybrid_available` in the response and "
+            "`/healthz`); asked for without them, a 400 `hybrid_unavailable`. Default: the "
+            "server's KB_SEARCH_MODE.",
+            {"type": "string", "enum": ["keyword", "hybrid"]},
+        ),
         *_paging_parameters(),
     ]
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 
 from indexer.index.engine import MAX_OFFSET
 from kb.core.vocabularies import FACET_FILTERS, FACET_ORDER
@@ -165,6 +165,8 @@ def search_context(endpoint: str = "pages.search_page") -> tuple[dict[str, Any],
         "clear_filters": search_url(template_base, **{n: None for n in filters}, offset=None),
         "response": None,
         "error": None,
+        "hybrid_available": version.hybrid_unavailable() is None,
+        "mode": _mode_shown(request.args.get("mode")),
     }
     if as_at.error:  # refused like any bad input, with the form there to correct it
         context["error"] = as_at.error
@@ -187,12 +189,21 @@ def search_context(endpoint: str = "pages.search_page") -> tuple[dict[str, Any],
         facets=facet_groups(response, filters, template_base),
         pages=pagination(response["total"], response["limit"], response["offset"], template_base),
         suggestion=suggestion_of(response),
+        mode=response["mode"],
         cited=cited_of(response),
         json_url=search_url(
             url_for("api.search"), as_at=as_at.value or None, **_no_date_fields("as_at")
         ),
     )
     return context, 200
+
+
+def _mode_shown(asked: str | None) -> str:
+    """The ranking the page's control shows as chosen: the one asked for, else the default."""
+    asked = (asked or "").strip().lower()
+    return (
+        asked if asked in ("keyword", "hybrid") else current_app.config["KB_SETTINGS"].search_mode
+    )
 
 
 def _no_date_fields(name: str) -> dict[str, None]:

@@ -78,7 +78,10 @@ def search(params, filters: dict[str, list[str]]) -> SearchResponse:
     """A search's response (the API's body), run in one of the server's search slots.
 
     Raises kb.search.RequestError (bad input) and kb.web.limits.SearchBusy (no slot free)."""
-    return run_search(current_version(), params, slot=gate().slot, url=passage_url, **filters)
+    mode = current_app.config["KB_SETTINGS"].search_mode
+    return run_search(
+        current_version(), params, slot=gate().slot, url=passage_url, default_mode=mode, **filters
+    )
 
 
 # --- citations ------------------------------------------------------------------------------
@@ -416,4 +419,5 @@ def health() -> Health:
         engine=manifest.get("engine"),
         documents=manifest["documents"],
         passages=version.engine.count(),
+        hybrid_available=version.hybrid_unavailable() is None,
     )
