@@ -43,7 +43,7 @@ def _rank(passage: Passage) -> float:
 
 
 def _stored(passage: Passage) -> str:
-    keep = ("citation", "label", "url", "heading", "title", "short_citation")
+    keep = ("citation", "label", "heading", "title", "short_citation")
     return json.dumps({k: getattr(passage, k) for k in keep}, ensure_ascii=False)
 
 
