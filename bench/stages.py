@@ -117,9 +117,9 @@ RULES: list[Rule] = [
     Rule(FACETS, f"{W}:_count_without_own_filter"),
     Rule(FACETS, f"{E}:facet_lists"),
     Rule(FACETS, f"{E}:filtered_facets"),
-    # tantivy counts facets in a thread pool beside the ranking: the wait is what it costs here
-    Rule(FACETS, "concurrent/futures/thread.py:submit", f"{T}:_run"),
-    Rule(FACETS, "concurrent/futures/_base.py:result", f"{T}:_run"),
+    # tantivy counts facets after the ranking (one aggregation, and one per facet filtered)
+    Rule(FACETS, f"{T}:_counts", f"{T}:_run"),
+    Rule(FACETS, f"{T}:_facet_counts", f"{T}:_run"),
     # spelling, citations
     Rule(SPELLING, f"{W}:_suggest"),
     Rule(SPELLING, f"{T}:_suggest"),
@@ -133,6 +133,7 @@ RULES: list[Rule] = [
     Rule(SHAPING, f"{W}:_record", f"{W}:search"),
     Rule(SHAPING, "whoosh/searching.py:fields", f"{W}:search"),
     Rule(SHAPING, f"{T}:_record", f"{T}:search"),
+    Rule(SHAPING, f"{T}:record", f"{T}:search"),  # _Top.record: those rank groups did not read
     Rule(SHAPING, ":<method 'doc' of", f"{T}:search"),
     Rule(SHAPING, f"{E}:to_dict"),
     Rule(SHAPING, f"{P}:response"),

@@ -54,6 +54,28 @@ def test_marked_words_are_the_analysers_with_stop_words_kept(texts):
         assert analysis.marked_words(text) == expected, text
 
 
+def test_the_faster_word_pattern_finds_whooshs_words(texts):
+    """WORD_RE (and split_words, by which highlighting reads words and where they are) is a
+    rewriting of Whoosh's pattern: the same words at the same places, for every text."""
+    import itertools
+    import re
+
+    whoosh = re.compile(analysis.WORD)
+    short = ["".join(chars) for n in range(1, 6) for chars in itertools.product("a.* é_", repeat=n)]
+    for text in texts + short:
+        spans = [m.span() for m in whoosh.finditer(text)]
+        assert [m.span() for m in analysis.WORD_RE.finditer(text)] == spans, text
+        parts = analysis.split_words(text)
+        assert parts[1::2] == whoosh.findall(text), text
+        assert "".join(parts) == text
+
+
+def test_written_stems_are_the_stems_highlighting_reads(texts):
+    for text in texts:
+        words = analysis.WORD_RE.findall(text)
+        assert analysis.written_stems(words) == [stem for *_, stem in analysis.marked_words(text)]
+
+
 def test_query_words_are_stems_without_stop_words():
     assert analysis.query_words("Consulting") == ["consult"]
     assert analysis.query_words("the") == []

@@ -204,3 +204,48 @@ def test_the_tree_decides_the_words_not_the_query_text():
     found = highlight.marks([tree, None])
     assert "transfer" in found["body"] and "transfer" in found["heading"]
     assert "unions" not in found["body"]
+
+
+def _random_text(rng, words: list[str]) -> str:
+    """Words of a passage, with long words, punctuation to escape and long runs between."""
+    out = []
+    for _ in range(rng.randint(5, 900)):
+        roll = rng.random()
+        if roll < 0.02:
+            out.append("x" * rng.randint(40, 300))  # longer than a fragment's surround
+        elif roll < 0.04:
+            out.append(rng.choice(["&", "<b>", "R&D", "a>b", "s.3(2)", "2.1.", "..x.."]))
+        else:
+            out.append(rng.choice(words))
+    return " ".join(out)
+
+
+def test_fragments_are_whooshs_for_any_text():
+    """The fragmenter skips runs of unmarked words by bisection: Whoosh's own highlighter
+    (ContextFragmenter(240, 70), the two best fragments; WholeFragmenter for text shown whole)
+    is the oracle, over random texts with long words, long gaps between matches, text to
+    escape and words past CHAR_LIMIT."""
+    import random
+
+    from whoosh.highlight import highlight as whoosh_highlight
+
+    from indexer.index import analysis
+
+    rng = random.Random(17)
+    words = "the consult consultation of pension staff a transfer tribunal and employer".split()
+    texts = [_random_text(rng, words) for _ in range(400)]
+    texts += ["pension " + "filler " * 6000 + "tribunal staff", "staff " * 7000]  # past 2**15
+    compared = 0
+    for text in texts:
+        terms = set(rng.sample(["consult", "pension", "staff", "transfer", "tribun"], 2))
+        expected = whoosh_highlight(
+            text, terms, analysis.STEM, ContextFragmenter(240, 70), _OracleFormatter(), top=2
+        )
+        got = highlight.highlight(text, highlight.Marks(stems=terms), whole=False)
+        assert got == expected, text[:200]
+        whole = whoosh_highlight(
+            text, terms, analysis.STEM, WholeFragmenter(), _OracleFormatter(), top=1
+        )
+        assert highlight.highlight(text, highlight.Marks(stems=terms), whole=True) == whole
+        compared += bool(expected)
+    assert compared > 300

@@ -14,7 +14,7 @@ import pytest
 
 from indexer.index.engine import SearchRequest
 from kb.core.config import PROJECT_ROOT
-from kb.core.query import QueryError
+from kb.core.query import QueryError, check
 from kb.evaluate import MEASURES, evaluate, read_qrels
 from kb.search import make_request
 from kb.web import create_app
@@ -173,6 +173,79 @@ def test_filter_parity_with_whoosh(q, kw, tantivy_kb, whoosh_kb):
     assert tantivy.total == whoosh.total > 0
     assert set(ids(tantivy)) == set(ids(whoosh))
     assert tantivy.facets == whoosh.facets
+
+
+# --- The page taken from the ranked pass -------------------------------------------------
+
+
+def _responses(engine, requests) -> list[dict]:
+    found = []
+    for request in requests:
+        response = engine.search(request).to_dict()
+        response.pop("took_ms")
+        found.append(response)
+    return found
+
+
+def _pages(queries, params=({},)) -> list[SearchRequest]:
+    requests = []
+    for q in queries:
+        for extra in params:
+            for limit, offset in ((10, 0), (3, 0), (5, 5)):
+                try:
+                    requests.append(
+                        make_request({"q": q, "limit": limit, "offset": offset, **extra})
+                    )
+                except QueryError:
+                    continue
+    return requests
+
+
+def test_the_ranked_pass_shortcut_gives_the_same_answers_as_ranking_each_group(
+    tantivy_kb, monkeypatch
+):
+    """tantivy takes the page from its single ranked pass when one search over the top hits
+    shows it holds it (TantivyEngine._in_rank_groups); ranking each group on its own must
+    give exactly the same answers: pages, totals, facets, highlights, relaxed."""
+    from indexer.index.tantivy_engine import TantivyEngine
+
+    engine = tantivy_kb.current().engine
+    queries = [item.query for item in read_qrels(QRELS)] + PARITY_QUERIES
+    requests = _pages(queries, ({}, {"status": ["withdrawn"]}, {"doc_type": ["act", "si"]}))
+    fast = _responses(engine, requests)
+    monkeypatch.setattr(TantivyEngine, "shortcut", False)
+    assert _responses(engine, requests) == fast
+    assert sum(bool(r["results"]) for r in fast) > 200
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    """1,500 generated passages (bench/corpus.py), where many pages need passages the ranked
+    pass ranks below its top hits."""
+    from bench.corpus import generate
+    from indexer.index.tantivy_engine import TantivyEngine, write_index
+
+    path = tmp_path_factory.mktemp("generated-tantivy") / "engine"
+    _, passages = generate(1500)
+    write_index(path, passages)
+    engine = TantivyEngine(path)
+    yield engine
+    engine.close()
+
+
+def test_the_shortcut_gives_the_same_answers_on_a_generated_corpus(generated, monkeypatch):
+    from bench.queries import query_mix
+    from indexer.index.tantivy_engine import TantivyEngine
+
+    mix = query_mix("x")
+    requests = _pages([q.q for q in mix] + PARITY_QUERIES)
+    requests += [
+        SearchRequest(q=check(q.q).text, doc_type=list(q.doc_type), status=list(q.status))
+        for q in mix
+    ]
+    fast = _responses(generated, requests)
+    monkeypatch.setattr(TantivyEngine, "shortcut", False)
+    assert _responses(generated, requests) == fast
 
 
 # --- Queries an engine is handed directly ---------------------------------------------------

@@ -62,3 +62,13 @@ def rank_groups(
     for doc in matched:
         by_key.setdefault((doc not in prelims, level[doc], doc in current), set()).add(doc)
     return [by_key.get(key, set()) for key in group_order(len(words))]
+
+
+def top_in_group_order(groups: list[int], wanted: int) -> tuple[list[int], int]:
+    """The ranked pass's top hits in rank-group order: `groups` holds each hit's group (its
+    index in group_order), in the pass's order. Returns the positions of the first `wanted`
+    (each group's hits by score, as the pass ranked them) and the worst group among them (-1
+    for none). They are the page when no match outside the top hits is in a better group
+    than that worst one: every other match of that group scores lower than its top hits."""
+    order = sorted(range(len(groups)), key=groups.__getitem__)[:wanted]
+    return order, max((groups[i] for i in order), default=-1)
