@@ -19,11 +19,10 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 
+from bench import load
 from bench.corpus import write_markdown_corpus
 from bench.queries import query_mix
 
@@ -31,15 +30,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def kb_build(home: Path, corpus: Path, embeddings: str) -> float:
-    env = {**os.environ, "KB_HOME": str(home), "KB_ENGINE": "tantivy", "KB_EMBEDDINGS": embeddings}
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "kb", "build", "--quiet", "--no-samples", "--corpus", str(corpus)],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    return time.perf_counter() - started
+    return load.kb_build(home, corpus, "tantivy", {"KB_EMBEDDINGS": embeddings})
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -327,12 +327,7 @@ def serve(ctx, host, port, threads, search_slots, search_queue, search_wait):
     gate = SearchGate(slots, queue, SEARCH_WAIT_S if search_wait is None else search_wait)
     settings = _settings(ctx)
     app = create_app(settings, search_gate=gate)
-    with app.app_context():
-        try:
-            app.extensions["kb"].current()
-        except IndexMissing as exc:
-            click.secho(str(exc), fg="red", err=True)
-            sys.exit(2)
+    _exit_without_index(app)
     click.echo(
         f"Serving http://{host}:{port}/ (index in {settings.index_dir}; {threads} threads, "
         f"{slots} search slots, {queue} queued); Ctrl+C stops."
@@ -353,13 +348,18 @@ def mcp_command(ctx):
     from kb.web import create_app
 
     app = create_app(_settings(ctx))
+    _exit_without_index(app)
+    build_server(app).run("stdio")
+
+
+def _exit_without_index(app) -> None:
+    """Exit 2, saying why, when there is no index to serve (before serving anything)."""
     with app.app_context():
         try:
             app.extensions["kb"].current()
         except IndexMissing as exc:
             click.secho(str(exc), fg="red", err=True)
             sys.exit(2)
-    build_server(app).run("stdio")
 
 
 @cli.command()

@@ -368,22 +368,10 @@ def build_server(app: Flask) -> MCPServer:
     )
     for name in TOOLS:
         server.add_tool(getattr(tools, name), name=name, annotations=READ_ONLY)
-    server.resource(
-        "kb://passage/{+passage_id}",
-        name="passage",
-        description=tools.passage_resource.__doc__,
-        mime_type="text/markdown",
-    )(tools.passage_resource)
-    server.resource(
-        "kb://document/{+document_id}",
-        name="document",
-        description=tools.document_resource.__doc__,
-        mime_type="text/markdown",
-    )(tools.document_resource)
-    server.resource(
-        "kb://documents",
-        name="documents",
-        description=tools.documents_resource.__doc__,
-        mime_type="text/markdown",
-    )(tools.documents_resource)
+    for uri, name, read in (
+        ("kb://passage/{+passage_id}", "passage", tools.passage_resource),
+        ("kb://document/{+document_id}", "document", tools.document_resource),
+        ("kb://documents", "documents", tools.documents_resource),
+    ):
+        server.resource(uri, name=name, description=read.__doc__, mime_type="text/markdown")(read)
     return server
