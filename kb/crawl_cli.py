@@ -21,16 +21,11 @@ from indexer.manifest import (
     manifest_files,
 )
 from kb.core.config import Settings
-from kb.update import record_crawl, watermark_path
+from kb.update import record_crawl, sources_option, watermark_path
 
 
 @click.command("crawl")
-@click.option(
-    "--sources",
-    "sources_file",
-    type=click.Path(exists=True, path_type=Path),
-    help="A manifest file or folder (default: $KB_SOURCES, else <corpus>/sources/).",
-)
+@sources_option
 @click.option(
     "--mirror",
     type=click.Path(exists=True, file_okay=False, path_type=Path),

@@ -456,14 +456,17 @@ def format_update(report: UpdateReport, settings: Settings) -> list[str]:
 
 # --- the command ----------------------------------------------------------------------------
 
-
-@click.command("update")
-@click.option(
+# `kb crawl` and `kb update` read the same manifest, named the same way.
+sources_option = click.option(
     "--sources",
     "sources_file",
     type=click.Path(exists=True, path_type=Path),
     help="A manifest file or folder (default: $KB_SOURCES, else <corpus>/sources/).",
 )
+
+
+@click.command("update")
+@sources_option
 @click.option("--full", is_flag=True, help="Crawl every source in full, whatever the log says.")
 @click.option(
     "--since",

@@ -8,12 +8,12 @@ parsed by indexer/feeds.py).
 
 from __future__ import annotations
 
-from indexer.clml import check, data_url, parse_clml, parse_xml
+from indexer.clml import check, data_url, parse_xml
 from indexer.http import Fetcher, fetch_body
 from indexer.manifest import Source
 from indexer.sources import Parsed
 from indexer.sources.legislation.effects import record_effects
-from indexer.sources.legislation.versions import earlier_versions
+from indexer.sources.legislation.versions import earlier_versions, parse_source_clml
 from kb.core.config import Settings
 
 
@@ -22,16 +22,9 @@ def parse_source(source: Source, fetcher: Fetcher, settings: Settings) -> list[P
     then the earlier versions it lists, each its own document (versions.py)."""
     url = data_url(settings.legislation_url, source.path or "", source.version)
     text = fetch_body(fetcher, url, validate=check)
-    document, body = parse_clml(
-        text.data,
-        base_url=settings.legislation_url,
-        path=source.path,
-        scope=source.scope,
-        version=source.version,
-        short_title=source.short_title,
-        aliases=source.aliases,
-        retrieved_at=text.retrieved_at,
-        extra={"source_id": source.id, **({"notes": source.notes} if source.notes else {})},
+    notes = {"notes": source.notes} if source.notes else {}
+    document, body = parse_source_clml(
+        source, settings, text.data, source.version, text.retrieved_at, notes
     )
     if source.title:
         document.title = source.title

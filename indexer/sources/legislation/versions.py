@@ -38,6 +38,29 @@ ORIGINAL = ("enacted", "made")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def parse_source_clml(
+    source: Source,
+    settings: Settings,
+    data: bytes,
+    version: str | None,
+    retrieved_at: str | None,
+    extra: dict,
+):
+    """A manifest item's CLML parsed as the manifest says (scope, short title, aliases), with
+    `source_id` and `extra` in the document's front matter: (Document, body)."""
+    return parse_clml(
+        data,
+        base_url=settings.legislation_url,
+        path=source.path,
+        scope=source.scope,
+        version=version,
+        short_title=source.short_title,
+        aliases=source.aliases,
+        retrieved_at=retrieved_at,
+        extra={"source_id": source.id, **extra},
+    )
+
+
 @dataclass(frozen=True)
 class Version:
     date: str  # YYYY-MM-DD: the day this text started to apply
@@ -248,20 +271,13 @@ def _version_document(
         missing.append({"url": version.url, "reason": result.reason, "doc_id": doc_id})
         return None
     try:
-        document, body = parse_clml(
+        document, body = parse_source_clml(
+            source,
+            settings,
             Path(result.body_path).read_bytes(),
-            base_url=settings.legislation_url,
-            path=source.path,
-            scope=source.scope,
-            version=version.label,
-            short_title=source.short_title,
-            aliases=source.aliases,
-            retrieved_at=result.fetched_at,
-            extra={
-                "source_id": source.id,
-                "version_of": current.id,
-                "version_date": version.date,
-            },
+            version.label,
+            result.fetched_at,
+            {"version_of": current.id, "version_date": version.date},
         )
     except (ValueError, etree.Error) as exc:  # CLMLError is a ValueError
         missing.append({"url": version.url, "reason": str(exc), "doc_id": doc_id})
