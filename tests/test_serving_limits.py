@@ -161,8 +161,16 @@ def waitress_server(app, threads: int) -> Iterator[int]:
     try:
         yield server.effective_port
     finally:
-        server.close()
+        # Closed in the server's own loop thread: closing its sockets from here while its
+        # select() waits on them ends that thread with EBADF.
+        server.trigger.pull_trigger(lambda: close_every_channel(server))
         thread.join(HANG_S)
+        assert not thread.is_alive(), "the server's loop did not stop"
+
+
+def close_every_channel(server) -> None:
+    for channel in list(server._map.values()):
+        channel.close()
 
 
 def in_background(port: int, path: str) -> tuple[threading.Thread, list]:
