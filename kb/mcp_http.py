@@ -39,6 +39,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from kb.core.config import Settings
 from kb.mcp_server import MOUNT, build_server
 from kb.responses import Error
+from kb.web.metrics import timed
 
 StartResponse = Callable[..., Any]
 ALLOW_METHODS = "POST, GET, DELETE, OPTIONS"
@@ -166,5 +167,7 @@ def _error(
 
 
 def mount(app: Flask, settings: Settings) -> None:
-    """Serve MCP at /mcp of `app`, in front of its own WSGI app."""
-    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {MOUNT: McpMount(app, settings)})
+    """Serve MCP at /mcp of `app`, in front of its own WSGI app, counted in /metrics and the
+    access log as route /mcp (kb.web.metrics.timed)."""
+    answer = timed(app, MOUNT, McpMount(app, settings))
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {MOUNT: answer})

@@ -6,6 +6,7 @@ checks through the app's WSGI stack. tests/test_mcp_transports.py drives the sam
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import anyio
@@ -329,3 +330,26 @@ def test_an_origin_not_listed_is_refused_and_a_listed_one_gets_cors(guarded):
 def test_without_a_token_configured_mcp_is_open(client):
     assert post(client, {}).status_code == 200
     assert client.get("/mcp/anything").status_code == 404
+
+
+def test_mcp_requests_are_counted_in_metrics_and_logged(guarded):
+    from tests.test_metrics import Capture, scrape
+
+    answered = 'kb_http_requests_total{route="/mcp",method="POST",status="200"}'
+    refused = 'kb_http_requests_total{route="/mcp",method="POST",status="401"}'
+    before = scrape(guarded)
+    capture = Capture()
+    log = logging.getLogger("kb.access")
+    log.addHandler(capture)
+    try:  # counted when the body has been sent: when the server closes the response
+        post(guarded, {"Authorization": "Bearer s3cret"}).close()
+        post(guarded, {}).close()
+    finally:
+        log.removeHandler(capture)
+    after = scrape(guarded)
+    assert after[answered] - before.get(answered, 0) == 1
+    assert after[refused] - before.get(refused, 0) == 1
+    first, second = (json.loads(line) for line in capture.lines)
+    assert (first["route"], first["path"], first["status"]) == ("/mcp", "/mcp", 200)
+    assert first["index_version"].startswith("v") and first["bytes"] > 0
+    assert (second["status"], second["method"]) == (401, "POST")

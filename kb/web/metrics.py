@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from flask import Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, multiprocess
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
+from werkzeug.wsgi import ClosingIterator
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # the text format write_text writes
@@ -227,7 +228,8 @@ def _route() -> str:
     return request.url_rule.rule
 
 
-def _log(route: str, status: int, seconds: float, size: int | None) -> None:
+def _log(route: str, status: int, seconds: float, size: int | None, asked: dict) -> None:
+    """One access-log line; `asked` is the request's method, path and remote address."""
     index = _index_version()
     # The query string is left out: what officers search for is theirs, not the log's.
     access_log.info(
@@ -235,18 +237,52 @@ def _log(route: str, status: int, seconds: float, size: int | None) -> None:
             {
                 "ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
                 "event": "request",
-                "method": request.method,
-                "path": request.path[:LOGGED_PATH_CHARS],
+                "method": asked["method"],
+                "path": asked["path"][:LOGGED_PATH_CHARS],
                 "route": route,
                 "status": status,
                 "ms": round(seconds * 1000, 2),
                 "bytes": size,
                 "index_version": index["version"] if index else None,
-                "remote": request.remote_addr,
+                "remote": asked["remote"],
             },
             ensure_ascii=False,
         )
     )
+
+
+def timed(app: Flask, route: str, wsgi_app: Callable) -> Callable:
+    """`wsgi_app`, mounted beside the Flask app (kb.mcp_http's /mcp), counted in /metrics and
+    logged as the app's own routes are, as `route`; the time runs until its body is sent."""
+    metrics: Metrics = app.extensions["kb_metrics"]
+
+    def answer(environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started = time.perf_counter()
+        seen: dict = {}
+
+        def start(status: str, headers: list[tuple[str, str]], *rest):
+            seen["status"] = int(status.split(" ", 1)[0])
+            seen["bytes"] = next(
+                (int(v) for k, v in headers if k.lower() == "content-length"), None
+            )
+            return start_response(status, headers, *rest)
+
+        def finished() -> None:
+            seconds = time.perf_counter() - started
+            status = seen.get("status", 500)
+            metrics.observe(route, environ["REQUEST_METHOD"], status, seconds)
+            if access_log.isEnabledFor(logging.INFO):
+                asked = {
+                    "method": environ["REQUEST_METHOD"],
+                    "path": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+                    "remote": environ.get("REMOTE_ADDR"),
+                }
+                with app.app_context():
+                    _log(route, status, seconds, seen.get("bytes"), asked)
+
+        return ClosingIterator(wsgi_app(environ, start), finished)
+
+    return answer
 
 
 def install(app: Flask, multiproc_dir: Path | None = None) -> None:
@@ -272,7 +308,8 @@ def install(app: Flask, multiproc_dir: Path | None = None) -> None:
         route = _route()
         metrics.observe(route, request.method, response.status_code, seconds)
         if access_log.isEnabledFor(logging.INFO):
-            _log(route, response.status_code, seconds, response.calculate_content_length())
+            asked = {"method": request.method, "path": request.path, "remote": request.remote_addr}
+            _log(route, response.status_code, seconds, response.calculate_content_length(), asked)
         return response
 
     def metrics_text():
