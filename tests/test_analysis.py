@@ -104,3 +104,119 @@ def test_holders_are_split_stripped_and_listed_once():
     passage = Passage(**base, holders=["employer, authority", "employer", " "])
     assert writing.holders_of(passage) == ["employer", "authority"]
     assert writing.indexed(passage).terms["holder"] == ("employer", "authority")
+
+
+# --- What the tantivy engine indexes: stems_and_spellings, split by whitespace tokenizers ------
+
+# Pieces of adversarial text: stop words in every case, words that start or end like one,
+# stars, dots, digits, underscores, punctuation, white space of every kind, letters that
+# lower() lengthens or changes, combining marks, numbers Python reads as word characters.
+PIECES = [
+    *("the", "The", "THE", "tHe", "a", "A", "an", "AND", "And", "is", "IT", "us", "Us", "tbd"),
+    *("your", "YOU", "them", "thee", "th", "t", "andy", "ands", "as", "at", "it's", "yet"),
+    *("*", "**", "*the", "the*", "a*b", ".", "..", "the.", ".the", "the.x", "x.the"),
+    *("2.1", "1.2.3", "3.", "s.3(2)", "_", "the_", "_the", "__", "0", "42", "007"),
+    *(",", ";", ":", "(", ")", "'", "’", "‘", "-", "–", "—", "/", "§", "£", "“", "”", "!"),
+    *(" ", "  ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\u200b", "\u0085"),
+    *("café", "CAFÉ", "naïve", "Straße", "İstanbul", "ǅemal", "ﬁnance", "ΑΣ", "σς"),
+    *("e\u0301", "\u0301", "²", "½", "Ⅻ", "\u212a", "ſ", "Ÿ", "ŵ", "ŷ", "𝐀", "🙂"),
+    *("duty", "Duties", "consulting", "transferring", "employer", "Act", "section"),
+]
+
+
+def adversarial_texts(count: int, seed: int = 17) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    glue = ["", "", " ", " ", ".", "*", "_", "-", "\n"]
+    return [
+        "".join(rng.choice(PIECES) + rng.choice(glue) for _ in range(rng.randint(1, 14)))
+        for _ in range(count)
+    ]
+
+
+@pytest.fixture(scope="module")
+def real_texts() -> list[str]:
+    """Every searched text of the sample corpus and of the real legislation.gov.uk and GOV.UK
+    items in ../shared (when present), as the project's own parsers make passages of them."""
+    return [
+        text for passage in _real_passages() for text in writing.indexed(passage).texts.values()
+    ]
+
+
+def _real_passages():
+    import json
+
+    from indexer.clml import CLMLError, parse_clml
+    from indexer.corpus import read_document, select_corpus
+    from indexer.passages import parse_document
+    from indexer.sources.govuk import parse_content_item
+    from tests.conftest import LEGISLATION_RESPONSES, SAMPLES, SHARED
+
+    parsed = [(f.document, f.body) for f in map(read_document, select_corpus([SAMPLES]).paths)]
+    for path in sorted(LEGISLATION_RESPONSES.glob("*.xml")):
+        try:
+            parsed.append(parse_clml(path.read_bytes()))
+        except CLMLError:  # a table of contents, a feed: no document
+            pass
+    for path in sorted((SHARED / "reference" / "govuk-content").glob("*.json")):
+        item = json.loads(path.read_text(encoding="utf-8"))
+        parsed += parse_content_item(item, base_url="https://www.gov.uk")
+    for document, body in parsed:
+        yield from parse_document(document, body).passages
+
+
+def _relative(tokens: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    return [(word, pos - tokens[0][1]) for word, pos in tokens]
+
+
+def _tantivy_tokens(text: str) -> list[tuple[str, int]]:
+    """The (term, position) pairs the tantivy engine indexes for a searched text."""
+    from indexer.index import tantivy_engine
+
+    stems, _ = analysis.stems_and_spellings(text)
+    tokens = tantivy_engine.stems_tokenizer().pre_tokenize(stems).tokens
+    return [(token.text, token.position) for token in tokens]
+
+
+def test_tantivy_indexes_the_analysers_words_at_their_positions(texts, real_texts):
+    """The same stems as Whoosh's analyser, each where it stands once stop words are left
+    out (consecutive: a phrase means the same in both engines), on the benchmark's passages,
+    the sample corpus, the real reference documents and thousands of adversarial strings."""
+    every = texts + real_texts + adversarial_texts(5000)
+    for text in every:
+        expected = [(word, pos) for word, pos, _, _ in analysis.tokens(analysis.STEM, text)]
+        assert _tantivy_tokens(text) == _relative(expected), text
+    assert sum(not text.isascii() for text in every) > 1000  # the adversarial ones test Unicode
+
+
+def test_real_texts_are_read(real_texts):
+    """The real documents are there to compare (a whole corpus, not a handful of lines)."""
+    from tests.conftest import SHARED
+
+    if not (SHARED / "reference").is_dir():
+        pytest.skip(f"shared reference documents not found at {SHARED}")
+    assert len(real_texts) > 10_000
+    assert any(not text.isascii() for text in real_texts)
+
+
+def test_the_spelling_words_are_the_spell_analysers(texts, real_texts):
+    """The "did you mean" field holds SPELL's words (and the short ones SPELL leaves out,
+    which no suggestion can reach: only words of four letters or more are checked)."""
+    from indexer.index import tantivy_engine
+
+    tokenizer = tantivy_engine.spell_tokenizer()
+    for text in texts + real_texts + adversarial_texts(2000):
+        _, spellings = analysis.stems_and_spellings(text)
+        found = [word for word in tokenizer.analyze(spellings) if len(word) >= 3]
+        assert found == [word for word, *_ in analysis.tokens(analysis.SPELL, text)], text
+
+
+def test_a_text_of_stop_words_gives_no_words():
+    assert analysis.stems_and_spellings("The AND of, to.") == ("", "")
+    assert _tantivy_tokens("the") == []
+    assert _tantivy_tokens("The duty to consult the users") == [
+        ("duti", 0),
+        ("consult", 1),
+        ("user", 2),
+    ]

@@ -2,10 +2,14 @@
 
 One definition, Whoosh's analysers: words by Whoosh's RegexTokenizer pattern ("2.1" kept
 whole), lowercased, Whoosh's stop words left out (kb.core.words), Porter stems. The Whoosh
-engine's schema uses these analysers; the tantivy engine is handed the words they make
-(tantivy's own "en_stem" is Snowball English: it stems "transferring" to "transfer" and
-"employer" to "employ", which Porter does not, so the two engines would match different
-passages). "Did you mean" reads unstemmed words of three letters or more (spell_analyzer).
+engine's schema uses these analysers; the tantivy engine is handed the words they make, as
+one string of stems (stems_and_spellings) that tantivy's whitespace tokenizer splits again:
+the stems at consecutive positions, as index_words gives them. (tantivy's own "en_stem" is
+Snowball English: it stems "transferring" to "transfer" and "employer" to "employ", which
+Porter does not, so the two engines would match different passages; and its regex tokenizer,
+which could skip the stop words and keep positions consecutive, costs ~0.3 µs a word, more
+than this module's whole analysis.) "Did you mean" reads unstemmed words of three letters or
+more (spell_analyzer).
 
 The fast paths (index_words, marked_words, and for highlighting split_words and
 written_stems) give exactly what the analysers give, in one regular-expression pass instead of
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 from whoosh.analysis import StandardAnalyzer, StemmingAnalyzer
@@ -33,6 +38,7 @@ WORD_RE = re.compile(r"[\w*]+(?:\.[\w*]+)*")
 WORD_SPLIT = re.compile(f"({WORD_RE.pattern})")
 # The same for ASCII text, ~15% faster (for ASCII characters \w is [A-Za-z0-9_] either way).
 _WORD_SPLIT_ASCII = re.compile(f"({WORD_RE.pattern})", re.ASCII)
+_WORD_ASCII = re.compile(WORD_RE.pattern, re.ASCII)
 
 
 def split_words(text: str) -> list[str]:
@@ -80,23 +86,43 @@ stem = _memo(_parts(STEM)["StemFilter"].stemfn)
 
 
 _WRITTEN: dict[str, str] = {}  # a word as written in a text -> written_stems' answer
+_SPELT: dict[str, str] = {}  # a word as written in a text -> written_spellings' answer
 WRITTEN_LIMIT = 500_000  # words as written remembered (a corpus has a few tens of thousands)
 
 
 def written_stems(words: list[str]) -> list[str]:
     """The stem STEM reads each word of a text as (words as WORD_RE finds them, not yet
     lowercased), "" for a stop word: marked_words' stems."""
-    known = _WRITTEN
+    return _read_all(words, _WRITTEN, _stem_of)
+
+
+def written_spellings(words: list[str]) -> list[str]:
+    """Each word lowercased, "" for one of SPELL_STOPS: the words the tantivy engine's "did
+    you mean" field indexes (words as WORD_RE finds them)."""
+    return _read_all(words, _SPELT, _spelling_of)
+
+
+def _stem_of(word: str) -> str:
+    lowered = word.lower()
+    return "" if lowered in STOPS else stem(lowered)
+
+
+def _spelling_of(word: str) -> str:
+    lowered = word.lower()
+    return "" if lowered in SPELL_STOPS else lowered
+
+
+def _read_all(words: list[str], known: dict[str, str], read: Callable[[str], str]) -> list[str]:
+    """read(word) for each word, remembered in known (up to WRITTEN_LIMIT words)."""
     try:  # most words of a passage have been read before
         return list(map(known.__getitem__, words))
     except KeyError:
         pass
     # This text's words in a dict of its own: another thread may clear the shared one.
     found = {word: known.get(word) for word in set(words)}
-    for word, stemmed in found.items():
-        if stemmed is None:
-            lowered = word.lower()
-            found[word] = "" if lowered in STOPS else stem(lowered)
+    for word, value in found.items():
+        if value is None:
+            found[word] = read(word)
     if len(known) + len(found) > WRITTEN_LIMIT:
         known.clear()
     known.update(found)
@@ -159,6 +185,22 @@ def index_words(text: str) -> list[tuple[str, int]]:
         return []
     first = words.index(kept[0])
     return [(stem(word), pos) for pos, word in enumerate(kept, first)]
+
+
+def stems_and_spellings(text: str, spellings: bool = True) -> tuple[str, str]:
+    """What the tantivy engine is handed for a text, each for its whitespace tokenizer: the
+    stems index_words gives, space-separated (indexed at consecutive positions, as they
+    stand once stop words are left out; no stem holds white space, each being made of word
+    characters, "*" and "."), and the words written_spellings gives ("did you mean"; ""
+    unless spellings)."""
+    words = words_of(text)
+    stems = " ".join(filter(None, written_stems(words)))
+    return stems, " ".join(filter(None, written_spellings(words))) if spellings else ""
+
+
+def words_of(text: str) -> list[str]:
+    """WORD_RE.findall(text)."""
+    return (_WORD_ASCII if text.isascii() else WORD_RE).findall(text)
 
 
 def marked_words(text: str) -> list[tuple[int, int, str]]:

@@ -3,9 +3,12 @@
 Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (the reference):
 
 - Text is analysed by the shared analyser (indexer/index/analysis: Porter stemming, the stop
-  words, "2.1" kept whole) and handed to tantivy pre-tokenised, so both engines index the same
-  words. The unstemmed "did you mean" field needs no Porter stems, so tantivy tokenises it
-  itself with the same word pattern and stop words (spell_tokenizer).
+  words, "2.1" kept whole), so both engines index the same words, and handed to tantivy as a
+  string of stems that its whitespace tokenizer splits (stems_tokenizer): the stems at
+  consecutive positions, as Whoosh's StopFilter leaves them. The "did you mean" field gets
+  the unstemmed words the same way (spell_tokenizer). A plain string is cheap to hand over
+  (pre-tokenised text cost a Python object per word), and tantivy indexes it on its own
+  thread while Python reads the next passage.
 - BM25 per field, summed over fields, made to score as Whoosh's BM25F does: field boosts
   (title 3, names 2.5, heading 2, cite_text 1.5) scale term frequency as in Whoosh (see
   FIELD_COPIES) and each term is boosted by Whoosh's idf over tantivy's. Scores agree with
@@ -97,34 +100,32 @@ MATCHED = "kb_matched"  # the aggregation counting the passages counted (not a f
 FEW_TERMS = 32  # values a filter matches as one term query each (_term_set)
 
 
-SPELL_TOKENIZER = "kb_spell"
+SPELL_TOKENIZER = "kb_spell"  # the "did you mean" field: analysis.stems_and_spellings
+STEMS_TOKENIZER = "kb_stems"  # the searched text fields: analysis.stems_and_spellings
 
 
-def _pretokenized(text: str) -> tantivy.PreTokenizedString:
-    """The words analysis.STEM indexes, no character offsets: tantivy stores none for these
-    fields, and highlights are made from the stored text."""
-    tokens = [tantivy.Token(stem, pos, 0, 0) for stem, pos in analysis.index_words(text)]
-    return tantivy.PreTokenizedString(text, tokens)
+def stems_tokenizer() -> tantivy.TextAnalyzer:
+    """analysis.stems_and_spellings' stems, each a token, at consecutive positions: the words
+    analysis.STEM indexes, where they stand once the stop words are left out (Whoosh's
+    StopFilter closes positions up, and phrases rely on it; tantivy's stop filter would
+    leave gaps)."""
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
 def spell_tokenizer() -> tantivy.TextAnalyzer:
-    """analysis.SPELL's words, made by tantivy as it indexes (the "did you mean" field needs
-    no Porter stems). Words under SPELL's three letters are kept, but never matter: only
-    words of four letters or more are checked, within one or two edits."""
-    return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.regex(analysis.WORD))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.custom_stopword(sorted(analysis.SPELL_STOPS)))
-        .build()
-    )
+    """analysis.stems_and_spellings' spelling words, each a token: analysis.SPELL's words,
+    unstemmed (words under SPELL's three letters are kept, but never matter: only words of
+    four letters or more are checked, within one or two edits). Made in Python, which reads
+    the words of a text anyway, not by a tantivy regex tokenizer (~0.3 µs a word in Rust)."""
+    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
 def make_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name in KEYWORD_FIELDS:
         builder.add_text_field(name, tokenizer_name="raw", fast=name != "id")
-    for name in TEXT_FIELDS:  # text arrives pre-tokenised (analysis.STEM): no tantivy tokenizer
-        builder.add_text_field(name)
+    for name in TEXT_FIELDS:  # analysed in Python (analysis.STEM), split by stems_tokenizer
+        builder.add_text_field(name, tokenizer_name=STEMS_TOKENIZER)
     builder.add_text_field("spell", tokenizer_name=SPELL_TOKENIZER, index_option="freq")
     builder.add_float_field("rank_w", fast=True)
     builder.add_integer_field("valid_from_n", indexed=True, fast=True)
@@ -147,10 +148,11 @@ def write_index(
     """Write every passage into a new tantivy index at path; returns the number written."""
     path.mkdir(parents=True, exist_ok=True)
     ix = tantivy.Index(make_schema(), path=str(path), reuse=False)
-    ix.register_tokenizer(SPELL_TOKENIZER, spell_tokenizer())
-    # One thread keeps passages in corpus order, so ties rank as they do in Whoosh.
+    register_tokenizers(ix)
+    # One thread keeps passages in corpus order, so ties rank as they do in Whoosh; it
+    # indexes (in Rust) while Python makes the next passage's fields.
     writer = ix.writer(heap_size=256_000_000, num_threads=1)
-    analysed = _Repeated()
+    analysed = _Analysed()
 
     def commit() -> None:
         writer.commit()
@@ -162,38 +164,48 @@ def write_index(
     return writing.write_all(passages, add, progress, commit, writer.rollback)
 
 
-class _Repeated:
-    """Pre-tokenised text, remembered for the fields that repeat across a document's
-    passages (title, names, heading, citation); a passage's body is analysed afresh."""
+def register_tokenizers(ix: tantivy.Index) -> None:
+    ix.register_tokenizer(SPELL_TOKENIZER, spell_tokenizer())
+    ix.register_tokenizer(STEMS_TOKENIZER, stems_tokenizer())
+
+
+class _Analysed:
+    """analysis.stems_and_spellings of a field's text, remembered for the fields that repeat
+    across a document's passages (title, names, heading, citation); a passage's body is
+    analysed afresh."""
 
     LIMIT = 50_000
 
     def __init__(self):
-        self.seen: dict[str, tantivy.PreTokenizedString] = {}
+        self.seen: dict[tuple[bool, str], tuple[str, str]] = {}
 
-    def __call__(self, name: str, text: str) -> tantivy.PreTokenizedString:
+    def __call__(self, name: str, text: str) -> tuple[str, str]:
+        """(stems, spelling words: "" but for writing.SPELL_FIELDS)."""
         if name == "body":
-            return _pretokenized(text)
-        found = self.seen.get(text)
+            return analysis.stems_and_spellings(text)
+        spelt = name in writing.SPELL_FIELDS
+        key = (spelt, text)
+        found = self.seen.get(key)
         if found is None:
             if len(self.seen) > self.LIMIT:
                 self.seen.clear()
-            found = self.seen[text] = _pretokenized(text)
+            found = self.seen[key] = analysis.stems_and_spellings(text, spelt)
         return found
 
 
-def _document(passage: writing.IndexedPassage, analysed: _Repeated) -> tantivy.Document:
-    """The passage as tantivy fields: each term value, each text field FIELD_COPIES times, the
-    rank weight, the numbers and the stored record as JSON."""
+def _document(passage: writing.IndexedPassage, analysed: _Analysed) -> tantivy.Document:
+    """The passage as tantivy fields: each term value, each text field's stems FIELD_COPIES
+    times, the spelling words, the rank weight, the numbers and the stored record as JSON."""
     doc = tantivy.Document()
     for name, values in passage.terms.items():
         for value in values:
             doc.add_text(name, value)
-    for name, text in passage.texts.items():
-        tokens = analysed(name, text)
+    read = {name: analysed(name, text) for name, text in passage.texts.items()}
+    for name, (stems, _) in read.items():
         for _ in range(FIELD_COPIES[name]):
-            doc.add_pre_tokenized_text(name, tokens)
-    doc.add_text("spell", passage.spell)
+            doc.add_text(name, stems)
+    # passage.spell's words: those of SPELL_FIELDS' texts (no word spans the joining space).
+    doc.add_text("spell", " ".join([read[name][1] for name in writing.SPELL_FIELDS]))
     doc.add_float("rank_w", _rank_weight(passage.rank))
     for name, number in passage.numbers.items():
         doc.add_integer(name, number)

@@ -29,6 +29,8 @@ RECORD_ONLY = (
     "valid_to",
     "sample",
 )
+# The searched fields whose words are the "did you mean" words, as one text (spell).
+SPELL_FIELDS = ("heading", "body")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class IndexedPassage:
 
     terms: dict[str, tuple[str, ...]]  # field -> exact values (none: the field is empty)
     texts: dict[str, str]  # engine.SEARCH_FIELDS -> text, analysed as analysis.STEM does
-    spell: str  # unstemmed words, for "did you mean" (analysis.SPELL)
+    spell: str  # SPELL_FIELDS' texts: unstemmed words, for "did you mean" (analysis.SPELL)
     numbers: dict[str, int]  # valid_from_n and valid_to_n (day numbers), order
     rank: float  # ranking.rank_factor
     prelim: bool  # not operative text (ranking.group_order)
@@ -72,7 +74,7 @@ def indexed(passage: Passage) -> IndexedPassage:
     return IndexedPassage(
         terms=terms,
         texts=texts,
-        spell=f"{passage.heading} {passage.text}",
+        spell=" ".join(texts[name] for name in SPELL_FIELDS),
         numbers=numbers,
         rank=ranking.rank_factor(passage),
         prelim=not passage.operative,
