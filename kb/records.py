@@ -20,7 +20,7 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -74,9 +74,9 @@ class Record(Mapping):
 
     def to_json(self) -> dict[str, Any]:
         return {
-            f.name: as_json(value)
-            for f in dataclasses.fields(self)
-            if (value := getattr(self, f.name)) is not OMIT
+            name: as_json(value)
+            for name in _names(type(self))
+            if (value := getattr(self, name)) is not OMIT
         }
 
     def __getitem__(self, key: str) -> Any:
@@ -94,11 +94,16 @@ class Record(Mapping):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]):
         """The record of a dict with exactly its fields (nested records from nested dicts)."""
-        hints = _hints(cls)
-        extra = set(data) - set(hints)
+        converters = _converters(cls)
+        extra = set(data) - converters.keys()
         if extra:
             raise UndocumentedField(f"{cls.__name__} has no field {', '.join(sorted(extra))}")
-        return cls(**{name: _convert(hints[name], value) for name, value in data.items()})
+        return cls(
+            **{
+                name: value if (convert := converters[name]) is None else convert(value)
+                for name, value in data.items()
+            }
+        )
 
 
 def as_json(value: Any) -> Any:
@@ -128,20 +133,55 @@ def _strip(hint: Any) -> Any:
 
 def _convert(hint: Any, value: Any) -> Any:
     """value (from a dict) as the hinted type: records from dicts, inside lists and dicts too."""
+    convert = _converter(hint)
+    return value if convert is None else convert(value)
+
+
+@functools.cache
+def _converters(cls: type) -> dict[str, Callable[[Any], Any] | None]:
+    """Each field's converter (_converter), worked out once per record type: a search
+    response converts hundreds of values, and reading their hints each time cost more than
+    the rest of building the record."""
+    return {name: _converter(hint) for name, hint in _hints(cls).items()}
+
+
+@functools.cache
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
+    """The function turning a value (from a dict) into the hinted type (records from dicts,
+    inside lists and dicts too; None and OMIT as they are), or None where the value is kept
+    as it is."""
     hint = _strip(hint)
     origin = get_origin(hint)
-    if value is None or value is OMIT:
-        return value
-    if isinstance(hint, type) and issubclass(hint, Record) and isinstance(value, Mapping):
-        return value if isinstance(value, Record) else hint.from_dict(value)
+    if isinstance(hint, type) and issubclass(hint, Record):
+        return functools.partial(_as_record, hint)
     if origin is list:
-        return [_convert(get_args(hint)[0], item) for item in value]
+        return functools.partial(_as_list, _converter(get_args(hint)[0]))
     if origin is dict:
-        return {key: _convert(get_args(hint)[1], item) for key, item in value.items()}
+        return functools.partial(_as_dict, _converter(get_args(hint)[1]))
     if origin in (Union, types.UnionType):
         inner = [arg for arg in get_args(hint) if arg is not type(None)]
-        return _convert(inner[0], value) if len(inner) == 1 else value
-    return value
+        return _converter(inner[0]) if len(inner) == 1 else None
+    return None
+
+
+def _as_record(record: type[Record], value: Any) -> Any:
+    if value is None or value is OMIT or isinstance(value, Record):
+        return value
+    return record.from_dict(value) if isinstance(value, Mapping) else value
+
+
+def _as_list(item: Callable[[Any], Any] | None, value: Any) -> Any:
+    if value is None or value is OMIT:
+        return value
+    return list(value) if item is None else [item(v) for v in value]
+
+
+def _as_dict(item: Callable[[Any], Any] | None, value: Any) -> Any:
+    if value is None or value is OMIT:
+        return value
+    if item is None:
+        return dict(value.items())
+    return {key: item(v) for key, v in value.items()}
 
 
 # --- JSON Schema ------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ TOUCH_EVERY_S = 10.0  # how often a server marks the version it serves as in use
 LINK_KINDS = ("cited_by", "amended_by", "amends")
 CHANGE_KINDS = ("amended_by", "amends")
 REFUSED_RETRY_S = 30.0  # a version refused as damaged is verified again at most this often
+RECHECK_FILES = 512  # files IndexVersion.recheck() looks at per call (~3 ms)
 log = logging.getLogger("kb.index")
 
 
@@ -56,6 +57,9 @@ class IndexVersion:
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
         self._effects: dict[str, list[Effect]] = {}
+        # (relative path, path, checksum) of each file recheck() looks at, and whose turn is next
+        self._recheck_files = [(rel, self.path / rel, sha) for rel, sha in self.files.items()]
+        self._recheck_next = 0
 
     def effects_of(self, document_id: str) -> list[Effect]:
         """A document's effects (documents.json), checked once per version."""
@@ -258,11 +262,20 @@ class IndexVersion:
     def recheck(self) -> str | None:
         """Whether the version is still as it was verified: each file's inode, size and mtime
         are compared with those seen then, and only a file that changed is hashed again.
-        Returns (and keeps in `damage`) what is wrong, or None."""
+        Returns (and keeps in `damage`) what is wrong, or None.
+
+        At most RECHECK_FILES files are looked at per call, taking turns: a version of more
+        files (one record per document: ~8,000 at 1,000,000 passages) is checked over several
+        calls rather than stalling the one request that makes it (~130 ms there)."""
         if self.damage:
             return self.damage
-        for relative, expected in self.files.items():
-            state = store.file_state(self.path / relative)
+        files = self._recheck_files
+        start = self._recheck_next % max(len(files), 1)
+        turn = files[start : start + RECHECK_FILES]
+        turn += files[: RECHECK_FILES - len(turn)] if len(files) > RECHECK_FILES else []
+        self._recheck_next = start + len(turn)
+        for relative, path, expected in turn:
+            state = store.file_state(path)
             if state is not None and state == self.states.get(relative):
                 continue
             problem = store.check_file(self.path, relative, expected)
@@ -452,8 +465,9 @@ class KnowledgeBase:
     A version is verified completely before it is served. When CURRENT names a damaged one,
     the version being served stays (`refused` says which and why; retried every
     REFUSED_RETRY_S); with nothing to serve, IndexMissing. Once every check_interval the
-    served version's files are checked for changes, and a damaged one is IndexMissing (a 503
-    from every route, /healthz included) until a new version is built.
+    served version's files are checked for changes (RECHECK_FILES of them at a time, taking
+    turns), and a damaged one is IndexMissing (a 503 from every route, /healthz included)
+    until a new version is built.
     """
 
     def __init__(self, settings: Settings, check_interval: float = 1.0):

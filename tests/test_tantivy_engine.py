@@ -248,6 +248,65 @@ def test_the_shortcut_gives_the_same_answers_on_a_generated_corpus(generated, mo
     assert _responses(generated, requests) == fast
 
 
+def _mix_requests(**extra) -> list[SearchRequest]:
+    from bench.queries import query_mix
+
+    return [
+        SearchRequest(q=check(q.q).text, doc_type=list(q.doc_type), status=list(q.status), **extra)
+        for q in query_mix("x")
+    ]
+
+
+def test_facets_counted_beside_the_ranking_give_the_same_answers(generated, monkeypatch):
+    """In a large index facets are counted on a second thread while the first ranks
+    (TantivyEngine.parallel_from); the answers are those of counting them inline: pages,
+    totals, facets (with and without a facet's own filter), highlights, relaxed."""
+    from indexer.index.tantivy_engine import TantivyEngine
+
+    filters = ({}, {"status": ["in_force"]}, {"doc_type": ["act"], "status": ["withdrawn"]})
+    requests = _pages(PARITY_QUERIES, filters)
+    requests += _mix_requests()
+    monkeypatch.setattr(TantivyEngine, "parallel_from", 10**9)
+    inline = _responses(generated, requests)
+    monkeypatch.setattr(TantivyEngine, "parallel_from", 0)
+    assert _responses(generated, requests) == inline
+    assert sum(r["total"] > 0 for r in inline) > len(inline) // 2
+
+
+def test_searches_at_once_get_their_own_facet_counts(generated, monkeypatch):
+    """Searches from several threads at once, with one counting thread between them (so most
+    count inline, as when a busy server's counting threads are all taken): each gets the
+    answer it gets alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from indexer.index import tantivy_engine
+    from indexer.index.tantivy_engine import TantivyEngine, _Parallel
+
+    requests = _mix_requests()
+    alone = _responses(generated, requests)
+    monkeypatch.setattr(TantivyEngine, "parallel_from", 0)
+    monkeypatch.setattr(tantivy_engine, "_PARALLEL", _Parallel(1))
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda r: _responses(generated, [r])[0], requests * 4))
+    assert together == alone * 4
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5])
+def test_a_cut_facet_list_is_the_head_of_the_whole_list(size, generated):
+    """Only the buckets a facet list can show are read (tantivy_engine._shown): a list cut to
+    `size` values is the first `size` of the whole list (most passages first, ties
+    alphabetically), and the facet is said to have more exactly when it has."""
+    whole = _responses(generated, _mix_requests(facet_size=1000))
+    cut = _responses(generated, _mix_requests(facet_size=size))
+    checked = 0
+    for full, part in zip(whole, cut, strict=True):
+        for name, values in full["facets"].items():
+            assert part["facets"][name] == values[:size], name
+            assert (name in part["facets_truncated"]) == (len(values) > size), name
+            checked += len(values) > size + 2  # more buckets than _shown reads whole
+    assert checked > 10
+
+
 # --- Queries an engine is handed directly ---------------------------------------------------
 
 

@@ -143,6 +143,36 @@ def test_damage_while_serving_makes_healthz_and_every_route_503(tmp_path, write_
         kb.close()
 
 
+def test_a_version_of_many_files_is_checked_a_few_files_a_request(
+    tmp_path, write_md, engine, monkeypatch
+):
+    """Each periodic check looks at RECHECK_FILES files, taking turns, so no one request pays
+    for a check of every file of a large version; damage to any file is still reported
+    within one full turn of checks (wherever the turns have got to), and every route is a
+    503 from then on."""
+    from kb import service
+
+    write_corpus(write_md)
+    settings = settings_for(tmp_path, engine)
+    report = build(settings, progress=False)
+    kb = KnowledgeBase(settings, check_interval=0)
+    try:
+        client = create_app(settings, kb=kb).test_client()
+        assert client.get("/healthz").status_code == 200
+        version = settings.index_dir / report.version
+        files = len(kb.current().files)
+        monkeypatch.setattr(service, "RECHECK_FILES", 2)
+        assert files > 2 * 2  # several turns
+        (version / "links.json").unlink()
+        turns = -(-files // 2)
+        answers = [client.get("/healthz").status_code for _ in range(turns)]
+        assert answers[-1] == 503, answers
+        for path in ["/healthz", *ROUTES]:
+            assert_unavailable(client, path, "links.json")
+    finally:
+        kb.close()
+
+
 def test_a_record_garbled_in_place_is_caught_when_read(tmp_path, write_md, engine):
     """Same size and mtime: the periodic file check cannot see it, the checksum on read does,
     and from then on /healthz reports it too."""

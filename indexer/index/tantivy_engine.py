@@ -26,7 +26,8 @@ Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (
   other match can rank above the worst of them; else each group is ranked on its own.
 - Facets are tantivy terms aggregations over every match (not just the page); a facet with a
   filter of its own is counted without it (indexer.index.engine.FACET_FILTERS), one more
-  aggregation.
+  aggregation. In a large index they are counted on a second thread while the first ranks
+  (tantivy releases the GIL while it searches and aggregates).
 - Highlights are indexer/index/highlight's, given the words each wildcard stood for here.
 - "Did you mean": tantivy has no speller, so a fuzzy term query over an unstemmed "spell"
   field finds passages containing words within 1 (short words) or 2 edits; the candidate
@@ -37,14 +38,17 @@ Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (
 from __future__ import annotations
 
 import functools
+import heapq
 import itertools
 import json
 import math
 import operator
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,8 +100,14 @@ SUGGEST_DOCS = 64  # passages read for candidate spellings
 _DECODE = json.JSONDecoder().raw_decode
 # A terms bucket as (value, passages): tantivy gives the value as a str, the count as an int.
 _BUCKET = operator.itemgetter("key", "doc_count")
+_COUNT = operator.itemgetter("doc_count")
 MATCHED = "kb_matched"  # the aggregation counting the passages counted (not a facet)
 FEW_TERMS = 32  # values a filter matches as one term query each (_term_set)
+# From this many passages the facet counts (a pass over every match) take long enough to be
+# worth a second thread beside the ranked pass: ~1.5 ms at 100,000 passages, ~15 ms at
+# 1,000,000 (bench/profiles). Below it the hand-over would cost more than it saves.
+PARALLEL_FROM = 50_000
+COUNT_WORKERS = 8  # threads counting facets at once, across searches (kb serve's threads)
 
 
 SPELL_TOKENIZER = "kb_spell"  # the "did you mean" field: analysis.stems_and_spellings
@@ -458,6 +468,20 @@ def _group_key(mask: int, units: int) -> tuple[bool, int, bool]:
     return not mask & PRELIM_BIT, words, bool(mask & CURRENT_BIT)
 
 
+def _shown(buckets: list[dict[str, Any]], size: int) -> list[tuple[str, int]]:
+    """(value, passages) of a facet's buckets; given `size`, only those with at least as many
+    passages as the (size + 2)-th most counted bucket. facet_lists keeps the `size` values
+    with most passages (ties alphabetically) and says whether there were more: every one of
+    those, and more than `size` values when there were, is among these (one bucket may be the
+    empty value, which is not shown). Read in C (map, heapq, compress), not bucket by bucket
+    in Python: a document_id facet at 1,000,000 passages has ~8,000 buckets."""
+    if not size or len(buckets) <= size + 2:
+        return list(map(_BUCKET, buckets))
+    counts = list(map(_COUNT, buckets))
+    floor = heapq.nlargest(size + 2, counts)[-1]
+    return list(map(_BUCKET, itertools.compress(buckets, map(floor.__le__, counts))))
+
+
 def _no_counts() -> dict[str, list]:
     return {name: [] for name in FACETS}
 
@@ -519,11 +543,51 @@ class _Top:
         return found
 
 
+class _Done:
+    """A result computed where it was asked for, read as a Future's."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _Parallel:
+    """Work handed to one of `workers` threads while the asking thread does its own, or done
+    at once on the asking thread when every worker is busy (other searches' counts): never
+    queued behind another search, so a busy server does no worse than counting inline."""
+
+    def __init__(self, workers: int):
+        self._idle = threading.BoundedSemaphore(workers)
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="kb-tantivy-counts")
+
+    def start(self, fn: Callable[..., Any], *args: Any, inline: bool = False):
+        if inline or not self._idle.acquire(blocking=False):
+            return _Done(fn(*args))
+        try:
+            return self._pool.submit(self._run, fn, args)
+        except RuntimeError:  # the interpreter is shutting down: no new threads
+            self._idle.release()
+            return _Done(fn(*args))
+
+    def _run(self, fn: Callable[..., Any], args: tuple) -> Any:
+        try:
+            return fn(*args)
+        finally:
+            self._idle.release()
+
+
+# The threads counting facets beside the ranked passes, shared by every search of every version.
+_PARALLEL = _Parallel(COUNT_WORKERS)
+
+
 class TantivyEngine:
     """Serves one index version. Safe to share between threads: versions never change, so
     one searcher serves every request."""
 
     shortcut = True  # rank groups from the ranked pass where it holds the page (tests: False)
+    parallel_from = PARALLEL_FROM  # passages from which facets are counted on a second thread
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -602,14 +666,23 @@ class TantivyEngine:
 
     def _run(self, base: Query, strict: Query | None, request, asked: _Asked, deadline):
         """(Found with the total, facet counts, relaxed and partial; the ranked hits; the
-        top hits with their records). Facets are counted in an unscored pass over every
-        match after the ranking (tantivy 0.27 holds the GIL while it aggregates, so a second
-        thread only added its hand-over); a facet with a filter of its own is counted in one
-        more pass, without that filter. `strict`, for a hybrid query: the all-words query, to
-        tell whether any passage has every word."""
+        top hits with their records). Facets are counted in unscored passes over every match
+        (_all_counts); in an index of PARALLEL_FROM passages or more they are counted on a
+        second thread while this one ranks (tantivy releases the GIL in both). `strict`, for
+        a hybrid query: the all-words query, to tell whether any passage has every word."""
         searcher = self._searcher
         filters = _filters(self.schema, request, self._has_versions)
         query = _with(base, filters)
+        within = asked.loose and _with(asked.loose, filters)
+        counting = _PARALLEL.start(
+            self._all_counts,
+            searcher,
+            query,
+            base,
+            request,
+            within,
+            inline=searcher.num_docs < self.parallel_from,
+        )
         wanted = request.offset + max(request.limit, 1)
         found = searcher.search(query, limit=wanted, count=True, weight_by_field="rank_w")
         total, top = found.count, _Top(searcher, found.hits)
@@ -625,12 +698,38 @@ class TantivyEngine:
         if strict is not None and total and not partial and not has_all:
             # Does any passage have every word? The best one answers (no count).
             relaxed = not searcher.search(_with(strict, filters), limit=1, count=False).hits
-        counts = self._counts(searcher, query, total, asked.loose and _with(asked.loose, filters))
-        for name, wider in filtered_facets(request).items():
-            widened = _with(base, _filters(self.schema, wider, self._has_versions))
-            counts.update(self._facet_counts(searcher, widened, (name,)))
+        counts = self._counted(counting, searcher, query, total, request)
         found = plan.Found(total, [], counts, relaxed=relaxed, partial=partial)
         return found, ranked, top
+
+    def _all_counts(self, searcher, query: Query, base: Query, request, within: Query | None):
+        """(The facet counts over every match of query, or over `within`'s matches with how
+        many passages those are; None for that number when query's were counted). `within`:
+        a hybrid query's loose reading, which matches the same passages as query but is
+        cheaper to walk, without the all-words and phrase clauses whose matches it holds
+        anyway (_counted checks the number). A facet with a filter of its own is counted in
+        one more pass, without that filter (indexer.index.engine.FACET_FILTERS)."""
+        size = request.facet_size
+        if within is not None:
+            counts, matched = self._facet_counts(searcher, within, size=size, counted=True)
+        else:
+            counts, matched = self._facet_counts(searcher, query, size=size), None
+        for name, wider in filtered_facets(request).items():
+            widened = _with(base, _filters(self.schema, wider, self._has_versions))
+            counts.update(self._facet_counts(searcher, widened, (name,), size=size))
+        return counts, matched
+
+    def _counted(self, counting, searcher, query: Query, total: int, request) -> dict:
+        """The facet counts _all_counts started, once they are done: counted over query again
+        when `within` did not match as many passages as query (the ranked pass's total)."""
+        counts, matched = counting.result()
+        own = filtered_facets(request)
+        if not total:  # no match, but a facet without its own filter may have some
+            return _no_counts() | {name: counts[name] for name in own}
+        if matched is not None and matched != total:
+            names = [name for name in FACETS if name not in own]
+            counts.update(self._facet_counts(searcher, query, names, size=request.facet_size))
+        return counts
 
     def _in_rank_groups(
         self, query: Query, asked: _Asked, wanted: int, total: int, top, strict
@@ -772,23 +871,13 @@ class TantivyEngine:
             _term_set(self.schema, "status", list(CURRENT_STATUSES)), 0.0
         )
 
-    def _counts(self, searcher, query: Query, total: int, within: Query | None) -> dict:
-        """Facet counts over the `total` matches of query. `within`: a query matching some of
-        them that is cheaper to walk (a hybrid query's loose reading, without the all-words
-        and phrase clauses whose matches it holds anyway). When it matches as many passages,
-        it matches the same ones and is counted instead."""
-        if not total:
-            return _no_counts()
-        if within is not None:
-            counts, matched = self._facet_counts(searcher, within, counted=True)
-            if matched == total:
-                return counts
-        return self._facet_counts(searcher, query)
-
-    def _facet_counts(self, searcher, query: Query, names: Iterable[str] = FACETS, counted=False):
-        """Each facet's (value, count) pairs over every match of query; counted: and how
-        many passages match (every passage has one rank weight). A facet no passage of the
-        version has a value for is not counted: it has no values.
+    def _facet_counts(
+        self, searcher, query: Query, names: Iterable[str] = FACETS, size: int = 0, counted=False
+    ):
+        """Each facet's (value, count) pairs over every match of query, or, given `size`, only
+        those facet_lists can show of them (_shown); counted: and how many passages match
+        (every passage has one rank weight). A facet no passage of the version has a value
+        for is not counted: it has no values.
 
         Every bucket is asked for, so counts are exact across segments and indexer.index.engine's
         facet_lists cuts them exactly as it cuts the Whoosh engine's.
@@ -801,9 +890,7 @@ class TantivyEngine:
         if counted:
             aggs[MATCHED] = {"value_count": {"field": "rank_w"}}
         result = searcher.aggregate(query, aggs) if aggs else {}
-        counts = {
-            name: list(map(_BUCKET, result.get(name, {}).get("buckets", []))) for name in names
-        }
+        counts = {name: _shown(result.get(name, {}).get("buckets", []), size) for name in names}
         return (counts, int(result[MATCHED]["value"])) if counted else counts
 
     @functools.cached_property
