@@ -373,9 +373,16 @@ class IndexVersion:
         version = cls(path.name, path, engine, manifest, documents, states, cache_size=cache_size)
         try:
             version.links  # noqa: B018 - read now, so a page never finds it damaged later
+            version.registry  # noqa: B018 - built now, so no first search waits for it
         except store.IndexMissing:
             engine.close()
             raise
+        except Exception as exc:  # noqa: BLE001 - documents that name no instrument properly
+            engine.close()
+            raise store.IndexMissing(
+                f"The index version {path.name} in {path.parent} cannot be read "
+                f"(its documents: {type(exc).__name__}: {exc}). Run `kb build` to write a new one."
+            ) from exc
         return version
 
     def _document_record(self, document_id: str) -> dict[str, Any] | None:

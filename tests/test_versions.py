@@ -218,6 +218,37 @@ def test_a_damaged_new_version_is_not_switched_to(tmp_path, write_md, engine):
         kb.close()
 
 
+def test_a_new_version_whose_documents_name_no_instrument_is_not_switched_to(
+    tmp_path, write_md, engine
+):
+    """The citation registry is built as a version is opened, before it serves: documents it
+    cannot be built from (intact on disk, as the manifest says) keep the served version."""
+    write_corpus(write_md)
+    settings = settings_for(tmp_path, engine)
+    first = build(settings, progress=False)
+    kb = KnowledgeBase(settings, check_interval=0)
+    try:
+        client = create_app(settings, kb=kb).test_client()
+        assert client.get("/healthz").get_json()["index_version"] == first.version
+        write_corpus(write_md, "publish minutes")
+        second = settings.index_dir / build(settings, progress=False).version
+        documents = json.loads((second / "documents.json").read_text(encoding="utf-8"))
+        del documents[0]["title"]
+        (second / "documents.json").write_text(json.dumps(documents), encoding="utf-8")
+        manifest = json.loads((second / "manifest.json").read_text(encoding="utf-8"))
+        manifest["files"]["documents.json"] = store.sha256(second / "documents.json")
+        (second / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.get_json()["index_version"] == first.version
+        assert kb.refused and kb.refused[0] == second.name
+        assert "its documents" in kb.refused[1] and "title" in kb.refused[1]
+        found = client.get("/api/v1/search?q=" + quote("Alpha Guidance para 1.1")).get_json()
+        assert found["citation"]["id"] == PASSAGE
+        assert "consult residents" in found["citation"]["text"]  # still the first version
+    finally:
+        kb.close()
+
+
 def test_the_manifest_lists_every_file_with_its_checksum(tmp_path, write_md, engine):
     write_corpus(write_md)
     settings = settings_for(tmp_path, engine)

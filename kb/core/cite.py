@@ -27,6 +27,7 @@ from typing import Any
 
 from kb.core import cite_tokens as tok
 from kb.core import legislation
+from kb.core.cite_names import NameIndex
 from kb.core.models import Document
 from kb.core.paths import passage_path
 from kb.core.pins import label, oscola, short_citation
@@ -349,8 +350,11 @@ class Registry:
     _keys: dict[str, str] = field(default_factory=dict, repr=False)
     _names: dict[str, str] = field(default_factory=dict, repr=False)  # key -> a spelling
     _by_identifier: dict[str, str] = field(default_factory=dict, repr=False)
-    _ordered: list[str] = field(default_factory=list, repr=False)  # keys, longest first
-    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+    # Keys, longest first, found in text by what they squash to (kb.core.cite_names)
+    _name_index: NameIndex | None = field(default=None, repr=False, compare=False)
+    _by_year: dict[str | None, list[Instrument]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         self._index()
@@ -397,14 +401,14 @@ class Registry:
             for value in (inst.identifier, inst.id):
                 if value:
                     self._by_identifier.setdefault(value.lower(), inst.id)
+        self._by_year = {}
+        for inst in self.instruments.values():
+            self._by_year.setdefault(inst.year, []).append(inst)
         ordered = sorted(keys, key=len, reverse=True)
-        alternatives = "|".join(_name_pattern(self._names[k]) for k in ordered)
-        self._ordered = ordered
-        self._pattern = (
-            re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
-            if alternatives
-            else None
-        )
+        self._name_index = NameIndex(ordered, self._key_pattern)
+
+    def _key_pattern(self, key: str) -> str:
+        return _name_pattern(self._names[key])
 
     def get(self, instrument_id: str) -> Instrument | None:
         return self.instruments.get(instrument_id)
@@ -430,15 +434,15 @@ class Registry:
 
         if prefer and fits(prefer):
             return prefer
-        found = [inst for inst in self.instruments.values() if fits(inst)]
+        found = [inst for inst in self._by_year.get(year, ()) if fits(inst)]
         return found[0] if len(found) == 1 else None
 
     def scan(self, text: str) -> list[tuple[int, int, Instrument]]:
         """Instrument names in text, longest name first at each position."""
-        if not self._pattern:
+        if self._name_index is None:
             return []
         out = []
-        for match in self._pattern.finditer(text):
+        for match in self._name_index.finditer(text):
             inst = self.lookup(match.group())
             if inst is None:  # matched through punctuation the key does not keep
                 inst = self._fuzzy_key(match.group())
@@ -447,7 +451,9 @@ class Registry:
         return out
 
     def _fuzzy_key(self, text: str) -> Instrument | None:
-        for key in self._ordered:
+        if self._name_index is None:
+            return None
+        for key in self._name_index.same_squash(text):  # the only keys it could be a spelling of
             if re.fullmatch(_name_pattern(self._names[key]), text, re.IGNORECASE):
                 return self.instruments[self._keys[key]]
         return None
