@@ -291,6 +291,28 @@ def test_searches_at_once_get_their_own_facet_counts(generated, monkeypatch):
     assert together == alone * 4
 
 
+def test_words_compiled_by_earlier_searches_give_the_same_answers(generated, monkeypatch):
+    """A version's searches share the words and phrases they compile (_Compiler.shared):
+    whatever was searched before, each search answers as it does on a freshly opened engine,
+    wildcards included (the words each stood for are marked, and a prefix matching too many
+    is named in truncated_prefixes, every time). The shared entries are capped: a version
+    that forgets them all at once still answers the same."""
+    from indexer.index import engine, tantivy_engine
+    from indexer.index.tantivy_engine import TantivyEngine
+
+    for module in (engine, tantivy_engine):  # so that some prefix matches too many words
+        monkeypatch.setattr(module, "MAX_PREFIX_TERMS", 5)
+    queries = PARITY_QUERIES + ["consult* review", "procure* OR commission*", "con*", "pro*"]
+    requests = _pages(queries, ({}, {"status": ["in_force"]}))
+    fresh = [_responses(TantivyEngine(generated.path), [r])[0] for r in requests]
+    assert _responses(generated, requests) == fresh
+    assert _responses(generated, requests[::-1]) == fresh[::-1]
+    assert any(r["truncated_prefixes"] for r in fresh)
+    assert any("<mark>" in hit["snippet_html"] for r in fresh for hit in r["results"])
+    monkeypatch.setattr(tantivy_engine._Compiled, "LIMIT", 3)
+    assert _responses(TantivyEngine(generated.path), requests) == fresh
+
+
 @pytest.mark.parametrize("size", [1, 2, 3, 5])
 def test_a_cut_facet_list_is_the_head_of_the_whole_list(size, generated):
     """Only the buckets a facet list can show are read (tantivy_engine._shown): a list cut to

@@ -137,12 +137,24 @@ def _whole(text: str, words: Marks) -> str:
     flags = words.flags(analysis.written_stems(parts[1::2]))
     if True not in flags:
         return ""
+    if len(text) <= CHAR_LIMIT:
+        return _marked_parts(parts, flags, _SPECIAL.search(text) is not None)
     bounds = list(accumulate(map(len, parts)))
     # Each word starts where the text before it ends, and ends where it does.
     spans = list(compress(zip(bounds[0::2], bounds[1::2], strict=False), flags))
     if len(text) > CHAR_LIMIT:
         spans = [span for span in spans if span[1] <= CHAR_LIMIT]
     return _format(text, 0, len(text), spans)
+
+
+def _marked_parts(parts: list[str], flags: list[bool], special: bool) -> str:
+    """What _format gives for the whole text split into parts (analysis.split_words), its
+    flagged words in <mark>: the parts joined, each piece escaped (a word has nothing to
+    escape), without working out where each word starts."""
+    out = list(map(_escape, parts)) if special else parts.copy()
+    for i in compress(range(1, len(parts), 2), flags):
+        out[i] = "<mark>" + out[i] + "</mark>"
+    return "".join(out)
 
 
 def _score_then_start(fragment: tuple) -> tuple[int, int]:

@@ -105,7 +105,9 @@ MATCHED = "kb_matched"  # the aggregation counting the passages counted (not a f
 FEW_TERMS = 32  # values a filter matches as one term query each (_term_set)
 # From this many passages the facet counts (a pass over every match) take long enough to be
 # worth a second thread beside the ranked pass: ~1.5 ms at 100,000 passages, ~15 ms at
-# 1,000,000 (bench/profiles). Below it the hand-over would cost more than it saves.
+# 1,000,000 (bench/profiles). Below it the hand-over would cost more than it saves (at 10,000
+# passages, ~0.25 ms of counts: 0.15 ms better with the second core idle, 0.06 ms worse with
+# it busy).
 PARALLEL_FROM = 50_000
 COUNT_WORKERS = 8  # threads counting facets at once, across searches (kb serve's threads)
 
@@ -236,14 +238,21 @@ def _document(passage: writing.IndexedPassage, analysed: _Analysed) -> tantivy.D
 # strict reading, "or" for the relaxed one. Stop words drop out, as in Whoosh.
 
 
+@functools.lru_cache(maxsize=4096)
 def _analysed(node: Node, default: str):
+    """The tree analysed (_analyse), remembered: trees are frozen and their analysis depends
+    on nothing else, and the same queries (and words as typed) come again and again."""
+    return _analyse(node, default)
+
+
+def _analyse(node: Node, default: str):
     if isinstance(node, Group):
-        return _group(default, [_analysed(child, default) for child in node.children])
+        return _group(default, [_analyse(child, default) for child in node.children])
     if isinstance(node, And | Or):
         kind = "and" if isinstance(node, And) else "or"
-        return _group(kind, [_analysed(child, default) for child in node.children])
+        return _group(kind, [_analyse(child, default) for child in node.children])
     if isinstance(node, Not):
-        inner = _analysed(node.child, default)
+        inner = _analyse(node.child, default)
         return None if inner is None else ("not", inner)
     if isinstance(node, Phrase):
         return _phrase(node.field, " ".join(node.words))
@@ -298,14 +307,18 @@ class _Compiler:
     words it matches and scored as those words (as Whoosh does).
     """
 
-    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher, terms=None):
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher, terms=None, shared=None):
         self.schema = schema
         self.searcher = searcher
         self.docs = max(searcher.num_docs, 1)
         # What a search compiles once however many of its trees hold it: (field, word) -> the
         # term query (None: no passage has it), and a leaf (word, phrase, wildcard) -> its
-        # query and how many term queries it holds.
+        # query and how many term queries it holds. Words and phrases are the same for every
+        # search of a version (its searcher never changes), so they are kept in `shared` (the
+        # engine's _Compiled) across searches; a wildcard, which also notes the words it stood
+        # for (expanded, cut), is compiled afresh by each search.
         self.terms: dict[tuple, Any] = {} if terms is None else terms
+        self.shared: _Compiled = _Compiled() if shared is None else shared
         self.leaves = 0  # term queries made: Whoosh's coordination factor needs the count
         self.cut: dict[str, dict[str, Any]] = {}  # wildcards that stood for too many words
         self.expanded: dict[str, set[str]] = {}  # field -> the words wildcards stood for
@@ -324,11 +337,12 @@ class _Compiler:
             return Query.boolean_query(
                 [(Occur.Must, Query.all_query()), (Occur.MustNot, self(node[1]))]
             )
-        made = self.terms.get(node)
+        known = self.terms if kind == "wild" else self.shared
+        made = known.get(node)
         if made is None:
             leaves = self.leaves
             query = self._leaves(node)
-            made = self.terms[node] = (query, self.leaves - leaves)
+            made = known[node] = (query, self.leaves - leaves)
         else:
             self.leaves += made[1]
         return made[0]
@@ -388,10 +402,9 @@ class _Compiler:
 
     def _term(self, field: str, word: str) -> Query | None:
         key = (field, word)
-        if key in self.terms:
-            made = self.terms[key]
-        else:
-            made = self.terms[key] = self._make_term(field, word)
+        made = self.shared.get(key, _UNKNOWN)
+        if made is _UNKNOWN:
+            made = self.shared[key] = self._make_term(field, word)
         if made is not None:
             self.leaves += 1
         return made
@@ -404,6 +417,22 @@ class _Compiler:
         tantivy_idf = math.log1p((self.docs - found + 0.5) / (found + 0.5))
         boost = QUERY_BOOSTS[field] * whoosh_idf / tantivy_idf
         return Query.boost_query(Query.term_query(self.schema, field, word), boost)
+
+
+_UNKNOWN = object()
+
+
+class _Compiled(dict):
+    """A version's compiled words and phrases (_Compiler.shared), shared by its searches:
+    at most LIMIT of them, forgotten all at once beyond that. Shared between threads: a
+    compiled query never changes, and a lost entry is compiled again."""
+
+    LIMIT = 20_000
+
+    def __setitem__(self, key, value) -> None:
+        if len(self) >= self.LIMIT:
+            self.clear()
+        super().__setitem__(key, value)
 
 
 def _any(parts: list[Query | None]) -> Query:
@@ -455,6 +484,17 @@ def _with(query: Query, filters: list[Query]) -> Query:
     if not filters:
         return query
     return Query.boolean_query([(Occur.Must, query)] + [(Occur.Must, f) for f in filters])
+
+
+def _matching(counting, query: Query, within: Query | None, total: int) -> Query:
+    """A query matching exactly query's passages, for a pass that only asks which passages
+    match: `within` (a hybrid query's loose reading, cheaper to walk: no all-words or phrase
+    clauses) once its facet counts (`counting`, TantivyEngine._all_counts) are done and
+    found as many passages as query's `total`. Every match of within is one of query's (the
+    loose reading is one of its clauses), so as many are the same passages. Else query."""
+    if within is None or not counting.done():
+        return query
+    return within if counting.result()[1] == total else query
 
 
 # A top hit's group, read as bits of a const score (TantivyEngine._masks): one bit per word as
@@ -549,6 +589,9 @@ class _Done:
     def __init__(self, value: Any):
         self.value = value
 
+    def done(self) -> bool:
+        return True
+
     def result(self) -> Any:
         return self.value
 
@@ -596,6 +639,7 @@ class TantivyEngine:
         self.schema = self.ix.schema
         # tantivy searchers are immutable snapshots and safe to share between threads.
         self._searcher = self.ix.searcher()
+        self._compiled = _Compiled()  # words and phrases compiled for this searcher
 
     def count(self) -> int:
         return self._searcher.num_docs
@@ -616,7 +660,7 @@ class TantivyEngine:
         strict_tree = _analysed(planned.tree, "and")
         loose_tree = _analysed(planned.tree, "or")
         hybrid = not (strict_tree == loose_tree or planned.explicit)
-        compile_ = _Compiler(self.schema, self._searcher)
+        compile_ = _Compiler(self.schema, self._searcher, shared=self._compiled)
         try:
             strict = compile_(strict_tree)
             base, loose = (
@@ -691,7 +735,10 @@ class TantivyEngine:
         # the facets are skipped (the relaxed check, "did you mean").
         partial = deadline.expired()
         if total and not partial:
-            grouped, has_all = self._in_rank_groups(query, asked, wanted, total, top, strict)
+            matching = _matching(counting, query, within, total)
+            grouped, has_all = self._in_rank_groups(
+                query, asked, wanted, total, top, strict, matching
+            )
             ranked = grouped or ranked
             partial = deadline.expired()
         relaxed = False
@@ -732,11 +779,12 @@ class TantivyEngine:
         return counts
 
     def _in_rank_groups(
-        self, query: Query, asked: _Asked, wanted: int, total: int, top, strict
+        self, query: Query, asked: _Asked, wanted: int, total: int, top, strict, matching
     ) -> tuple[list | None, bool]:
         """The first `wanted` hits in rank-group order (ranking.group_order), each group by
         score, or None when there is nothing to group (no word as typed can be counted);
         and whether a top hit has every word (`strict`, the all-words query, or None).
+        `matching`: a query matching exactly query's passages (_matching), for the check.
 
         One search reads each top hit's group (_masks); when no match outside the top hits
         can be in a better group than the page's worst (ranking.top_in_group_order), the
@@ -745,7 +793,7 @@ class TantivyEngine:
         trees = [_analysed(unit, "or") for unit in asked.planned.units]
         if not trees:
             return None, False
-        compile_ = _Compiler(self.schema, self._searcher, asked.terms)
+        compile_ = _Compiler(self.schema, self._searcher, asked.terms, self._compiled)
         units = [compile_(tree) for tree in trees]
         masks, full = self._group_masks(top, units, trees, asked, strict)
         if masks is None:
@@ -757,7 +805,7 @@ class TantivyEngine:
         )
         has_all = any(mask & full == full for mask in masks)
         shown_all = len(top.hits) >= total
-        if shown_all or worst <= 0 or not self._better_outside(query, units, order[worst], top):
+        if shown_all or worst <= 0 or not self._better_outside(matching, units, order[worst], top):
             return [top.hits[i] for i in positions], has_all
         return self._by_group(query, units, wanted, total), has_all
 
