@@ -370,8 +370,10 @@ class IndexVersion:
                 f"The index version {path.name} in {path.parent} cannot be read "
                 f"({type(exc).__name__}: {exc}). Run `kb build` to write a new one."
             ) from exc
-        version = cls(path.name, path, engine, manifest, documents, states, cache_size=cache_size)
         try:
+            version = cls(
+                path.name, path, engine, manifest, documents, states, cache_size=cache_size
+            )
             version.links  # noqa: B018 - read now, so a page never finds it damaged later
             version.registry  # noqa: B018 - built now, so no first search waits for it
         except store.IndexMissing:
