@@ -14,7 +14,10 @@ import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
@@ -125,22 +128,30 @@ def test_a_version_damaged_before_it_is_opened_is_refused(tmp_path, write_md, en
         kb.close()
 
 
-@pytest.mark.parametrize("damage", sorted(set(DAMAGES) - {"documents garbled"}))
-def test_damage_while_serving_makes_healthz_and_every_route_503(tmp_path, write_md, engine, damage):
+@contextmanager
+def served(tmp_path, write_md, engine) -> Iterator[SimpleNamespace]:
+    """The sample corpus built and served: settings, kb, client and the version's path."""
     write_corpus(write_md)
     settings = settings_for(tmp_path, engine)
     report = build(settings, progress=False)
     kb = KnowledgeBase(settings, check_interval=0)
     try:
         client = create_app(settings, kb=kb).test_client()
-        for path in [*ROUTES, "/healthz"]:  # opened, read and cached: all well
-            assert client.get(path).status_code == 200, path
-        spoil, names = DAMAGES[damage]
-        spoil(settings.index_dir / report.version)
-        for path in ["/healthz", *ROUTES, "/api/v1/documents"]:
-            assert_unavailable(client, path, names)
+        version = settings.index_dir / report.version
+        yield SimpleNamespace(settings=settings, kb=kb, client=client, version=version)
     finally:
         kb.close()
+
+
+@pytest.mark.parametrize("damage", sorted(set(DAMAGES) - {"documents garbled"}))
+def test_damage_while_serving_makes_healthz_and_every_route_503(tmp_path, write_md, engine, damage):
+    with served(tmp_path, write_md, engine) as run:
+        for path in [*ROUTES, "/healthz"]:  # opened, read and cached: all well
+            assert run.client.get(path).status_code == 200, path
+        spoil, names = DAMAGES[damage]
+        spoil(run.version)
+        for path in ["/healthz", *ROUTES, "/api/v1/documents"]:
+            assert_unavailable(run.client, path, names)
 
 
 def test_a_version_of_many_files_is_checked_a_few_files_a_request(
@@ -152,70 +163,61 @@ def test_a_version_of_many_files_is_checked_a_few_files_a_request(
     503 from then on."""
     from kb import service
 
-    write_corpus(write_md)
-    settings = settings_for(tmp_path, engine)
-    report = build(settings, progress=False)
-    kb = KnowledgeBase(settings, check_interval=0)
-    try:
-        client = create_app(settings, kb=kb).test_client()
-        assert client.get("/healthz").status_code == 200
-        version = settings.index_dir / report.version
-        files = len(kb.current().files)
+    with served(tmp_path, write_md, engine) as run:
+        assert run.client.get("/healthz").status_code == 200
+        files = len(run.kb.current().files)
         monkeypatch.setattr(service, "RECHECK_FILES", 2)
         assert files > 2 * 2  # several turns
-        (version / "links.json").unlink()
+        (run.version / "links.json").unlink()
         turns = -(-files // 2)
-        answers = [client.get("/healthz").status_code for _ in range(turns)]
+        answers = [run.client.get("/healthz").status_code for _ in range(turns)]
         assert answers[-1] == 503, answers
         for path in ["/healthz", *ROUTES]:
-            assert_unavailable(client, path, "links.json")
-    finally:
-        kb.close()
+            assert_unavailable(run.client, path, "links.json")
 
 
 def test_a_record_garbled_in_place_is_caught_when_read(tmp_path, write_md, engine):
     """Same size and mtime: the periodic file check cannot see it, the checksum on read does,
     and from then on /healthz reports it too."""
-    write_corpus(write_md)
-    settings = settings_for(tmp_path, engine)
-    report = build(settings, progress=False)
-    kb = KnowledgeBase(settings, check_interval=0)
-    try:
-        client = create_app(settings, kb=kb).test_client()
-        assert client.get("/healthz").status_code == 200
-        garble_in_place(record(settings.index_dir / report.version))
-        assert client.get("/healthz").status_code == 200  # nothing has read it yet
-        assert_unavailable(client, f"/api/v1/passages/{PASSAGE}", "checksum mismatch")
-        assert_unavailable(client, "/healthz", "docs/")
-        assert_unavailable(client, "/d/guidance/beta", "docs/")  # the version is not served
-    finally:
-        kb.close()
+    with served(tmp_path, write_md, engine) as run:
+        assert run.client.get("/healthz").status_code == 200
+        garble_in_place(record(run.version))
+        assert run.client.get("/healthz").status_code == 200  # nothing has read it yet
+        assert_unavailable(run.client, f"/api/v1/passages/{PASSAGE}", "checksum mismatch")
+        assert_unavailable(run.client, "/healthz", "docs/")
+        assert_unavailable(run.client, "/d/guidance/beta", "docs/")  # the version is not served
+
+
+@contextmanager
+def first_served_second_built(tmp_path, write_md, engine) -> Iterator[SimpleNamespace]:
+    """A first version served, then a second built that nothing has looked at yet."""
+    with served(tmp_path, write_md, engine) as run:
+        run.first = run.version.name
+        assert run.client.get("/healthz").get_json()["index_version"] == run.first
+        write_corpus(write_md, "publish minutes")
+        run.second = run.settings.index_dir / build(run.settings, progress=False).version
+        yield run
+
+
+def assert_second_refused(run: SimpleNamespace, said: str) -> None:
+    health = run.client.get("/healthz")
+    assert health.status_code == 200 and health.get_json()["index_version"] == run.first
+    assert run.kb.refused and run.kb.refused[0] == run.second.name
+    assert said in run.kb.refused[1]
 
 
 def test_a_damaged_new_version_is_not_switched_to(tmp_path, write_md, engine):
-    write_corpus(write_md)
-    settings = settings_for(tmp_path, engine)
-    first = build(settings, progress=False)
-    kb = KnowledgeBase(settings, check_interval=0)
-    try:
-        client = create_app(settings, kb=kb).test_client()
-        assert client.get("/healthz").get_json()["index_version"] == first.version
-        write_corpus(write_md, "publish minutes")
-        second = build(settings, progress=False)
-        record(settings.index_dir / second.version).write_text("{}", encoding="utf-8")
-        health = client.get("/healthz")
-        assert health.status_code == 200 and health.get_json()["index_version"] == first.version
-        passage = client.get(f"/api/v1/passages/{PASSAGE}").get_json()
+    with first_served_second_built(tmp_path, write_md, engine) as run:
+        record(run.second).write_text("{}", encoding="utf-8")
+        assert_second_refused(run, "checksum mismatch")
+        passage = run.client.get(f"/api/v1/passages/{PASSAGE}").get_json()
         assert "consult residents" in passage["text"]  # still the intact first version
-        assert kb.refused and kb.refused[0] == second.version
-        assert "checksum mismatch" in kb.refused[1]
         write_corpus(write_md, "keep records")
-        third = build(settings, progress=False)
-        assert client.get("/healthz").get_json()["index_version"] == third.version
-        assert "keep records" in client.get(f"/api/v1/passages/{PASSAGE}").get_json()["text"]
-        assert kb.refused is None
-    finally:
-        kb.close()
+        third = build(run.settings, progress=False)
+        assert run.client.get("/healthz").get_json()["index_version"] == third.version
+        answer = run.client.get(f"/api/v1/passages/{PASSAGE}").get_json()
+        assert "keep records" in answer["text"]
+        assert run.kb.refused is None
 
 
 @pytest.mark.parametrize(
@@ -227,30 +229,18 @@ def test_a_new_version_whose_documents_name_no_instrument_is_not_switched_to(
 ):
     """The citation registry is built as a version is opened, before it serves: documents it
     cannot be built from (intact on disk, as the manifest says) keep the served version."""
-    write_corpus(write_md)
-    settings = settings_for(tmp_path, engine)
-    first = build(settings, progress=False)
-    kb = KnowledgeBase(settings, check_interval=0)
-    try:
-        client = create_app(settings, kb=kb).test_client()
-        assert client.get("/healthz").get_json()["index_version"] == first.version
-        write_corpus(write_md, "publish minutes")
-        second = settings.index_dir / build(settings, progress=False).version
+    with first_served_second_built(tmp_path, write_md, engine) as run:
+        second = run.second
         documents = json.loads((second / "documents.json").read_text(encoding="utf-8"))
         del documents[0][dropped]
         (second / "documents.json").write_text(json.dumps(documents), encoding="utf-8")
         manifest = json.loads((second / "manifest.json").read_text(encoding="utf-8"))
         manifest["files"]["documents.json"] = store.sha256(second / "documents.json")
         (second / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-        health = client.get("/healthz")
-        assert health.status_code == 200 and health.get_json()["index_version"] == first.version
-        assert kb.refused and kb.refused[0] == second.name
-        assert said in kb.refused[1]
-        found = client.get("/api/v1/search?q=" + quote("Alpha Guidance para 1.1")).get_json()
+        assert_second_refused(run, said)
+        found = run.client.get("/api/v1/search?q=" + quote("Alpha Guidance para 1.1")).get_json()
         assert found["citation"]["id"] == PASSAGE
         assert "consult residents" in found["citation"]["text"]  # still the first version
-    finally:
-        kb.close()
 
 
 def test_the_manifest_lists_every_file_with_its_checksum(tmp_path, write_md, engine):
