@@ -131,12 +131,6 @@ def _strip(hint: Any) -> Any:
     return get_args(hint)[0] if get_origin(hint) is Annotated else hint
 
 
-def _convert(hint: Any, value: Any) -> Any:
-    """value (from a dict) as the hinted type: records from dicts, inside lists and dicts too."""
-    convert = _converter(hint)
-    return value if convert is None else convert(value)
-
-
 @functools.cache
 def _converters(cls: type) -> dict[str, Callable[[Any], Any] | None]:
     """Each field's converter (_converter), worked out once per record type: a search

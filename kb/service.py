@@ -366,10 +366,7 @@ class IndexVersion:
             engine = open_engine(manifest.get("engine", "whoosh"), path / "engine")
             engine.count()  # touches the segments, so missing files show up now
         except Exception as exc:  # noqa: BLE001 - any failure to read means the same to a user
-            raise store.IndexMissing(
-                f"The index version {path.name} in {path.parent} cannot be read "
-                f"({type(exc).__name__}: {exc}). Run `kb build` to write a new one."
-            ) from exc
+            raise _unreadable(path, f"{type(exc).__name__}: {exc}") from exc
         try:
             version = cls(
                 path.name, path, engine, manifest, documents, states, cache_size=cache_size
@@ -381,10 +378,7 @@ class IndexVersion:
             raise
         except Exception as exc:  # noqa: BLE001 - documents that name no instrument properly
             engine.close()
-            raise store.IndexMissing(
-                f"The index version {path.name} in {path.parent} cannot be read "
-                f"(its documents: {type(exc).__name__}: {exc}). Run `kb build` to write a new one."
-            ) from exc
+            raise _unreadable(path, f"its documents: {type(exc).__name__}: {exc}") from exc
         return version
 
     def _document_record(self, document_id: str) -> dict[str, Any] | None:
@@ -463,6 +457,13 @@ def part_renumbered(passage_id: str) -> list[str]:
         if other:
             found.append("/".join([*steps[:i], other, *steps[i + 1 :]]))
     return found
+
+
+def _unreadable(path: Path, why: str) -> store.IndexMissing:
+    return store.IndexMissing(
+        f"The index version {path.name} in {path.parent} cannot be read ({why}). "
+        "Run `kb build` to write a new one."
+    )
 
 
 class KnowledgeBase:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from indexer.index.build import build
-from indexer.index.engine import ENGINES
+from indexer.index.engine import ENGINES, Engine, open_engine, writer_for
 from kb.core.config import PROJECT_ROOT, Settings
 from kb.service import KnowledgeBase
 from kb.web import create_app
@@ -22,6 +22,17 @@ from kb.web import create_app
 SAMPLES = PROJECT_ROOT / "corpus" / "samples"
 SHARED = PROJECT_ROOT.parent / "shared"
 LEGISLATION_RESPONSES = SHARED / "reference" / "legislation-gov-uk" / "responses"
+
+
+def generated_engine(tmp_path_factory, engine: str, passages: int = 1500) -> Engine:
+    """An index of `passages` generated passages (bench/corpus.py) written and opened with
+    `engine`; the caller closes it."""
+    from bench.corpus import generate
+
+    path = tmp_path_factory.mktemp(f"generated-{engine}") / "engine"
+    _, written = generate(passages)
+    writer_for(engine)(path, written)
+    return open_engine(engine, path)
 
 
 def make_settings(tmp: Path, corpus: Path | None = None) -> Settings:

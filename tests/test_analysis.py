@@ -175,7 +175,7 @@ def _tantivy_tokens(text: str) -> list[tuple[str, int]]:
     from indexer.index import tantivy_engine
 
     stems, _ = analysis.stems_and_spellings(text)
-    tokens = tantivy_engine.stems_tokenizer().pre_tokenize(stems).tokens
+    tokens = tantivy_engine.words_tokenizer().pre_tokenize(stems).tokens
     return [(token.text, token.position) for token in tokens]
 
 
@@ -205,7 +205,7 @@ def test_the_spelling_words_are_the_spell_analysers(texts, real_texts):
     which no suggestion can reach: only words of four letters or more are checked)."""
     from indexer.index import tantivy_engine
 
-    tokenizer = tantivy_engine.spell_tokenizer()
+    tokenizer = tantivy_engine.words_tokenizer()
     for text in texts + real_texts + adversarial_texts(2000):
         _, spellings = analysis.stems_and_spellings(text)
         found = [word for word in tokenizer.analyze(spellings) if len(word) >= 3]

@@ -17,11 +17,12 @@ from whoosh.highlight import ContextFragmenter, Formatter, WholeFragmenter, get_
 from indexer.index import highlight, plan
 from indexer.index.engine import SearchRequest
 from indexer.index.highlight import SHORT_PASSAGE_CHARS, highlights
-from indexer.index.whoosh_engine import WhooshEngine, write_index
+from indexer.index.whoosh_engine import WhooshEngine
 from kb.core.config import PROJECT_ROOT
 from kb.core.query import QueryError, parse
 from kb.evaluate import read_qrels
 from kb.search import make_request
+from tests.conftest import generated_engine
 
 QRELS = PROJECT_ROOT / "eval" / "qrels.tsv"
 EXTRA = [
@@ -109,12 +110,7 @@ def test_highlights_are_whooshs_on_the_samples(whoosh_kb):
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
-    from bench.corpus import generate
-
-    path = tmp_path_factory.mktemp("generated") / "engine"
-    _, passages = generate(1500)
-    write_index(path, passages)
-    engine = WhooshEngine(path)
+    engine = generated_engine(tmp_path_factory, "whoosh")
     yield engine
     engine.close()
 

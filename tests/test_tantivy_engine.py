@@ -18,6 +18,7 @@ from kb.core.query import QueryError, check
 from kb.evaluate import MEASURES, evaluate, read_qrels
 from kb.search import make_request
 from kb.web import create_app
+from tests.conftest import generated_engine
 
 QRELS = PROJECT_ROOT / "eval" / "qrels.tsv"
 SLACK = 0.03  # how far tantivy's relevance figures may be from Whoosh's
@@ -222,13 +223,7 @@ def test_the_ranked_pass_shortcut_gives_the_same_answers_as_ranking_each_group(
 def generated(tmp_path_factory):
     """1,500 generated passages (bench/corpus.py), where many pages need passages the ranked
     pass ranks below its top hits."""
-    from bench.corpus import generate
-    from indexer.index.tantivy_engine import TantivyEngine, write_index
-
-    path = tmp_path_factory.mktemp("generated-tantivy") / "engine"
-    _, passages = generate(1500)
-    write_index(path, passages)
-    engine = TantivyEngine(path)
+    engine = generated_engine(tmp_path_factory, "tantivy")
     yield engine
     engine.close()
 
@@ -387,10 +382,10 @@ def test_spell_field_indexes_the_shared_spelling_words():
     aside)."""
     from bench.corpus import generate
     from indexer.index import analysis
-    from indexer.index.tantivy_engine import spell_tokenizer
+    from indexer.index.tantivy_engine import words_tokenizer
 
     _, passages = generate(300)
-    analyzer = spell_tokenizer()
+    analyzer = words_tokenizer()
     texts = ["The duty to consult", "a an the", "", "e-mail s.3(2) 1.2.3 café NAÏVE don't"]
     for text in texts + [f"{p.heading} {p.text}" for p in passages]:
         _, spellings = analysis.stems_and_spellings(text)

@@ -4,9 +4,9 @@ Same fields, same query syntax, same ranking as indexer/index/whoosh_engine.py (
 
 - Text is analysed by the shared analyser (indexer/index/analysis: Porter stemming, the stop
   words, "2.1" kept whole), so both engines index the same words, and handed to tantivy as a
-  string of stems that its whitespace tokenizer splits (stems_tokenizer): the stems at
+  string of stems that its whitespace tokenizer splits (words_tokenizer): the stems at
   consecutive positions, as Whoosh's StopFilter leaves them. The "did you mean" field gets
-  the unstemmed words the same way (spell_tokenizer). A plain string is cheap to hand over
+  the unstemmed words the same way. A plain string is cheap to hand over
   (pre-tokenised text cost a Python object per word), and tantivy indexes it on its own
   thread while Python reads the next passage.
 - BM25 per field, summed over fields, made to score as Whoosh's BM25F does: field boosts
@@ -48,7 +48,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,19 +116,17 @@ SPELL_TOKENIZER = "kb_spell"  # the "did you mean" field: analysis.stems_and_spe
 STEMS_TOKENIZER = "kb_stems"  # the searched text fields: analysis.stems_and_spellings
 
 
-def stems_tokenizer() -> tantivy.TextAnalyzer:
-    """analysis.stems_and_spellings' stems, each a token, at consecutive positions: the words
-    analysis.STEM indexes, where they stand once the stop words are left out (Whoosh's
-    StopFilter closes positions up, and phrases rely on it; tantivy's stop filter would
-    leave gaps)."""
-    return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+def words_tokenizer() -> tantivy.TextAnalyzer:
+    """Both tokenizers: words made in Python (analysis.stems_and_spellings), space-separated,
+    each a token at consecutive positions.
 
-
-def spell_tokenizer() -> tantivy.TextAnalyzer:
-    """analysis.stems_and_spellings' spelling words, each a token: analysis.SPELL's words,
-    unstemmed (words under SPELL's three letters are kept, but never matter: only words of
-    four letters or more are checked, within one or two edits). Made in Python, which reads
-    the words of a text anyway, not by a tantivy regex tokenizer (~0.3 µs a word in Rust)."""
+    - The stems: the words analysis.STEM indexes, where they stand once the stop words are
+      left out (Whoosh's StopFilter closes positions up, and phrases rely on it; tantivy's
+      stop filter would leave gaps).
+    - The spelling words: analysis.SPELL's words, unstemmed (words under SPELL's three letters
+      are kept, but never matter: only words of four letters or more are checked, within one
+      or two edits). Made in Python, which reads the words of a text anyway, not by a tantivy
+      regex tokenizer (~0.3 µs a word in Rust)."""
     return tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
 
 
@@ -136,7 +134,7 @@ def make_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     for name in KEYWORD_FIELDS:
         builder.add_text_field(name, tokenizer_name="raw", fast=name != "id")
-    for name in TEXT_FIELDS:  # analysed in Python (analysis.STEM), split by stems_tokenizer
+    for name in TEXT_FIELDS:  # analysed in Python (analysis.STEM), split by words_tokenizer
         builder.add_text_field(name, tokenizer_name=STEMS_TOKENIZER)
     builder.add_text_field("spell", tokenizer_name=SPELL_TOKENIZER, index_option="freq")
     builder.add_float_field("rank_w", fast=True)
@@ -177,8 +175,8 @@ def write_index(
 
 
 def register_tokenizers(ix: tantivy.Index) -> None:
-    ix.register_tokenizer(SPELL_TOKENIZER, spell_tokenizer())
-    ix.register_tokenizer(STEMS_TOKENIZER, stems_tokenizer())
+    for name in (SPELL_TOKENIZER, STEMS_TOKENIZER):
+        ix.register_tokenizer(name, words_tokenizer())
 
 
 class _Analysed:
@@ -583,17 +581,11 @@ class _Top:
         return found
 
 
-class _Done:
-    """A result computed where it was asked for, read as a Future's."""
-
-    def __init__(self, value: Any):
-        self.value = value
-
-    def done(self) -> bool:
-        return True
-
-    def result(self) -> Any:
-        return self.value
+def _done(value: Any) -> Future:
+    """A result computed where it was asked for, as a Future that is done."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
 
 
 class _Parallel:
@@ -607,12 +599,12 @@ class _Parallel:
 
     def start(self, fn: Callable[..., Any], *args: Any, inline: bool = False):
         if inline or not self._idle.acquire(blocking=False):
-            return _Done(fn(*args))
+            return _done(fn(*args))
         try:
             return self._pool.submit(self._run, fn, args)
         except RuntimeError:  # the interpreter is shutting down: no new threads
             self._idle.release()
-            return _Done(fn(*args))
+            return _done(fn(*args))
 
     def _run(self, fn: Callable[..., Any], args: tuple) -> Any:
         try:
@@ -635,7 +627,7 @@ class TantivyEngine:
     def __init__(self, path: Path):
         self.path = Path(path)
         self.ix = tantivy.Index.open(str(self.path))
-        self.ix.register_tokenizer(SPELL_TOKENIZER, spell_tokenizer())
+        register_tokenizers(self.ix)
         self.schema = self.ix.schema
         # tantivy searchers are immutable snapshots and safe to share between threads.
         self._searcher = self.ix.searcher()
